@@ -1,0 +1,62 @@
+/**
+ * Typed errors with a stable code, a one-line message and a hint.
+ * The CLI prints `error: <message>` and `hint: <hint>` and exits with `exitCode`;
+ * library code only throws.
+ */
+export type ErrorCode =
+  | 'CONFIG_NOT_FOUND'
+  | 'CONFIG_PARSE'
+  | 'CONFIG_GROUP'
+  | 'CONFIG_OVERRIDE'
+  | 'CONFIG_INTERPOLATION'
+  | 'CONFIG_MISSING_VALUE'
+  | 'CONFIG_INVALID'
+  | 'TASK_NOT_FOUND'
+  | 'TASK_AMBIGUOUS'
+  | 'TASK_UNLISTED'
+  | 'TASK_FILTER'
+  | 'ENV_UNSET'
+  | 'ENV_INVALID'
+  | 'UNTRUSTED_CMD'
+  | 'OUTPUT_DIR'
+  | 'DOCKER_UNAVAILABLE'
+  | 'LAUNCH_FAILED'
+  | 'JOB_NOT_FOUND'
+  | 'ID_AMBIGUOUS'
+  | 'KILL_FAILED'
+  | 'EXPORT_FAILED'
+  | 'USAGE'
+  | 'ENGINE_CONFIG'
+  | 'ENGINE_DATASET'
+  | 'ENGINE_ENDPOINT'
+  | 'ENGINE_RUN'
+  | 'IMAGE_BUILD'
+  | 'INTERNAL';
+
+export class NelError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  readonly exitCode: number;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; exitCode?: number; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    this.name = 'NelError';
+    this.code = code;
+    this.hint = opts.hint;
+    this.exitCode = opts.exitCode ?? 1;
+  }
+}
+
+export function isNelError(e: unknown): e is NelError {
+  return e instanceof NelError;
+}
+
+/** One line, whatever the error: for messages that wrap lower-level failures. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message.split('\n')[0] ?? String(e);
+  return String(e);
+}
