@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NelError } from '../common/errors.js';
+import { mergeConfig } from './compose.js';
+import { findMissingValue, normalizeTaskAliases, validateConfig } from './schema.js';
+
+const ok = (): Record<string, unknown> => ({
+  execution: {
+    type: 'local',
+    output_dir: 'o',
+    mode: 'sequential',
+    use_docker: false,
+    max_parallel_tasks: null,
+  },
+  target: { api_endpoint: { url: 'http://x/v1/chat/completions', model_id: 'm', api_key_name: null } },
+  deployment: { type: 'none' },
+  env_vars: { A: 'host:B' },
+  evaluation: {
+    env_vars: { HF_TOKEN: 'HF_TOKEN_X', N: 1 },
+    nemo_evaluator_config: { anything: { goes: [1] } },
+    pre_cmd: 'echo hi',
+    tasks: [
+      {
+        name: 'gsm8k',
+        dataset_dir: '/d',
+        dataset_mount_path: '/datasets',
+        endpoint_type: 'chat',
+        container: null,
+      },
+    ],
+  },
+  export: { local: { format: 'json' } },
+});
+
+function invalid(cfg: Record<string, unknown>, ...parts: string[]): void {
+  assert.throws(
+    () => validateConfig(cfg, '/f.yaml'),
+    (e: NelError) =>
+      e.code === 'CONFIG_INVALID' &&
+      !e.message.includes('\n') &&
+      e.message.includes('/f.yaml') &&
+      parts.every((p) => e.message.includes(p)),
+  );
+}
+
+test('a complete config validates', () => {
+  validateConfig(ok(), '/f.yaml');
+});
+
+test('missing values are found in document order with list items as path.N', () => {
+  assert.equal(findMissingValue({ a: 1, b: [{ c: 'x' }, { d: '???' }], e: '???' }), 'b.1.d');
+  assert.equal(findMissingValue({ a: '??? not exactly' }), undefined);
+});
+
+test('type problems name the key, the expectation and what was given', () => {
+  const c = ok();
+  (c.evaluation as Record<string, unknown>).tasks = [{ name: 'a', pre_cmd: 3 }];
+  invalid(c, 'evaluation.tasks.0.pre_cmd', 'must be a string', 'got number 3');
+  const d = ok();
+  (d.evaluation as Record<string, unknown>).tasks = ['gsm8k'];
+  invalid(d, 'evaluation.tasks.0', 'must be a map');
+  const e = ok();
+  (e.target as Record<string, any>).api_endpoint.url = 5;
+  invalid(e, 'target.api_endpoint.url');
+});
+
+test('task `config` folds into nemo_evaluator_config, which wins', () => {
+  const c = {
+    evaluation: { tasks: [{ name: 'a', config: { x: 1, y: 1 }, nemo_evaluator_config: { y: 2 } }] },
+  };
+  normalizeTaskAliases(c, mergeConfig);
+  assert.deepEqual(c.evaluation.tasks[0], { name: 'a', nemo_evaluator_config: { x: 1, y: 2 } });
+});
