@@ -1,0 +1,77 @@
+/**
+ * config_ef.yaml for one task (launcher-spec 5.6): global + task `nemo_evaluator_config` deep-merged
+ * (task wins), then endpoint, task type, output dir, key name and metadata filled in where absent.
+ */
+import { deepClone, deepMerge, getPath, isPlainObject, setPath, type Obj } from '../common/objects.js';
+import { packageVersion } from '../common/version.js';
+import { dumpYamlSorted } from '../common/yaml.js';
+import type { TaskDefinition } from '../tasks/types.js';
+
+export interface EngineConfigInput {
+  /** The resolved launcher config (stored as metadata.launcher_resolved_config). */
+  resolved: Obj;
+  /** The task's entry from `evaluation.tasks`. */
+  taskEntry: Obj;
+  task: TaskDefinition;
+  endpointUrl: string | undefined;
+  modelId: string | undefined;
+  apiKeyName: string | null;
+  /** `/results` in a container; the task's artifacts dir in host mode. */
+  outputDir: string;
+  launcherCommand: string;
+  version?: string;
+}
+
+/** The task-level engine config: `nemo_evaluator_config`, or its alias `config`. */
+export function taskEngineOverrides(taskEntry: Obj): Obj {
+  const v = taskEntry.nemo_evaluator_config ?? taskEntry.config;
+  return isPlainObject(v) ? v : {};
+}
+
+const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+export function buildEngineConfig(input: EngineConfigInput): Obj {
+  const evaluation = isPlainObject(input.resolved.evaluation) ? input.resolved.evaluation : {};
+  const globalCfg = isPlainObject(evaluation.nemo_evaluator_config) ? evaluation.nemo_evaluator_config : {};
+  const cfg = deepMerge(deepClone(globalCfg), taskEngineOverrides(input.taskEntry)) as Obj;
+  const fill = (path: string, value: unknown): void => {
+    if (value === undefined) return;
+    const cur = getPath(cfg, path);
+    if (cur === undefined || cur === null) setPath(cfg, path, value);
+  };
+  fill('target.api_endpoint.url', input.endpointUrl);
+  fill('target.api_endpoint.model_id', input.modelId);
+  fill('target.api_endpoint.type', input.task.endpointType);
+  fill(
+    'config.type',
+    input.task.isUnlisted && input.task.harness
+      ? `${input.task.harness}.${input.task.name}`
+      : input.task.name,
+  );
+  fill('config.output_dir', input.outputDir);
+  if (input.apiKeyName) fill('target.api_endpoint.api_key_name', input.apiKeyName);
+  fill('metadata.launcher_resolved_config', deepClone(input.resolved));
+  fill('metadata.versioning', { nemo_evaluator_launcher: input.version ?? packageVersion() });
+  fill('metadata.launcher_command', input.launcherCommand);
+  const { preCmd, postCmd } = taskCommands(input.resolved, input.taskEntry);
+  if (preCmd) fill('metadata.pre_cmd', preCmd);
+  if (postCmd) fill('metadata.post_cmd', postCmd);
+  return cfg;
+}
+
+/** The task's pre_cmd / post_cmd (task level wins over `evaluation`); '' when none. */
+export function taskCommands(resolved: Obj, taskEntry: Obj): { preCmd: string; postCmd: string } {
+  const evaluation = isPlainObject(resolved.evaluation) ? resolved.evaluation : {};
+  const pick = (k: 'pre_cmd' | 'post_cmd'): string => {
+    const t = taskEntry[k];
+    if (nonEmpty(t)) return t;
+    const g = evaluation[k];
+    return nonEmpty(g) ? g : '';
+  };
+  return { preCmd: pick('pre_cmd'), postCmd: pick('post_cmd') };
+}
+
+/** config_ef.yaml text: keys sorted, like Python's yaml.safe_dump. */
+export function dumpEngineConfig(cfg: Obj): string {
+  return dumpYamlSorted(cfg);
+}
