@@ -1,5 +1,54 @@
 import type { Command } from 'commander';
+import { formatRuns, listRuns } from '../api/jobs.js';
+import { formatTaskDetail, formatTaskList, loadTaskCatalogue, resolveTask } from '../tasks/index.js';
+import { c } from './output.js';
 
-export function register(_program: Command): void {
-  // not wired yet
+interface TaskFlags {
+  json?: boolean;
+  tasksFile?: string;
+}
+
+function listTasksAction(opts: TaskFlags): void {
+  const cat = loadTaskCatalogue({ tasksFile: opts.tasksFile });
+  process.stdout.write(formatTaskList(cat, { json: opts.json }).trimEnd() + '\n');
+}
+
+export function register(program: Command): void {
+  const ls = program.command('ls').description('list tasks (default) or runs');
+  const tasksFileOpt = '--tasks-file <file>';
+  const tasksFileHelp =
+    'an upstream-format task catalogue (all_tasks_irs.yaml); default $NEL_TASKS_FILE or the built-in one';
+  ls.option('--json', 'print JSON').option(tasksFileOpt, tasksFileHelp).action(listTasksAction);
+  ls.command('tasks')
+    .description('list the tasks this launcher knows (harness, container, endpoint type)')
+    .option('--json', 'print JSON')
+    .option(tasksFileOpt, tasksFileHelp)
+    .action(listTasksAction);
+  ls.command('task')
+    .description('show one task: harness, container, endpoint types and its defaults')
+    .argument('<name>', 'task name or harness.task')
+    .option('--json', 'print JSON')
+    .option(tasksFileOpt, tasksFileHelp)
+    .action((name: string, opts: TaskFlags) => {
+      const cat = loadTaskCatalogue({ tasksFile: opts.tasksFile });
+      process.stdout.write(
+        formatTaskDetail(resolveTask(cat, { name }), { json: opts.json }).trimEnd() + '\n',
+      );
+    });
+  ls.command('runs')
+    .description('list invocations from the exec DB, newest first')
+    .option('--limit <n>', 'at most N invocations', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0)
+        throw new Error(`--limit takes a positive whole number (got '${v}')`);
+      return n;
+    })
+    .option('--since <when>', 'only invocations since 2d, 12h, YYYY-MM-DD or an ISO datetime')
+    .option('--executor <name>', 'only this executor (local)')
+    .option('--json', 'print JSON')
+    .action((opts: { limit?: number; since?: string; executor?: string; json?: boolean }) => {
+      const { runs, warnings } = listRuns({ limit: opts.limit, since: opts.since, executor: opts.executor });
+      for (const w of warnings) process.stderr.write(`${c.yellow('warning:')} ${w}\n`);
+      process.stdout.write(formatRuns(runs, { json: opts.json }).trimEnd() + '\n');
+    });
 }
