@@ -4,7 +4,7 @@ import { NelError } from './errors.js';
 
 /** Parse YAML text; errors name the file and line. */
 export function parseYaml(text: string, source = '<string>'): unknown {
-  const doc: Document = parseDocument(text, { prettyErrors: false, uniqueKeys: false, merge: true });
+  const doc: Document = parseDocument(text, { prettyErrors: true, uniqueKeys: false, merge: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0];
