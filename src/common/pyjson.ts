@@ -10,6 +10,7 @@ function dump(v: unknown, sortKeys: boolean): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'number') return pyFloatOrInt(v);
+  if (v instanceof PyFloat) return pyFloatRepr(v.value);
   if (typeof v === 'string') return pyString(v);
   if (Array.isArray(v)) return '[' + v.map((x) => dump(x, sortKeys)).join(', ') + ']';
   if (typeof v === 'object') {

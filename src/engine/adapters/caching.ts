@@ -1,0 +1,98 @@
+/**
+ * `caching`: responses keyed by the SHA-256 of the request body serialised like Python's
+ * json.dumps(sort_keys=True), stored in python-diskcache layout under <cache_dir>/{requests,responses,headers}.
+ *
+ * Repeats: with extra.n_samples > 1 the same body is sent several times for one sample; those would share
+ * a key, so for repeat index >= 1 the key is the SHA-256 of `<json>` + `\n#repeat=<i>` (repeat 0 keeps the
+ * plain upstream-compatible key).
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { pyJsonDumps } from '../../common/pyjson.js';
+import { DiskCacheStore, MODE_RAW } from './disk-cache-store.js';
+import type { AdapterRequest, AdapterResponse, Interceptor } from './types.js';
+
+export function cacheKey(body: unknown, repeatIndex = 0): string {
+  const text = pyJsonDumps(body) + (repeatIndex >= 1 ? `\n#repeat=${repeatIndex}` : '');
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export interface CachingConfig {
+  cache_dir?: string;
+  reuse_cached_responses?: boolean;
+  save_requests?: boolean;
+  save_responses?: boolean;
+  max_saved_requests?: number | null;
+  max_saved_responses?: number | null;
+}
+
+export interface CacheStores {
+  requests: DiskCacheStore;
+  responses: DiskCacheStore;
+  headers: DiskCacheStore;
+}
+
+export function openCacheStores(cacheDir: string): CacheStores {
+  return {
+    requests: new DiskCacheStore(join(cacheDir, 'requests')),
+    responses: new DiskCacheStore(join(cacheDir, 'responses')),
+    headers: new DiskCacheStore(join(cacheDir, 'headers')),
+  };
+}
+
+export function createCachingInterceptor(config: CachingConfig): Interceptor & { stores: CacheStores } {
+  const reuse = config.reuse_cached_responses === true;
+  const saveRequests = config.save_requests === true;
+  const saveResponses = reuse || config.save_responses !== false;
+  const maxRequests = config.max_saved_requests ?? null;
+  const maxResponses = reuse ? null : (config.max_saved_responses ?? null);
+  const stores = openCacheStores(config.cache_dir ?? '/tmp');
+  const keys = new WeakMap<AdapterRequest, string>();
+  let savedRequests = stores.requests.count();
+  let savedResponses = stores.responses.count();
+  return {
+    name: 'caching',
+    stage: 'request_to_response',
+    stores,
+    onRequest(req) {
+      const key = cacheKey(req.body, req.meta.repeatIndex);
+      keys.set(req, key);
+      if (saveRequests && (maxRequests == null || savedRequests < maxRequests) && !stores.requests.has(key)) {
+        stores.requests.putJson(key, req.body);
+        savedRequests++;
+      }
+      if (reuse) {
+        const cached = stores.responses.getBuffer(key);
+        if (cached !== undefined) {
+          const text = cached.toString('utf8');
+          let body: unknown = null;
+          try {
+            body = JSON.parse(text) as unknown;
+          } catch {
+            body = null;
+          }
+          const headers = (stores.headers.getJson(key) as Record<string, string> | undefined) ?? {
+            'content-type': 'application/json',
+          };
+          return { status: 200, headers, body, text, latencyMs: 0, cacheHit: true } satisfies AdapterResponse;
+        }
+      }
+      return req;
+    },
+    onResponse(res, req) {
+      const key = keys.get(req);
+      if (!key || res.cacheHit || res.status !== 200 || !saveResponses) return res;
+      if (maxResponses != null && savedResponses >= maxResponses) return res;
+      const isNew = !stores.responses.has(key);
+      stores.responses.put(key, res.text, MODE_RAW);
+      stores.headers.putJson(key, res.headers);
+      if (isNew) savedResponses++;
+      return res;
+    },
+    close() {
+      stores.requests.close();
+      stores.responses.close();
+      stores.headers.close();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/** `endpoint`: sends the request to the original full URL (one attempt; retries happen above the chain). */
+import type { HttpTransport } from '../client/http-transport.js';
+import type { AdapterRequest, AdapterResponse, Interceptor } from './types.js';
+
+/** A transport failure of the endpoint call: propagated (not skipped) so the client can retry. */
+export class EndpointCallError extends Error {
+  constructor(
+    message: string,
+    readonly original: unknown,
+  ) {
+    super(message);
+    this.name = 'EndpointCallError';
+  }
+}
+
+export function createEndpointInterceptor(opts: {
+  url: string;
+  transport: HttpTransport;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  now?: () => number;
+}): Interceptor {
+  const now = opts.now ?? (() => performance.now());
+  return {
+    name: 'endpoint',
+    stage: 'request_to_response',
+    async onRequest(req: AdapterRequest): Promise<AdapterResponse> {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers))
+        if (k !== 'host' && k !== 'content-length') headers[k] = v;
+      headers['content-type'] = 'application/json';
+      const started = now();
+      let reply;
+      try {
+        reply = await opts.transport.post(opts.url, JSON.stringify(req.body), headers, {
+          timeoutMs: opts.timeoutMs,
+          signal: opts.signal,
+        });
+      } catch (e) {
+        throw new EndpointCallError(e instanceof Error ? e.message : String(e), e);
+      }
+      const latencyMs = now() - started;
+      let body: unknown = null;
+      let text = reply.text;
+      try {
+        body = JSON.parse(reply.text) as unknown;
+        let changed = false;
+        const choices = (body as { choices?: unknown }).choices;
+        if (Array.isArray(choices)) {
+          for (const c of choices as { message?: { content?: unknown } }[]) {
+            if (c && c.message && typeof c.message === 'object' && c.message.content === null) {
+              c.message.content = '';
+              changed = true;
+            }
+          }
+        }
+        if (changed) text = JSON.stringify(body);
+      } catch {
+        body = null;
+      }
+      return { status: reply.status, headers: reply.headers, body, text, latencyMs, cacheHit: false };
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/** The in-process interceptor chain's data types (engine-spec 7). */
+import type { Logger } from '../logging.js';
+
+export interface AdapterRequest {
+  /** JSON body sent to the endpoint (mutable by request interceptors). */
+  body: Record<string, unknown>;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  meta: {
+    requestId: string;
+    sampleId: string;
+    /** 0 for the first response of a sample; >= 1 for repeats (extra.n_samples). */
+    repeatIndex: number;
+  };
+}
+
+export interface AdapterResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Parsed JSON body (null when the body is not JSON). */
+  body: unknown;
+  /** Raw body text as received (or as re-serialised after response interceptors changed `body`). */
+  text: string;
+  latencyMs: number;
+  cacheHit: boolean;
+}
+
+export type InterceptorStage = 'request' | 'request_to_response' | 'response';
+
+export interface InterceptorContext {
+  outputDir: string;
+  /** The original full endpoint URL. */
+  url: string;
+  log: Logger;
+}
+
+export interface Interceptor {
+  readonly name: string;
+  readonly stage: InterceptorStage;
+  /** Request phase: return the (modified) request to continue, or a response to end the phase. */
+  onRequest?(
+    req: AdapterRequest,
+  ): Promise<AdapterRequest | AdapterResponse> | AdapterRequest | AdapterResponse;
+  /** Response phase (all response-capable interceptors, reverse list order). */
+  onResponse?(res: AdapterResponse, req: AdapterRequest): Promise<AdapterResponse> | AdapterResponse;
+  /** Post-evaluation hook (stats files, final progress). */
+  postEval?(): Promise<void> | void;
+  close?(): Promise<void> | void;
+}
+
+/** Ends the whole evaluation (exit 1 + `.nemo_evaluator_server_error`). */
+export class FatalInterceptorError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FatalInterceptorError';
+  }
+}
+
+export function isAdapterResponse(v: AdapterRequest | AdapterResponse): v is AdapterResponse {
+  return typeof (v as AdapterResponse).status === 'number';
+}

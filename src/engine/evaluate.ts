@@ -1,0 +1,422 @@
+/**
+ * The evaluation loop: samples x n_samples requests through the interceptor chain with a bounded worker
+ * pool, per-sample scoring as soon as a sample's responses are in, streamed samples.jsonl, and the output
+ * files of engine-spec 6 (run_config.yml, results.yml, metadata.yaml, eval_factory_metrics.json, report,
+ * progress, run_times, markers).
+ */
+import { setMaxListeners } from 'node:events';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dispatcher } from 'undici';
+import { NelError, errorMessage, isNelError } from '../common/errors.js';
+import { writeFileAtomic } from '../common/fs.js';
+import { isPlainObject } from '../common/objects.js';
+import { normaliseAdapterConfig, type AdapterConfig } from './adapters/adapter-config.js';
+import { buildChain, type ChainDeps, type InterceptorChain } from './adapters/chain.js';
+import { FatalInterceptorError } from './adapters/types.js';
+import { getBenchmark, listBenchmarks } from './benchmarks/index.js';
+import type { Benchmark, BenchmarkContext, BenchmarkSample, SampleScore } from './benchmarks/types.js';
+import { createHttpTransport } from './client/http-transport.js';
+import { createModelClient } from './client/model-client.js';
+import { buildRequestBody, responseText } from './client/request-body.js';
+import { runWorkerPool } from './client/worker-pool.js';
+import { createLogger, type Logger } from './logging.js';
+import { buildResultsDocument, writeMetadata, writeResults, writeRunConfig } from './output/result-files.js';
+import { writeReport } from './output/report.js';
+import { startRuntimeMonitor } from './output/run-times.js';
+import { SamplesWriter } from './output/samples-writer.js';
+import { ProgressTracker, type ProgressStream } from './progress.js';
+import {
+  evaluationTaskName,
+  parseOverrides,
+  renderCommand,
+  resolveRunConfig,
+  type BenchmarkResolver,
+  type RunEvalFlags,
+} from './run-config.js';
+import type { Evaluation, EvaluationResult, PreparedRequest } from './types.js';
+
+export const INTERRUPTED_MARKER = '.nemo_evaluator_interrupted';
+export const SERVER_ERROR_MARKER = '.nemo_evaluator_server_error';
+export const SAMPLES_FILE = 'samples.jsonl';
+
+export interface EvaluationOptions {
+  /** Use this benchmark instead of looking the task up in the registry. */
+  benchmark?: Benchmark;
+  resolver?: BenchmarkResolver;
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+  /** Replaces the keep-alive pool (tests). */
+  dispatcher?: Dispatcher;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+  /** Stop sending new requests (SIGTERM/SIGINT); the abort reason is written into the outcome. */
+  signal?: AbortSignal;
+  /** Cancel in-flight requests. */
+  hardSignal?: AbortSignal;
+  /** stderr progress display; null for none. */
+  progressStream?: ProgressStream | null;
+  fetchImpl?: typeof fetch;
+  chainFactories?: ChainDeps['factories'];
+}
+
+export interface EvaluationOutcome {
+  status: 'success' | 'interrupted' | 'failed';
+  outputDir: string;
+  results?: EvaluationResult;
+  samplesScored: number;
+  requestsAnswered: number;
+  error?: NelError;
+  /** Abort reason when interrupted (e.g. 'SIGTERM'). */
+  stopReason?: string;
+}
+
+interface PendingSample {
+  sample: BenchmarkSample;
+  prepared: PreparedRequest;
+  responses: (string | null)[];
+  remaining: number;
+}
+
+interface WorkItem {
+  index: number;
+  repeat: number;
+}
+
+function deleteStaleMarkers(outputDir: string): void {
+  for (const m of [INTERRUPTED_MARKER, SERVER_ERROR_MARKER]) rmSync(join(outputDir, m), { force: true });
+}
+
+/** The built-in benchmark registry (src/engine/benchmarks/index.ts). */
+export function builtinResolver(): BenchmarkResolver {
+  return { get: (n) => getBenchmark(n), list: () => listBenchmarks() };
+}
+
+function authHeaders(evaluation: Evaluation, env: NodeJS.ProcessEnv, log: Logger): Record<string, string> {
+  const name = evaluation.target.api_endpoint.api_key_name;
+  if (!name) return {};
+  const value = env[name];
+  if (!value) {
+    log.warn(`environment variable ${name} (api_key_name) is not set; sending requests without an API key`);
+    return {};
+  }
+  return { authorization: `Bearer ${value}` };
+}
+
+function reportHookConfig(adapter: AdapterConfig): { types: string[]; size: number | null } | null {
+  const hook = adapter.post_eval_hooks.find((h) => h.name === 'post_eval_report' && h.enabled);
+  if (!hook) return null;
+  const types = Array.isArray(hook.config.report_types) ? (hook.config.report_types as string[]) : ['html'];
+  const size = typeof hook.config.html_report_size === 'number' ? hook.config.html_report_size : null;
+  return { types, size };
+}
+
+function cacheDirOf(adapter: AdapterConfig, outputDir: string): string {
+  const caching = adapter.interceptors.find((i) => i.name === 'caching' && i.enabled);
+  return typeof caching?.config.cache_dir === 'string' ? caching.config.cache_dir : join(outputDir, 'cache');
+}
+
+/** Prepare the output dir and write run_config.yml / metadata.yaml; returns the expanded adapter config. */
+export function prepareOutputDir(evaluation: Evaluation, env: NodeJS.ProcessEnv): AdapterConfig {
+  const outputDir = evaluation.config.output_dir;
+  try {
+    mkdirSync(outputDir, { recursive: true });
+  } catch (e) {
+    throw new NelError(
+      'OUTPUT_DIR',
+      `cannot create output dir ${outputDir}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+    );
+  }
+  const adapter = normaliseAdapterConfig(evaluation.target.api_endpoint.adapter_config, outputDir);
+  evaluation.target.api_endpoint.adapter_config = adapter as unknown as Record<string, unknown>;
+  deleteStaleMarkers(outputDir);
+  writeRunConfig(outputDir, evaluation);
+  if (isPlainObject(evaluation.metadata)) writeMetadata(outputDir, evaluation.metadata, env);
+  return adapter;
+}
+
+export async function runEvaluation(
+  evaluation: Evaluation,
+  opts: EvaluationOptions = {},
+): Promise<EvaluationOutcome> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? createLogger({ env });
+  const outputDir = evaluation.config.output_dir;
+  const taskName = evaluationTaskName(evaluation);
+  const benchmark = opts.benchmark ?? (opts.resolver ?? builtinResolver()).get(taskName);
+  if (!benchmark)
+    throw new NelError('ENGINE_CONFIG', `Unknown task '${taskName}'`, { hint: 'run `nemo-evaluator ls`' });
+
+  const adapter = prepareOutputDir(evaluation, env);
+  const monitor = startRuntimeMonitor(outputDir, opts.now);
+  const params = evaluation.config.params;
+  const endpoint = evaluation.target.api_endpoint;
+  const stop = opts.signal ?? new AbortController().signal;
+  // One listener per in-flight request or backoff wait: up to `parallelism` at a time, by design.
+  for (const s of [opts.signal, opts.hardSignal]) if (s) setMaxListeners(0, s);
+  const ctx: BenchmarkContext = {
+    params,
+    extra: params.extra ?? {},
+    endpointType: endpoint.type,
+    outputDir,
+    env,
+    log: (m) => log.info(m),
+    signal: stop,
+  };
+  const parallelism = params.parallelism ?? 10;
+  const transport = createHttpTransport({ connections: parallelism, dispatcher: opts.dispatcher });
+  let chain: InterceptorChain | null = null;
+  let samplesWriter: SamplesWriter | null = null;
+  let progress: ProgressTracker | null = null;
+  let firstAnswer: number | null = null;
+  let lastAnswer: number | null = null;
+  const scores: { index: number; score: SampleScore }[] = [];
+  let finished = false;
+  const finishCommon = async (): Promise<void> => {
+    finished = true;
+    samplesWriter?.close();
+    progress?.finish();
+    if (chain) await chain.postEval();
+    const report = reportHookConfig(adapter);
+    if (report) {
+      try {
+        writeReport({
+          outputDir,
+          cacheDir: cacheDirOf(adapter, outputDir),
+          endpoint: endpoint.url,
+          reportTypes: report.types,
+          size: report.size,
+          title: `${evaluation.config.type} - ${endpoint.model_id}`,
+        });
+      } catch (e) {
+        log.warn('post_eval_report failed', { error: errorMessage(e) });
+      }
+    }
+    const inference = firstAnswer != null && lastAnswer != null ? (lastAnswer - firstAnswer) / 1000 : 0;
+    monitor.finish({ inferenceTimeSeconds: inference });
+  };
+
+  try {
+    let samples: BenchmarkSample[];
+    try {
+      samples = await benchmark.loadSamples(ctx);
+    } catch (e) {
+      if (isNelError(e)) throw e;
+      throw new NelError(
+        'ENGINE_DATASET',
+        `cannot load the data set of '${benchmark.name}': ${errorMessage(e)}`,
+      );
+    }
+    const n = typeof ctx.extra.n_samples === 'number' ? ctx.extra.n_samples : 1;
+    const total = samples.length * n;
+    log.info(`evaluating ${benchmark.name}`, {
+      samples: samples.length,
+      n_samples: n,
+      requests: total,
+      parallelism,
+    });
+    progress = new ProgressTracker({
+      outputDir,
+      total,
+      stream: opts.progressStream === undefined ? process.stderr : opts.progressStream,
+      now: opts.now,
+    });
+    samplesWriter = new SamplesWriter(join(outputDir, SAMPLES_FILE));
+    chain = buildChain(adapter, {
+      ctx: { outputDir, url: endpoint.url, log },
+      transport,
+      timeoutMs: (params.request_timeout ?? 60) * 1000,
+      signal: opts.hardSignal,
+      factories: opts.chainFactories,
+      fetchImpl: opts.fetchImpl,
+    });
+    const activeChain = chain;
+    const client = createModelClient({
+      send: (req) => activeChain.send(req),
+      maxRetries: params.max_retries ?? 5,
+      headers: authHeaders(evaluation, env, log),
+      log,
+      sleep: opts.sleep,
+      random: opts.random,
+      signal: opts.hardSignal,
+    });
+
+    const pending = new Map<number, PendingSample>();
+    function* workItems(): Generator<WorkItem> {
+      for (let i = 0; i < samples.length; i++) {
+        for (let r = 0; r < n; r++) yield { index: i, repeat: r };
+      }
+    }
+    const now = opts.now ?? Date.now;
+    const writer = samplesWriter;
+    const tracker = progress;
+    const worker = async (item: WorkItem): Promise<void> => {
+      const sample = samples[item.index]!;
+      let state = pending.get(item.index);
+      if (!state) {
+        state = {
+          sample,
+          prepared: benchmark.buildRequest(sample, ctx),
+          responses: new Array(n).fill(null),
+          remaining: n,
+        };
+        pending.set(item.index, state);
+      }
+      const body = buildRequestBody(state.prepared, {
+        modelId: endpoint.model_id,
+        endpointType: endpoint.type,
+        params,
+      });
+      const { response } = await client.complete(body, {
+        requestId: '',
+        sampleId: sample.id,
+        repeatIndex: item.repeat,
+      });
+      const t = now();
+      firstAnswer ??= t;
+      lastAnswer = t;
+      let text = responseText(response.body, endpoint.type);
+      if (text === null) {
+        log.warn('response has no completion text; scored as an empty answer', { sample: sample.id });
+        text = '';
+      }
+      state.responses[item.repeat] = text;
+      tracker.increment();
+      if (--state.remaining > 0) return;
+      pending.delete(item.index);
+      const responses = state.responses as string[];
+      const score = await benchmark.score(sample, responses, ctx);
+      scores.push({ index: item.index, score });
+      writer.write({
+        sample_id: sample.id,
+        index: sample.index,
+        prompt: state.prepared.messages ?? state.prepared.prompt,
+        responses,
+        extracted: score.extracted,
+        scores: score.scores,
+        target: score.target,
+      });
+    };
+
+    let failure: unknown = null;
+    try {
+      await runWorkerPool(workItems(), parallelism, worker, { shouldStop: () => stop.aborted });
+    } catch (e) {
+      failure = e;
+    }
+    const answered = tracker.count;
+    if (stop.aborted) {
+      await finishCommon();
+      const reason = typeof stop.reason === 'string' ? stop.reason : 'SIGTERM';
+      if (reason === 'SIGTERM' && !existsSync(join(outputDir, SERVER_ERROR_MARKER))) {
+        writeFileAtomic(
+          join(outputDir, INTERRUPTED_MARKER),
+          `interrupted by ${reason} at ${new Date().toISOString()}\n`,
+        );
+      }
+      log.warn(
+        `evaluation interrupted by ${reason}; rerun with the same output dir to resume from the cache`,
+        {
+          answered,
+          total,
+        },
+      );
+      return {
+        status: 'interrupted',
+        outputDir,
+        samplesScored: scores.length,
+        requestsAnswered: answered,
+        stopReason: reason,
+      };
+    }
+    if (failure) {
+      await finishCommon();
+      if (failure instanceof FatalInterceptorError) {
+        writeFileAtomic(join(outputDir, SERVER_ERROR_MARKER), `${failure.message}\n`);
+        throw new NelError('ENGINE_ENDPOINT', failure.message, {
+          hint: 'the raise_client_errors interceptor ended the run',
+        });
+      }
+      if (isNelError(failure)) throw failure;
+      throw new NelError('ENGINE_RUN', `evaluation failed: ${errorMessage(failure)}`);
+    }
+    scores.sort((a, b) => a.index - b.index);
+    const results = benchmark.aggregate(
+      scores.map((s) => s.score),
+      ctx,
+    );
+    await finishCommon();
+    writeResults(
+      outputDir,
+      buildResultsDocument({ evaluation, command: renderCommand(evaluation), results, env }),
+    );
+    log.info('evaluation finished', { output_dir: outputDir, samples: scores.length });
+    return {
+      status: 'success',
+      outputDir,
+      results,
+      samplesScored: scores.length,
+      requestsAnswered: answered,
+    };
+  } catch (e) {
+    samplesWriter?.close();
+    if (!finished) monitor.finish();
+    if (stop.aborted) {
+      // Stopped before or while loading the data set: nothing was scored, the rerun starts over.
+      const reason = typeof stop.reason === 'string' ? stop.reason : 'SIGTERM';
+      if (reason === 'SIGTERM') {
+        writeFileAtomic(
+          join(outputDir, INTERRUPTED_MARKER),
+          `interrupted by ${reason} at ${new Date().toISOString()}\n`,
+        );
+      }
+      return {
+        status: 'interrupted',
+        outputDir,
+        samplesScored: 0,
+        requestsAnswered: progress?.count ?? 0,
+        stopReason: reason,
+      };
+    }
+    const err = isNelError(e) ? e : new NelError('ENGINE_RUN', `evaluation failed: ${errorMessage(e)}`);
+    return {
+      status: 'failed',
+      outputDir,
+      samplesScored: scores.length,
+      requestsAnswered: progress?.count ?? 0,
+      error: err,
+    };
+  } finally {
+    if (chain) await chain.close();
+    await transport.close();
+  }
+}
+
+/**
+ * Resolve a run config (the parsed config_ef.yaml, CLI-style flags and overrides) and run it: the
+ * programmatic equivalent of `nemo-evaluator run_eval`. Configuration errors throw NelError; run
+ * failures come back as `status: 'failed'`.
+ */
+export async function runEval(
+  input: { runConfig?: unknown; flags?: RunEvalFlags; overrides?: string | Record<string, unknown> },
+  opts: EvaluationOptions = {},
+): Promise<EvaluationOutcome> {
+  const injected = opts.benchmark;
+  const resolver: BenchmarkResolver =
+    opts.resolver ??
+    (injected
+      ? {
+          get: (n) => (n === injected.name || n === `builtin.${injected.name}` ? injected : undefined),
+          list: () => [injected],
+        }
+      : builtinResolver());
+  const overrides = typeof input.overrides === 'string' ? parseOverrides(input.overrides) : input.overrides;
+  const { evaluation, benchmark } = resolveRunConfig({
+    runConfig: input.runConfig,
+    flags: input.flags,
+    overrides,
+    resolver,
+  });
+  return runEvaluation(evaluation, { ...opts, benchmark });
+}
