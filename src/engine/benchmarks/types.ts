@@ -36,6 +36,8 @@ export interface SampleScore {
   correct?: boolean[];
   /** Gold answer as shown in the per-sample JSONL. */
   target?: unknown;
+  /** Sub-group of the sample (e.g. MMLU subject), for per-category groups in results.yml. */
+  category?: string;
 }
 
 export interface Benchmark {

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parquetReadObjects } from 'hyparquet';
+import { NelError, errorMessage } from '../../common/errors.js';
+import type { DatasetRecord } from './types.js';
+
+export const DATA_FILE_EXTENSIONS = ['.jsonl', '.json', '.parquet', '.csv'];
+
+/** True for file names this loader can parse. */
+export function isDataFile(name: string): boolean {
+  return DATA_FILE_EXTENSIONS.includes(extname(name).toLowerCase());
+}
+
+/** JSON lines (blank lines skipped). A `.json` file holding one array is accepted too. */
+export function parseJsonl(text: string, source: string): DatasetRecord[] {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('[')) {
+    try {
+      const arr = JSON.parse(trimmed) as unknown;
+      if (Array.isArray(arr)) return arr.map((r) => asRecord(r, source));
+    } catch {
+      // fall through to line-by-line parsing
+    }
+  }
+  const records: DatasetRecord[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new NelError('ENGINE_DATASET', `${source}:${i + 1}: not valid JSON (${errorMessage(e)})`);
+    }
+    records.push(asRecord(value, `${source}:${i + 1}`));
+  }
+  return records;
+}
+
+function asRecord(value: unknown, where: string): DatasetRecord {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new NelError('ENGINE_DATASET', `${where}: expected a JSON object per record`);
+  }
+  return value as DatasetRecord;
+}
+
+/** RFC 4180 CSV with a header row: quoted fields, "" escapes, newlines inside quotes. */
+export function parseCsv(text: string, source: string): DatasetRecord[] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += ch;
+    } else if (ch === '"' && field === '') quoted = true;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += ch;
+  }
+  if (quoted) throw new NelError('ENGINE_DATASET', `${source}: unterminated quoted field`);
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  const nonEmpty = rows.filter((r) => !(r.length === 1 && r[0] === ''));
+  if (nonEmpty.length === 0) return [];
+  const header = nonEmpty[0];
+  return nonEmpty.slice(1).map((r) => {
+    const rec: DatasetRecord = {};
+    header.forEach((h, j) => (rec[h] = r[j] ?? ''));
+    return rec;
+  });
+}
+
+/** Parquet via hyparquet; int64 values become numbers, typed arrays plain arrays. */
+export async function parseParquet(bytes: Uint8Array, source: string): Promise<DatasetRecord[]> {
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  try {
+    const rows = await parquetReadObjects({ file: buffer });
+    return rows.map((r) => plainValue(r) as DatasetRecord);
+  } catch (e) {
+    throw new NelError('ENGINE_DATASET', `${source}: cannot read Parquet (${errorMessage(e)})`);
+  }
+}
+
+function plainValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    return Array.from(v as unknown as ArrayLike<unknown>, plainValue);
+  if (Array.isArray(v)) return v.map(plainValue);
+  if (v instanceof Date) return v.toISOString();
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = plainValue(x);
+    return out;
+  }
+  return v;
+}
+
+/** Parse one local data file by its extension. */
+export async function parseDataFile(path: string): Promise<DatasetRecord[]> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new NelError('ENGINE_DATASET', `cannot read data set file ${path}: ${errorMessage(e)}`, {
+      hint: 'check config.params.extra.dataset_path / NEMO_EVALUATOR_DATASET_DIR',
+    });
+  }
+  const ext = extname(path).toLowerCase();
+  if (ext === '.parquet') return parseParquet(bytes, path);
+  if (ext === '.csv') return parseCsv(bytes.toString('utf8'), path);
+  if (ext === '.jsonl' || ext === '.json') return parseJsonl(bytes.toString('utf8'), path);
+  throw new NelError('ENGINE_DATASET', `unsupported data set file type: ${path}`, {
+    hint: `use one of ${DATA_FILE_EXTENSIONS.join(', ')}`,
+  });
+}

@@ -1,0 +1,11 @@
+export {
+  startReferenceEndpoint,
+  isCorrectAt,
+  requestKey,
+  FAULT_KINDS,
+  type FaultKind,
+  type ReferenceEndpoint,
+  type ReferenceEndpointOptions,
+  type ReferenceEndpointStats,
+} from './server.js';
+export { runSelfCheck, type SelfCheckOptions, type SelfCheckResult } from './self-check.js';

@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isCorrectAt, startReferenceEndpoint } from './server.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nel-ref-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+const file = join(dir, 'gsm8k.jsonl');
+writeFileSync(
+  file,
+  Array.from({ length: 10 }, (_v, i) =>
+    JSON.stringify({ question: `What is ${i} + ${i}?`, answer: `${i}+${i}=${2 * i}\n#### ${2 * i}` }),
+  ).join('\n'),
+);
+
+test('exactly floor(N * acc) samples are answered correctly', () => {
+  for (const [n, acc] of [
+    [1319, 0.5],
+    [10, 0.3],
+    [7, 1],
+    [7, 0],
+  ] as const) {
+    let correct = 0;
+    for (let i = 0; i < n; i++) if (isCorrectAt(i, acc)) correct++;
+    assert.equal(correct, Math.floor(n * acc));
+  }
+});
+
+test('chat answers, models, usage, unknown prompts, hashed auth in /stats', async () => {
+  const ep = await startReferenceEndpoint({ benchmark: 'gsm8k', datasetPath: file, modelId: 'm1' });
+  try {
+    const models = (await (await fetch(`${ep.url}/v1/models`)).json()) as { data: { id: string }[] };
+    assert.equal(models.data[0].id, 'm1');
+    const prompt = `Solve the following math problem step by step. The last line of your response should be of the form "The final answer is <number>" where <number> is the final numerical answer, without units.\n\nWhat is 3 + 3?`;
+    const res = await fetch(`${ep.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer canary-secret', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'm1',
+        messages: [
+          { role: 'system', content: 'x' },
+          { role: 'user', content: prompt },
+        ],
+      }),
+    });
+    const body = (await res.json()) as {
+      choices: { message: { content: string } }[];
+      usage: { total_tokens: number };
+    };
+    assert.match(body.choices[0].message.content, /The final answer is 6$/);
+    assert.ok(body.usage.total_tokens > 0);
+    const unknown = await fetch(`${ep.url}/v1/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ prompt: 'hello' }),
+    });
+    assert.equal(
+      ((await unknown.json()) as { choices: { text: string }[] }).choices[0].text,
+      'I do not know.',
+    );
+    const stats = (await (await fetch(`${ep.url}/stats`)).json()) as Record<string, unknown>;
+    assert.equal(stats.unknown_prompts, 1);
+    assert.equal(stats.answered_ok, 2);
+    assert.deepEqual(stats.auth_seen, [createHash('sha256').update('canary-secret').digest('hex')]);
+    assert.ok(!JSON.stringify(stats).includes('canary-secret'));
+  } finally {
+    await ep.close();
+  }
+});
+
+test('faults are injected deterministically: 429 with Retry-After, 500, reset', async () => {
+  const outcomes = async () => {
+    const ep = await startReferenceEndpoint({
+      benchmark: 'gsm8k',
+      datasetPath: file,
+      faultRate: 0.5,
+      seed: 7,
+      retryAfterSeconds: 0,
+    });
+    const seen: string[] = [];
+    try {
+      for (let i = 0; i < 30; i++) {
+        try {
+          const r = await fetch(`${ep.url}/v1/completions`, {
+            method: 'POST',
+            body: JSON.stringify({ prompt: `p${i}` }),
+          });
+          await r.text();
+          seen.push(r.status === 429 ? `429:${r.headers.get('retry-after')}` : String(r.status));
+        } catch {
+          seen.push('reset');
+        }
+      }
+      const stats = ep.stats();
+      assert.equal(stats.total, 30);
+      assert.equal(stats.distinct_bodies, 30);
+      return seen;
+    } finally {
+      await ep.close();
+    }
+  };
+  const first = await outcomes();
+  assert.deepEqual(await outcomes(), first);
+  for (const kind of ['200', '429:0', '500', 'reset'])
+    assert.ok(first.includes(kind), `${kind} in ${first.join(',')}`);
+});
+
+test('a hanging request is released when the server closes', async () => {
+  const ep = await startReferenceEndpoint({
+    benchmark: 'gsm8k',
+    datasetPath: file,
+    faultRate: 1,
+    faults: ['hang'],
+  });
+  const pending = fetch(`${ep.url}/v1/completions`, { method: 'POST', body: '{"prompt":"x"}' }).then(
+    () => 'answered',
+    () => 'closed',
+  );
+  for (let i = 0; i < 200 && !ep.stats().by_status.hang; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(ep.stats().by_status.hang, 1);
+  await ep.close();
+  assert.equal(await pending, 'closed');
+});
