@@ -1,5 +1,26 @@
 import type { Command } from 'commander';
+import { resumeInvocation } from '../api/jobs.js';
+import { followUpCommands } from '../executors/local/launch.js';
+import { c } from './output.js';
 
-export function register(_program: Command): void {
-  // not wired yet
+export function register(program: Command): void {
+  program
+    .command('resume')
+    .description('rerun the jobs of an invocation that did not succeed (reusing their caches)')
+    .argument('<invocation_id>', 'invocation id (a unique prefix works)')
+    .option('--all', 'rerun every job, successful ones included')
+    .action(async (id: string, opts: { all?: boolean }) => {
+      const r = await resumeInvocation(id, { all: !!opts.all });
+      if (r.rerun.length === 0) {
+        process.stdout.write(
+          `Nothing to resume: every job of ${r.invocationId} succeeded (use --all to rerun them).\n`,
+        );
+        return;
+      }
+      for (const j of r.rerun) process.stdout.write(`rerunning ${j.jobId} (${j.taskName})\n`);
+      for (const j of r.skipped)
+        process.stdout.write(`${c.dim(`skipping ${j.jobId} (${j.taskName}): succeeded`)}\n`);
+      for (const l of followUpCommands(r.invocationId, r.rerun)) process.stdout.write(l + '\n');
+      process.stdout.write(`${c.green('✓')} Resumed invocation ${r.invocationId}\n`);
+    });
 }

@@ -1,5 +1,59 @@
 import type { Command } from 'commander';
+import { getStatus } from '../api/jobs.js';
+import type { StatusEntry } from '../executors/types.js';
+import { c, formatTable, printJson } from './output.js';
 
-export function register(_program: Command): void {
-  // not wired yet
+const CELLS: Record<string, [string, (s: string) => string]> = {
+  success: ['✓ SUCCESS', c.green],
+  failed: ['✗ FAILED', c.red],
+  running: ['▶ RUNNING', c.yellow],
+  pending: ['⧗ PENDING', c.cyan],
+  killed: ['✗ KILLED', c.magenta],
+  not_found: ['? NOT FOUND', c.dim],
+  error: ['✗ ERROR', c.red],
+  unknown: ['? UNKNOWN', c.dim],
+};
+
+function progressCell(s: StatusEntry): string {
+  const p = s.progress && s.progress !== 'unknown' ? s.progress : null;
+  if (!p || p.progress === null) return '-';
+  if (p.total === null) return String(p.progress);
+  return `${p.progress}/${p.total}` + (p.percent !== null ? ` (${p.percent.toFixed(1)}%)` : '');
+}
+
+function locationCell(s: StatusEntry): string {
+  const dir = s.data.output_dir;
+  if (typeof dir !== 'string') return '-';
+  const parts = dir.split('/').filter(Boolean);
+  return parts.length >= 2 ? `<output_dir>/${parts.slice(-2).join('/')}` : dir;
+}
+
+export function formatStatusTable(statuses: StatusEntry[]): string {
+  if (statuses.length === 0) return 'No jobs found.';
+  const rows = statuses.map((s) => {
+    const [label, color] = CELLS[s.status] ?? [s.status, (x: string) => x];
+    return [
+      s.job_id ?? s.invocation ?? '-',
+      color(label),
+      progressCell(s),
+      typeof s.data.container === 'string' && s.data.container ? s.data.container : '-',
+      locationCell(s),
+    ];
+  });
+  return formatTable(['Job ID', 'Status', 'Progress', 'Container', 'Location'], rows);
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('show the state and progress of jobs (default: the most recent invocation)')
+    .argument('[ids...]', 'invocation or job ids (unique prefixes work)')
+    .option('--json', 'print JSON')
+    .action((ids: string[], opts: { json?: boolean }) => {
+      const { statuses, warnings } = getStatus(ids);
+      for (const w of warnings) process.stderr.write(`${c.yellow('warning:')} ${w}\n`);
+      if (opts.json) printJson(statuses);
+      else process.stdout.write(formatStatusTable(statuses) + '\n');
+      if (statuses.some((s) => s.status === 'not_found')) process.exitCode = 1;
+    });
 }

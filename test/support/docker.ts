@@ -18,7 +18,8 @@ export function dockerWorks(): boolean {
  */
 export function requireDocker(t: TestContext): boolean {
   if (dockerWorks()) return true;
-  if (process.env.CI === 'true') throw new Error('CI=true but the Docker engine is not reachable (docker info failed)');
+  if (process.env.CI === 'true')
+    throw new Error('CI=true but the Docker engine is not reachable (docker info failed)');
   t.skip('Docker engine not reachable');
   return false;
 }
@@ -27,9 +28,11 @@ export function requireDocker(t: TestContext): boolean {
 export function engineImage(t: TestContext): string | undefined {
   if (!requireDocker(t)) return undefined;
   const ref = engineImageRef();
-  const ok = spawnSync('docker', ['image', 'inspect', ref], { encoding: 'utf8', timeout: 20_000 }).status === 0;
+  const ok =
+    spawnSync('docker', ['image', 'inspect', ref], { encoding: 'utf8', timeout: 20_000 }).status === 0;
   if (!ok) {
-    if (process.env.CI === 'true') throw new Error(`engine image ${ref} is missing (npm test builds it first)`);
+    if (process.env.CI === 'true')
+      throw new Error(`engine image ${ref} is missing (npm test builds it first)`);
     t.skip(`engine image ${ref} not built (run: node dist/src/bin/nel.js build-image)`);
     return undefined;
   }

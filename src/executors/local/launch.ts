@@ -1,0 +1,202 @@
+/**
+ * Launching an invocation: exec DB records first, then each entry script detached in its own session,
+ * its output going to a file (never a pipe), so the CLI may exit (or be killed) while the scripts run.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { NelError } from '../../common/errors.js';
+import { writeFileAtomic } from '../../common/fs.js';
+import { appendJobRecord, execDbPath as defaultDbPath, type JobRecord } from '../../launcher/exec-db.js';
+import type { InvocationPlan } from '../../launcher/types.js';
+import { dockerAvailable } from '../../runtime/docker.js';
+import type { LaunchedScript, LaunchResult } from '../types.js';
+
+/** The file in the invocation dir that lists the supervisor processes started for it. */
+export const LAUNCH_RECORD = '.nel-launch.json';
+
+export interface LaunchRecordFile {
+  invocation_id: string;
+  scripts: LaunchedScript[];
+}
+
+export function readLaunchRecord(invocationDir: string): LaunchRecordFile | null {
+  try {
+    const v = JSON.parse(readFileSync(join(invocationDir, LAUNCH_RECORD), 'utf8')) as LaunchRecordFile;
+    return v && Array.isArray(v.scripts) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Add supervisors to the launch record (kept: earlier ones, so kill can still check them). */
+export function addToLaunchRecord(
+  invocationDir: string,
+  invocationId: string,
+  scripts: LaunchedScript[],
+): void {
+  const prev = readLaunchRecord(invocationDir);
+  const rec: LaunchRecordFile = {
+    invocation_id: invocationId,
+    scripts: [...(prev?.scripts ?? []), ...scripts],
+  };
+  writeFileAtomic(join(invocationDir, LAUNCH_RECORD), JSON.stringify(rec, null, 2) + '\n');
+}
+
+export interface StartedProcess {
+  script: LaunchedScript;
+  /** Resolves with the exit code once the process ends (only meaningful shortly after start). */
+  exited: { code: number | null; signal: NodeJS.Signals | null } | null;
+  detach(): void;
+}
+
+/**
+ * Start `argv` detached: a new session and process group, stdin ignored, stdout and stderr appended
+ * to `logPath`. The returned handle is unref'ed by detach().
+ */
+export function spawnDetached(
+  argv: string[],
+  cwd: string,
+  logPath: string,
+  env: NodeJS.ProcessEnv,
+): StartedProcess {
+  const fd = openSync(logPath, 'a');
+  let child;
+  try {
+    child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  if (child.pid === undefined) {
+    throw new NelError('LAUNCH_FAILED', `could not start ${argv.join(' ')} in ${cwd}`, {
+      hint: 'check that bash is installed and the directory exists',
+    });
+  }
+  const handle: StartedProcess = {
+    script: { argv, cwd, pid: child.pid, log: logPath, startedAt: new Date().toISOString() },
+    exited: null,
+    detach: () => child.unref(),
+  };
+  child.on('exit', (code, signal) => {
+    handle.exited = { code, signal };
+  });
+  child.on('error', () => {
+    handle.exited = { code: 127, signal: null };
+  });
+  return handle;
+}
+
+/** Where a launched script's own output goes: `launch.<script name>.log` beside it. */
+export const launchLogPath = (script: string): string =>
+  join(dirname(script), `launch.${basename(script).replace(/\.sh$/, '')}.log`);
+
+/** The DB record of a planned job. */
+export function jobRecordFor(plan: InvocationPlan, index: number, now: Date): JobRecord {
+  const job = plan.jobs[index]!;
+  return {
+    invocation_id: plan.invocationId,
+    job_id: job.jobId,
+    timestamp: now.getTime() / 1000,
+    executor: 'local',
+    data: {
+      output_dir: job.taskDir,
+      container: plan.useDocker ? job.containerName : '',
+      eval_image: job.evalImage,
+      use_docker: plan.useDocker,
+    },
+    config: plan.resolvedConfig,
+  };
+}
+
+/** Wait until every process has been running for `ms`, then fail on any early non-zero exit. */
+export async function checkEarlyExit(started: StartedProcess[], ms = 300): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+  for (const p of started) {
+    const ex = p.exited;
+    if (ex && (ex.code !== 0 || ex.signal)) {
+      const name =
+        p.script.argv[0] === 'bash' && p.script.argv[1] !== '-c' ? p.script.argv[1] : 'the supervisor';
+      throw new NelError(
+        'LAUNCH_FAILED',
+        `Job startup failed | Script ${name} exited with code ${ex.code ?? ex.signal}`,
+        { hint: `see ${p.script.log}` },
+      );
+    }
+  }
+}
+
+export interface LaunchOptions {
+  env: NodeJS.ProcessEnv;
+  execDbPath?: string;
+  now?: Date;
+  /** How long to wait before checking for early failures (default 300 ms). */
+  startupCheckMs?: number;
+  /** Skip the check that the docker daemon answers (Docker plans only). */
+  skipDockerCheck?: boolean;
+}
+
+/** Fail before anything is recorded or started when a Docker plan cannot reach a docker daemon. */
+export async function assertDockerUsable(): Promise<void> {
+  const d = await dockerAvailable();
+  if (!d.ok) {
+    throw new NelError('DOCKER_UNAVAILABLE', `Docker is not usable: ${d.reason}`, {
+      hint: 'start the docker daemon, or run on the host with nel run --no-docker (execution.use_docker=false)',
+    });
+  }
+}
+
+/**
+ * Check docker (Docker plans), record every job in the exec DB, then start each entry script
+ * (`bash <script>`, cwd = its dir) detached, record the supervisors in <inv_dir>/.nel-launch.json,
+ * and fail if one exits non-zero at once.
+ */
+export async function launchInvocation(plan: InvocationPlan, opts: LaunchOptions): Promise<LaunchResult> {
+  if (plan.entryScripts.length === 0) {
+    throw new NelError('LAUNCH_FAILED', `nothing to launch for invocation ${plan.invocationId}`, {
+      hint: 'the plan has no entry scripts; check evaluation.tasks',
+    });
+  }
+  if (plan.useDocker && !opts.skipDockerCheck) await assertDockerUsable();
+  const dbPath = opts.execDbPath ?? defaultDbPath(opts.env);
+  const now = opts.now ?? new Date();
+  for (let i = 0; i < plan.jobs.length; i++) appendJobRecord(dbPath, jobRecordFor(plan, i, now));
+  const started: StartedProcess[] = [];
+  try {
+    for (const script of plan.entryScripts) {
+      started.push(spawnDetached(['bash', script], dirname(script), launchLogPath(script), opts.env));
+    }
+  } finally {
+    if (started.length > 0)
+      addToLaunchRecord(
+        plan.invocationDir,
+        plan.invocationId,
+        started.map((s) => s.script),
+      );
+  }
+  try {
+    await checkEarlyExit(started, opts.startupCheckMs ?? 300);
+  } finally {
+    for (const s of started) s.detach();
+  }
+  return {
+    invocationId: plan.invocationId,
+    invocationDir: plan.invocationDir,
+    jobIds: plan.jobs.map((j) => j.jobId),
+    scripts: started.map((s) => s.script),
+  };
+}
+
+/** The follow-up commands printed after a launch or a resume. */
+export function followUpCommands(
+  invocationId: string,
+  jobs: { jobId: string; taskName: string }[],
+): string[] {
+  const lines = [
+    `To check status: nel status ${invocationId}`,
+    `To follow logs: nel logs ${invocationId}`,
+    `To view job info: nel info ${invocationId}`,
+    `To kill all jobs: nel kill ${invocationId}`,
+  ];
+  for (const j of jobs) lines.push(`  nel kill ${j.jobId}  # ${j.taskName}`);
+  return lines;
+}

@@ -1,0 +1,296 @@
+/**
+ * `nel export`: find jobs (exec DB, or --job-dirs rebuilt from artifacts/metadata.yaml), read their
+ * results and write them to a destination. Only `local` exists; every failed job is reported.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { NelError, errorMessage } from '../common/errors.js';
+import { isPlainObject, getPath, setPath, type Obj } from '../common/objects.js';
+import { parseYaml, readYamlFile } from '../common/yaml.js';
+import { openExecDb, taskNameOf, type JobRecord } from '../launcher/exec-db.js';
+import { resolveId } from '../launcher/id-resolve.js';
+import { extractAccuracyMetrics, filterMetrics } from './metrics.js';
+import { upsertCsv, upsertJson, type ExportEntry } from './local.js';
+
+export interface LocalExportConfig {
+  job_dirs: string[];
+  copy_logs: boolean;
+  copy_artifacts: boolean;
+  only_required: boolean;
+  log_metrics: string[];
+  output_dir: string;
+  format: 'json' | 'csv';
+  output_filename: string | null;
+}
+
+export interface ExportOptions {
+  dest?: string;
+  format?: string;
+  outputDir?: string;
+  outputFilename?: string;
+  /** A YAML file: its `export.<dest>` section, or the whole file when it has no `export` key. */
+  configFile?: string;
+  /** `export.<dest>.key=value` (or `~export.<dest>.key` to delete). */
+  overrides?: string[];
+  jobDirs?: string[];
+  logMetrics?: string[];
+  env?: NodeJS.ProcessEnv;
+  dbPath?: string;
+  cwd?: string;
+  now?: Date;
+}
+
+export interface ExportResult {
+  success: boolean;
+  metadata: { successful_jobs: number; failed_jobs: number; skipped_jobs: number };
+  failures: { jobId: string; error: string }[];
+  /** Files written. */
+  files: string[];
+}
+
+const DEFAULTS: LocalExportConfig = {
+  job_dirs: [],
+  copy_logs: false,
+  copy_artifacts: true,
+  only_required: true,
+  log_metrics: [],
+  output_dir: './nemo-evaluator-launcher-results',
+  format: 'json',
+  output_filename: null,
+};
+const DEPRECATED: Record<string, keyof LocalExportConfig> = {
+  log_logs: 'copy_logs',
+  log_artifacts: 'copy_artifacts',
+};
+
+function badConfig(msg: string): NelError {
+  return new NelError('CONFIG_INVALID', msg, { hint: `valid keys: ${Object.keys(DEFAULTS).join(', ')}` });
+}
+
+/** Merge --config, flags and -o overrides into a validated local exporter config. */
+export function buildLocalExportConfig(opts: ExportOptions): LocalExportConfig {
+  const dest = opts.dest ?? 'local';
+  let section: Obj = {};
+  if (opts.configFile) {
+    const doc = readYamlFile(opts.configFile);
+    if (isPlainObject(doc) && 'export' in doc) {
+      const s = getPath(doc, ['export', dest]);
+      if (!isPlainObject(s)) {
+        throw new NelError('CONFIG_INVALID', `${opts.configFile} has no export.${dest} section`, {
+          hint: `add an export.${dest} block, or pass a file that holds only the exporter's keys`,
+        });
+      }
+      section = { ...s };
+    } else if (isPlainObject(doc)) section = { ...doc };
+    else if (doc !== null) throw badConfig(`${opts.configFile} must hold a mapping`);
+  }
+  const flags: Obj = {};
+  if (opts.format !== undefined) flags.format = opts.format;
+  if (opts.outputDir !== undefined) flags.output_dir = opts.outputDir;
+  if (opts.outputFilename !== undefined) flags.output_filename = opts.outputFilename;
+  if (opts.jobDirs && opts.jobDirs.length > 0) flags.job_dirs = opts.jobDirs;
+  if (opts.logMetrics && opts.logMetrics.length > 0) flags.log_metrics = opts.logMetrics;
+  const merged: Obj = { ...section, ...flags };
+  const wrapper: Obj = { export: { [dest]: merged } };
+  for (const o of opts.overrides ?? []) {
+    const del = o.startsWith('~');
+    const body = del ? o.slice(1) : o;
+    const eq = body.indexOf('=');
+    const key = eq < 0 ? body : body.slice(0, eq);
+    if (!key.startsWith(`export.${dest}.`)) {
+      throw new NelError('CONFIG_OVERRIDE', `override '${o}' must start with export.${dest}.`, {
+        hint: `e.g. -o export.${dest}.format=csv`,
+      });
+    }
+    const path = key.split('.');
+    if (del) {
+      const parent = getPath(wrapper, path.slice(0, -1));
+      if (isPlainObject(parent)) delete parent[path[path.length - 1]!];
+    } else {
+      if (eq < 0)
+        throw new NelError('CONFIG_OVERRIDE', `override '${o}' has no '='`, { hint: 'use key=value' });
+      setPath(wrapper, path, parseYaml(body.slice(eq + 1), `override ${key}`));
+    }
+  }
+  const raw = getPath(wrapper, ['export', dest]) as Obj;
+  const cfg: Obj = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(raw)) {
+    const key = DEPRECATED[k] ?? k;
+    if (!(key in DEFAULTS)) throw badConfig(`unknown export.${dest} key '${k}'`);
+    cfg[key] = v;
+  }
+  if (cfg.format !== 'json' && cfg.format !== 'csv')
+    throw badConfig(`export.${dest}.format must be json or csv, not '${String(cfg.format)}'`);
+  if (typeof cfg.output_dir !== 'string' || cfg.output_dir === '')
+    throw badConfig(`export.${dest}.output_dir must be a path`);
+  if (cfg.output_filename !== null && typeof cfg.output_filename !== 'string')
+    throw badConfig(`export.${dest}.output_filename must be a file name`);
+  for (const k of ['job_dirs', 'log_metrics'] as const) {
+    if (typeof cfg[k] === 'string') cfg[k] = [cfg[k]];
+    if (!Array.isArray(cfg[k]) || !(cfg[k] as unknown[]).every((x) => typeof x === 'string'))
+      throw badConfig(`export.${dest}.${k} must be a list of strings`);
+  }
+  for (const k of ['copy_logs', 'copy_artifacts', 'only_required'] as const) {
+    if (typeof cfg[k] !== 'boolean') throw badConfig(`export.${dest}.${k} must be true or false`);
+  }
+  return cfg as unknown as LocalExportConfig;
+}
+
+/** Rebuild the jobs of an invocation from a directory tree (artifacts/metadata.yaml of each task dir). */
+export function jobsFromDirs(id: string, jobDirs: string[]): JobRecord[] {
+  const inv = id.includes('.') ? id.slice(0, id.lastIndexOf('.')) : id;
+  const matches: string[] = [];
+  for (const d of jobDirs) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const n of names)
+      if (n.includes(inv) && statSync(join(d, n)).isDirectory()) matches.push(resolve(d, n));
+  }
+  if (matches.length === 0) return [];
+  if (matches.length > 1) {
+    throw new NelError('ID_AMBIGUOUS', `several directories match '${inv}': ${matches.join(', ')}`, {
+      hint: 'pass a longer id or a narrower --job-dirs',
+    });
+  }
+  const invDir = matches[0]!;
+  const fullInv = basename(invDir).replace(/^\d{8}_\d{6}-/, '');
+  const jobs: JobRecord[] = [];
+  for (const sub of readdirSync(invDir).sort()) {
+    const taskDir = join(invDir, sub);
+    const meta = join(taskDir, 'artifacts', 'metadata.yaml');
+    if (!existsSync(meta)) continue;
+    const m = readYamlFile(meta);
+    const config =
+      isPlainObject(m) && isPlainObject(m.launcher_resolved_config) ? m.launcher_resolved_config : {};
+    const tasks = getPath(config, ['evaluation', 'tasks']);
+    let index = /\.(\d+)$/.exec(sub)?.[1];
+    if (index === undefined && Array.isArray(tasks)) {
+      const i = tasks.findIndex((t) => isPlainObject(t) && t.name === sub);
+      if (i >= 0) index = String(i);
+    }
+    if (index === undefined) continue;
+    const jobId = `${fullInv}.${index}`;
+    if (id.includes('.') && !jobId.startsWith(inv)) continue;
+    jobs.push({
+      invocation_id: fullInv,
+      job_id: jobId,
+      timestamp: statSync(taskDir).mtimeMs / 1000,
+      executor: 'local',
+      data: { output_dir: taskDir, container: '', eval_image: '' },
+      config,
+    });
+  }
+  if (id.includes('.')) {
+    const suffix = id.slice(id.lastIndexOf('.') + 1);
+    return jobs.filter((j) => j.job_id.endsWith(`.${suffix}`));
+  }
+  return jobs;
+}
+
+/** The export entry of one job, read from its artifacts. Throws with a one-line reason. */
+export function buildExportEntry(rec: JobRecord, logMetrics: string[]): ExportEntry {
+  const taskDir = rec.data.output_dir;
+  if (typeof taskDir !== 'string') throw new Error('the job has no output_dir');
+  const artifacts = join(taskDir, 'artifacts');
+  const resultsPath = join(artifacts, 'results.yml');
+  if (!existsSync(resultsPath)) throw new Error(`no results.yml in ${artifacts} (did the job succeed?)`);
+  const scores = filterMetrics(extractAccuracyMetrics(readYamlFile(resultsPath), resultsPath), logMetrics);
+  const runConfigPath = join(artifacts, 'run_config.yml');
+  const runConfig = existsSync(runConfigPath) ? readYamlFile(runConfigPath) : {};
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    task: str(getPath(runConfig, 'config.type')) ?? taskNameOf(rec) ?? 'unknown',
+    model:
+      str(getPath(runConfig, 'target.api_endpoint.model_id')) ??
+      str(getPath(rec.config, 'target.api_endpoint.model_id')) ??
+      'unknown',
+    invocation_id: rec.invocation_id,
+    job_id: rec.job_id,
+    harness: str(getPath(runConfig, 'framework_name')) ?? 'unknown',
+    container: str(rec.data.eval_image) ?? '',
+    scores,
+    timestamp: new Date(rec.timestamp * 1000).toISOString(),
+    executor: rec.executor,
+    results_dir: taskDir,
+  };
+}
+
+function findJobs(
+  ids: string[],
+  cfg: LocalExportConfig,
+  opts: ExportOptions,
+): { jobs: JobRecord[]; failures: { jobId: string; error: string }[] } {
+  const db = openExecDb({ dbPath: opts.dbPath, env: opts.env });
+  const jobs: JobRecord[] = [];
+  const failures: { jobId: string; error: string }[] = [];
+  const seen = new Set<string>();
+  for (const id of ids) {
+    let recs: JobRecord[] = [];
+    try {
+      recs = resolveId(db, id)
+        .jobIds.map((j) => db.getJob(j))
+        .filter((r): r is JobRecord => !!r);
+    } catch (e) {
+      if (!(e instanceof NelError && e.code === 'JOB_NOT_FOUND')) throw e;
+      recs = cfg.job_dirs.length > 0 ? jobsFromDirs(id, cfg.job_dirs) : [];
+      if (recs.length === 0)
+        failures.push({
+          jobId: id,
+          error: `${id} not found in the exec DB${cfg.job_dirs.length ? ' or --job-dirs' : ''}`,
+        });
+    }
+    for (const r of recs) {
+      if (seen.has(r.job_id)) continue;
+      seen.add(r.job_id);
+      jobs.push(r);
+    }
+  }
+  return { jobs, failures };
+}
+
+/** Export the results of jobs/invocations. `success` is false when any job failed. */
+export function exportResults(ids: string[], opts: ExportOptions = {}): ExportResult {
+  const dest = opts.dest ?? 'local';
+  if (dest !== 'local') {
+    throw new NelError('USAGE', `export destination '${dest}' is not supported`, {
+      hint: 'use --dest local',
+    });
+  }
+  if (ids.length === 0)
+    throw new NelError('USAGE', 'at least one id is required', { hint: 'nel export <id> --dest local' });
+  const cfg = buildLocalExportConfig(opts);
+  const { jobs, failures } = findJobs(ids, cfg, opts);
+  const entries: ExportEntry[] = [];
+  for (const rec of jobs) {
+    try {
+      entries.push(buildExportEntry(rec, cfg.log_metrics));
+    } catch (e) {
+      failures.push({ jobId: rec.job_id, error: errorMessage(e) });
+    }
+  }
+  const outDir = resolve(opts.cwd ?? process.cwd(), cfg.output_dir);
+  const fname = cfg.output_filename ?? `processed_results.${cfg.format}`;
+  const write = (path: string, list: ExportEntry[]) =>
+    cfg.format === 'json' ? upsertJson(path, list, opts.now) : upsertCsv(path, list);
+  const files: string[] = [];
+  for (const e of entries) {
+    const p = join(outDir, e.invocation_id, e.job_id, fname);
+    write(p, [e]);
+    files.push(p);
+  }
+  if (entries.length > 1) {
+    const p = join(outDir, fname);
+    write(p, entries);
+    files.push(p);
+  }
+  return {
+    success: failures.length === 0,
+    metadata: { successful_jobs: entries.length, failed_jobs: failures.length, skipped_jobs: 0 },
+    failures,
+    files,
+  };
+}
