@@ -52,8 +52,16 @@ export function register(program: Command): void {
     .action((ids: string[], opts: { json?: boolean }) => {
       const { statuses, warnings } = getStatus(ids);
       for (const w of warnings) process.stderr.write(`${c.yellow('warning:')} ${w}\n`);
+      const missing = statuses.filter((s) => s.status === 'not_found');
       if (opts.json) printJson(statuses);
-      else process.stdout.write(formatStatusTable(statuses) + '\n');
-      if (statuses.some((s) => s.status === 'not_found')) process.exitCode = 1;
+      else {
+        const found = statuses.filter((s) => s.status !== 'not_found');
+        if (found.length > 0 || missing.length === 0) process.stdout.write(formatStatusTable(found) + '\n');
+        for (const m of missing) {
+          process.stderr.write(`${c.red('error:')} no invocation or job matches '${m.job_id ?? m.invocation ?? ''}'\n`);
+        }
+        if (missing.length > 0) process.stderr.write(`${c.dim('hint:')} list invocations with nel ls runs\n`);
+      }
+      if (missing.length > 0) process.exitCode = 1;
     });
 }
