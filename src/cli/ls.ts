@@ -14,11 +14,11 @@ function listTasksAction(opts: TaskFlags): void {
 }
 
 export function register(program: Command): void {
-  const ls = program.command('ls').description('list tasks (default) or runs');
+  // `nel ls [--json]` means `nel ls tasks [--json]` (main.ts inserts `tasks`), as upstream
+  const ls = program.command('ls').description('list tasks (`nel ls` = `nel ls tasks`), one task, or runs');
   const tasksFileOpt = '--tasks-file <file>';
   const tasksFileHelp =
     'an upstream-format task catalogue (all_tasks_irs.yaml); default $NEL_TASKS_FILE or the built-in one';
-  ls.option('--json', 'print JSON').option(tasksFileOpt, tasksFileHelp).action(listTasksAction);
   ls.command('tasks')
     .description('list the tasks this launcher knows (harness, container, endpoint type)')
     .option('--json', 'print JSON')

@@ -43,6 +43,18 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Upstream spellings: `nel ls` alone lists tasks; snake_case flags (`--dry_run`) as simple-parsing accepts. */
+export function normaliseArgv(argv: string[]): string[] {
+  const out = argv.map((a) => {
+    const m = /^--([a-z]+(?:_[a-z]+)+)(=.*)?$/.exec(a);
+    return m ? `--${m[1]!.replace(/_/g, '-')}${m[2] ?? ''}` : a;
+  });
+  if (out[2] === 'ls' && !['tasks', 'task', 'runs', '-h', '--help', 'help'].includes(out[3] ?? '')) {
+    out.splice(3, 0, 'tasks');
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   program.exitOverride();
@@ -53,7 +65,7 @@ export async function main(argv: string[]): Promise<void> {
       program.outputHelp();
       return;
     }
-    await program.parseAsync(argv);
+    await program.parseAsync(normaliseArgv(argv));
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version exit 0; usage errors were already printed by commander
