@@ -2,18 +2,11 @@
 import { NelError } from '../common/errors.js';
 import { openExecDb, type InvocationSummary } from '../launcher/exec-db.js';
 import { getJobStatuses } from '../launcher/job-status.js';
-import {
-  killJobOrInvocation as killLocal,
-  type KillOptions,
-  type KillOutcome,
-} from '../executors/local/kill.js';
-import { streamLogs as streamLocal, type StreamLogsOptions } from '../executors/local/logs.js';
-import {
-  resumeInvocation as resumeLocal,
-  type ResumeOptions,
-  type ResumeResult,
-} from '../executors/local/resume.js';
-import { exportResults as exportLocal, type ExportOptions, type ExportResult } from '../exporters/index.js';
+// kill, logs, resume and export are loaded when called, so `nel status` and `nel ls runs` start fast
+import type { KillOptions, KillOutcome } from '../executors/local/kill.js';
+import type { StreamLogsOptions } from '../executors/local/logs.js';
+import type { ResumeOptions, ResumeResult } from '../executors/local/resume.js';
+import type { ExportOptions, ExportResult } from '../exporters/index.js';
 import type { StatusEntry } from '../executors/types.js';
 
 export interface DbOptions {
@@ -30,20 +23,20 @@ export function getStatus(
   return { statuses: getJobStatuses(db, ids), warnings: [...db.warnings] };
 }
 
-export function killJobOrInvocation(id: string, opts: KillOptions = {}): Promise<KillOutcome[]> {
-  return killLocal(id, opts);
+export async function killJobOrInvocation(id: string, opts: KillOptions = {}): Promise<KillOutcome[]> {
+  return (await import('../executors/local/kill.js')).killJobOrInvocation(id, opts);
 }
 
-export function streamLogs(ids: string[], opts: StreamLogsOptions): Promise<void> {
-  return streamLocal(ids, opts);
+export async function streamLogs(ids: string[], opts: StreamLogsOptions): Promise<void> {
+  return (await import('../executors/local/logs.js')).streamLogs(ids, opts);
 }
 
-export function resumeInvocation(id: string, opts: ResumeOptions = {}): Promise<ResumeResult> {
-  return resumeLocal(id, opts);
+export async function resumeInvocation(id: string, opts: ResumeOptions = {}): Promise<ResumeResult> {
+  return (await import('../executors/local/resume.js')).resumeInvocation(id, opts);
 }
 
-export function exportResults(ids: string[], opts: ExportOptions = {}): ExportResult {
-  return exportLocal(ids, opts);
+export async function exportResults(ids: string[], opts: ExportOptions = {}): Promise<ExportResult> {
+  return (await import('../exporters/index.js')).exportResults(ids, opts);
 }
 
 // ---- ls runs ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option('--job-dirs <dir>', 'find jobs missing from the exec DB under DIR (repeatable)', collect)
     .option('--log-metrics <name>', 'keep only metrics containing NAME (repeatable)', collect)
     .action(
-      (
+      async (
         ids: string[],
         opts: {
           dest: string;
@@ -36,7 +36,7 @@ export function register(program: Command): void {
         },
       ) => {
         process.stdout.write(`Exporting ${ids.length} id(s) to ${opts.dest}...\n`);
-        const r = exportResults(ids, {
+        const r = await exportResults(ids, {
           dest: opts.dest,
           format: opts.format,
           outputDir: opts.outputDir ?? opts.out,

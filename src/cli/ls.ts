@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { formatRuns, listRuns } from '../api/jobs.js';
-import { formatTaskDetail, formatTaskList, loadTaskCatalogue, resolveTask } from '../tasks/index.js';
 import { c } from './output.js';
 
 interface TaskFlags {
@@ -8,7 +6,8 @@ interface TaskFlags {
   tasksFile?: string;
 }
 
-function listTasksAction(opts: TaskFlags): void {
+async function listTasksAction(opts: TaskFlags): Promise<void> {
+  const { formatTaskList, loadTaskCatalogue } = await import('../tasks/index.js');
   const cat = loadTaskCatalogue({ tasksFile: opts.tasksFile });
   process.stdout.write(formatTaskList(cat, { json: opts.json }).trimEnd() + '\n');
 }
@@ -29,7 +28,8 @@ export function register(program: Command): void {
     .argument('<name>', 'task name or harness.task')
     .option('--json', 'print JSON')
     .option(tasksFileOpt, tasksFileHelp)
-    .action((name: string, opts: TaskFlags) => {
+    .action(async (name: string, opts: TaskFlags) => {
+      const { formatTaskDetail, loadTaskCatalogue, resolveTask } = await import('../tasks/index.js');
       const cat = loadTaskCatalogue({ tasksFile: opts.tasksFile });
       process.stdout.write(
         formatTaskDetail(resolveTask(cat, { name }), { json: opts.json }).trimEnd() + '\n',
@@ -46,7 +46,8 @@ export function register(program: Command): void {
     .option('--since <when>', 'only invocations since 2d, 12h, YYYY-MM-DD or an ISO datetime')
     .option('--executor <name>', 'only this executor (local)')
     .option('--json', 'print JSON')
-    .action((opts: { limit?: number; since?: string; executor?: string; json?: boolean }) => {
+    .action(async (opts: { limit?: number; since?: string; executor?: string; json?: boolean }) => {
+      const { formatRuns, listRuns } = await import('../api/jobs.js');
       const { runs, warnings } = listRuns({ limit: opts.limit, since: opts.since, executor: opts.executor });
       for (const w of warnings) process.stderr.write(`${c.yellow('warning:')} ${w}\n`);
       process.stdout.write(formatRuns(runs, { json: opts.json }).trimEnd() + '\n');

@@ -1,18 +1,24 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../common/version.js';
 import { reportError } from './output.js';
-import { register as registerRun } from './run.js';
-import { register as registerLs } from './ls.js';
-import { register as registerStatus } from './status.js';
-import { register as registerLogs } from './logs.js';
-import { register as registerKill } from './kill.js';
-import { register as registerResume } from './resume.js';
-import { register as registerInfo } from './info.js';
-import { register as registerExport } from './export.js';
-import { register as registerServeReference } from './serve-reference.js';
-import { register as registerBuildImage } from './build-image.js';
+type Register = (program: Command) => void;
 
-export function buildProgram(): Command {
+/** Command modules are loaded on demand, so a command pays only for the libraries it uses. */
+const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
+  run: () => import('./run.js'),
+  status: () => import('./status.js'),
+  logs: () => import('./logs.js'),
+  kill: () => import('./kill.js'),
+  resume: () => import('./resume.js'),
+  info: () => import('./info.js'),
+  ls: () => import('./ls.js'),
+  export: () => import('./export.js'),
+  'serve-reference': () => import('./serve-reference.js'),
+  'build-image': () => import('./build-image.js'),
+};
+
+/** The CLI program; with `only`, just that command is registered (the others are not even loaded). */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command();
   program
     .name('nel')
@@ -30,16 +36,10 @@ export function buildProgram(): Command {
     .action(() => {
       process.stdout.write(`nemo_evaluator_launcher: ${packageVersion()}\n`);
     });
-  registerRun(program);
-  registerStatus(program);
-  registerLogs(program);
-  registerKill(program);
-  registerResume(program);
-  registerInfo(program);
-  registerLs(program);
-  registerExport(program);
-  registerServeReference(program);
-  registerBuildImage(program);
+  const versionOnly = only === '-V' || only === '--version' || only === 'version';
+  const names = versionOnly ? [] : only && only in COMMANDS ? [only] : Object.keys(COMMANDS);
+  const modules = await Promise.all(names.map((n) => COMMANDS[n]!()));
+  for (const m of modules) m.register(program);
   return program;
 }
 
@@ -56,7 +56,8 @@ export function normaliseArgv(argv: string[]): string[] {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const args = normaliseArgv(argv);
+  const program = await buildProgram(args[2]);
   program.exitOverride();
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   if (verbose) process.env.NEMO_EVALUATOR_LOG_LEVEL ??= 'DEBUG';
@@ -65,7 +66,7 @@ export async function main(argv: string[]): Promise<void> {
       program.outputHelp();
       return;
     }
-    await program.parseAsync(normaliseArgv(argv));
+    await program.parseAsync(args);
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version exit 0; usage errors were already printed by commander
