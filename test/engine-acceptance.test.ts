@@ -42,7 +42,9 @@ function engineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 function runEngine(args: string[], env: NodeJS.ProcessEnv, outputDir: string): Promise<EngineRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [engineBin(), 'run_eval', ...args, '--output_dir', outputDir], { env });
+    const child = spawn(process.execPath, [engineBin(), 'run_eval', ...args, '--output_dir', outputDir], {
+      env,
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.resume();
@@ -83,7 +85,11 @@ const gsm8kArgs = (url: string, extra: string[] = []) => [
 
 for (const accuracy of [1.0, 0.5]) {
   test(`gsm8k: all ${GSM8K_N} items at accuracy ${accuracy} score exactly ${Math.floor(GSM8K_N * accuracy)}/${GSM8K_N}`, async () => {
-    const ep = await startReferenceEndpoint({ benchmark: 'gsm8k', datasetPath: sharedPath('data', 'gsm8k', 'test.jsonl'), accuracy });
+    const ep = await startReferenceEndpoint({
+      benchmark: 'gsm8k',
+      datasetPath: sharedPath('data', 'gsm8k', 'test.jsonl'),
+      accuracy,
+    });
     try {
       const r = await runEngine(
         gsm8kArgs(ep.url, ['--overrides', 'config.params.parallelism=32']),
@@ -147,7 +153,10 @@ test('20% injected faults (429, 500, reset): same score, every sample scored onc
   });
   try {
     const args = (url: string) =>
-      gsm8kArgs(url, ['--overrides', 'config.params.parallelism=16,config.params.limit_samples=300,config.params.max_retries=8']);
+      gsm8kArgs(url, [
+        '--overrides',
+        'config.params.parallelism=16,config.params.limit_samples=300,config.params.max_retries=8',
+      ]);
     const a = await runEngine(args(clean.url), engineEnv(), out());
     const b = await runEngine(args(faulty.url), engineEnv(), out());
     assert.equal(a.code, 0, a.stderr);
@@ -169,16 +178,25 @@ test('20% injected faults (429, 500, reset): same score, every sample scored onc
 
 test('SIGTERM mid-run, then a rerun in the same dir: results equal an uninterrupted run; each request sent once', async () => {
   const data = sharedPath('data', 'gsm8k', 'test.jsonl');
-  const ep = await startReferenceEndpoint({ benchmark: 'gsm8k', datasetPath: data, accuracy: 0.6, latencyMs: 20 });
+  const ep = await startReferenceEndpoint({
+    benchmark: 'gsm8k',
+    datasetPath: data,
+    accuracy: 0.6,
+    latencyMs: 20,
+  });
   const ref = await startReferenceEndpoint({ benchmark: 'gsm8k', datasetPath: data, accuracy: 0.6 });
   try {
     const overrides = ['--overrides', 'config.params.parallelism=4,config.params.limit_samples=400'];
     const dir = out();
     const env = engineEnv();
-    const child = spawn(process.execPath, [engineBin(), 'run_eval', ...gsm8kArgs(ep.url, overrides), '--output_dir', dir], {
-      env,
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [engineBin(), 'run_eval', ...gsm8kArgs(ep.url, overrides), '--output_dir', dir],
+      {
+        env,
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {

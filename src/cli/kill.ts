@@ -17,7 +17,10 @@ export function register(program: Command): void {
           if (r.status === 'killed') process.stdout.write(`${c.green('✓')} killed ${who}\n`);
           else if (r.alreadyFinished)
             process.stdout.write(`${c.dim('-')} ${'error' in r.data ? r.data.error : ''}\n`);
-          else process.stderr.write(`${c.red('error:')} ${who}: ${'error' in r.data ? r.data.error : r.status}\n`);
+          else
+            process.stderr.write(
+              `${c.red('error:')} ${who}: ${'error' in r.data ? r.data.error : r.status}\n`,
+            );
         }
       }
       if (results.some((r) => r.status === 'not_found' || (r.status === 'error' && !r.alreadyFinished)))

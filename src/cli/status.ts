@@ -58,7 +58,9 @@ export function register(program: Command): void {
         const found = statuses.filter((s) => s.status !== 'not_found');
         if (found.length > 0 || missing.length === 0) process.stdout.write(formatStatusTable(found) + '\n');
         for (const m of missing) {
-          process.stderr.write(`${c.red('error:')} no invocation or job matches '${m.job_id ?? m.invocation ?? ''}'\n`);
+          process.stderr.write(
+            `${c.red('error:')} no invocation or job matches '${m.job_id ?? m.invocation ?? ''}'\n`,
+          );
         }
         if (missing.length > 0) process.stderr.write(`${c.dim('hint:')} list invocations with nel ls runs\n`);
       }

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { PyFloat, pyFloatRepr, pyJsonDumps } from './pyjson.js';
 
 test('serialises like Python json.dumps(sort_keys=True)', () => {
-  const body = { model: 'm', messages: [{ role: 'user', content: 'héllo "x"\n' }], temperature: 0.5, top_p: 1e-5 };
+  const body = {
+    model: 'm',
+    messages: [{ role: 'user', content: 'héllo "x"\n' }],
+    temperature: 0.5,
+    top_p: 1e-5,
+  };
   assert.equal(
     pyJsonDumps(body),
     '{"messages": [{"content": "h\\u00e9llo \\"x\\"\\n", "role": "user"}], "model": "m", "temperature": 0.5, "top_p": 1e-05}',

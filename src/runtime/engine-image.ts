@@ -5,7 +5,16 @@
  *     legacy `docker build` FROM that local base (which never pulls).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { NelError } from '../common/errors.js';
@@ -28,7 +37,11 @@ export interface BuildImageResult {
   baseImage: string;
 }
 
-function run(cmd: string, args: string[], opts: { input?: Buffer; timeoutMs?: number; cwd?: string } = {}): string {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: Buffer; timeoutMs?: number; cwd?: string } = {},
+): string {
   const r = spawnSync(cmd, args, {
     input: opts.input,
     cwd: opts.cwd,
@@ -45,12 +58,18 @@ function run(cmd: string, args: string[], opts: { input?: Buffer; timeoutMs?: nu
 }
 
 export function dockerAvailable(): boolean {
-  const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return r.status === 0;
 }
 
 export function imageExists(ref: string): boolean {
-  const r = spawnSync('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return r.status === 0;
 }
 
@@ -84,18 +103,30 @@ function buildBaseImage(log: (l: string) => void): void {
   const work = mkdtempSync(join(tmpdir(), 'nel-base-'));
   const root = join(work, 'rootfs');
   try {
-    log(`creating a Debian bookworm rootfs with ${BASE_PACKAGES.join(', ')} (debootstrap, about a minute) ...`);
+    log(
+      `creating a Debian bookworm rootfs with ${BASE_PACKAGES.join(', ')} (debootstrap, about a minute) ...`,
+    );
     const args = ['--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, 'bookworm', root];
     const mirror = hostDebianMirror();
     if (mirror) args.push(mirror);
     run('debootstrap', args, { timeoutMs: 900_000 });
-    for (const d of ['var/cache/apt/archives', 'var/lib/apt/lists', 'usr/share/doc', 'usr/share/man', 'usr/share/info']) {
+    for (const d of [
+      'var/cache/apt/archives',
+      'var/lib/apt/lists',
+      'usr/share/doc',
+      'usr/share/man',
+      'usr/share/info',
+    ]) {
       const p = join(root, d);
       if (existsSync(p)) for (const e of readdirSync(p)) rmSync(join(p, e), { recursive: true, force: true });
     }
     log(`importing ${BASE_IMAGE} ...`);
-    const tar = execFileSync('tar', ['-C', root, '--numeric-owner', '-c', '.'], { maxBuffer: 2 * 1024 * 1024 * 1024 });
-    run('docker', ['import', '-c', 'CMD ["/bin/bash"]', '-c', 'ENV LANG=C.UTF-8', '-', BASE_IMAGE], { input: tar });
+    const tar = execFileSync('tar', ['-C', root, '--numeric-owner', '-c', '.'], {
+      maxBuffer: 2 * 1024 * 1024 * 1024,
+    });
+    run('docker', ['import', '-c', 'CMD ["/bin/bash"]', '-c', 'ENV LANG=C.UTF-8', '-', BASE_IMAGE], {
+      input: tar,
+    });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -138,7 +169,9 @@ export function buildEngineImage(opts: BuildImageOptions = {}): BuildImageResult
   const root = packageRoot();
   const dist = join(root, 'dist', 'src');
   if (!existsSync(join(dist, 'bin', 'nemo-evaluator.js'))) {
-    throw new NelError('IMAGE_BUILD', `the engine is not built (${dist} is missing)`, { hint: 'run `npm run build` first' });
+    throw new NelError('IMAGE_BUILD', `the engine is not built (${dist} is missing)`, {
+      hint: 'run `npm run build` first',
+    });
   }
   if (opts.rebuildBase || !imageExists(BASE_IMAGE)) buildBaseImage(log);
   else log(`reusing base image ${BASE_IMAGE}`);
@@ -151,15 +184,22 @@ export function buildEngineImage(opts: BuildImageOptions = {}): BuildImageResult
     const app = join(ctx, 'app');
     mkdirSync(app, { recursive: true });
     cpSync(join(root, 'package.json'), join(app, 'package.json'));
-    cpSync(dist, join(app, 'dist', 'src'), { recursive: true, filter: (s) => !/\.(test\.js|map|d\.ts)$/.test(s) });
+    cpSync(dist, join(app, 'dist', 'src'), {
+      recursive: true,
+      filter: (s) => !/\.(test\.js|map|d\.ts)$/.test(s),
+    });
     copyProductionModules(root, app);
     cpSync(realpathSync(process.execPath), join(ctx, 'node'));
     cpSync(join(root, 'images', 'engine', 'nemo-evaluator.sh'), join(ctx, 'nemo-evaluator.sh'));
     cpSync(join(root, 'images', 'engine', 'Dockerfile.offline'), join(ctx, 'Dockerfile'));
     log(`building ${image} ...`);
-    run('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${BASE_IMAGE}`, '-t', image, '-t', latest, ctx], {
-      timeoutMs: 900_000,
-    });
+    run(
+      'docker',
+      ['build', '-q', '--build-arg', `BASE_IMAGE=${BASE_IMAGE}`, '-t', image, '-t', latest, ctx],
+      {
+        timeoutMs: 900_000,
+      },
+    );
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
