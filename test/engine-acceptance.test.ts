@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -234,9 +234,9 @@ test('the image built without a registry runs run_eval with --network host and w
   const ep = await startReferenceEndpoint({ benchmark: 'gsm8k', datasetPath: data, accuracy: 1 });
   const dir = out();
   try {
-    const r = spawnSync(
-      'docker',
-      [
+    // async: the reference endpoint runs in this process and must keep answering while docker runs
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('docker', [
         'run',
         '--rm',
         '--init',
@@ -254,9 +254,17 @@ test('the image built without a registry runs run_eval with --network host and w
         ...gsm8kArgs(ep.url, ['--overrides', 'config.params.limit_samples=50,config.params.parallelism=8']),
         '--output_dir',
         '/results',
-      ],
-      { encoding: 'utf8', timeout: 180_000 },
-    );
+      ]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        resolve({ status, stdout, stderr });
+      });
+    });
     assert.equal(r.status, 0, `${r.stderr}\n${r.stdout}`);
     assert.equal(score(dir, 'gsm8k', 'exact_match'), 1);
     assert.equal(ep.stats().answered_ok, 50);
