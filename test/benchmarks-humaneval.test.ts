@@ -44,10 +44,11 @@ async function passAt1(
   }
 }
 
-test('humaneval: canonical solutions pass all 164 tasks (completions)', { skip }, async () => {
-  const run = await passAt1(1, 'completions');
+// The full 164 tasks run through the engine CLI in test/engine-acceptance.test.ts; 40 here keep CI short.
+test('humaneval: canonical solutions pass (completions, first 40 tasks)', { skip }, async () => {
+  const run = await passAt1(1, 'completions', {}, 40);
   const s = run.result.tasks.humaneval.metrics['pass@1'].scores['pass@1'];
-  assert.equal(s.stats.count, 164);
+  assert.equal(s.stats.count, 40);
   assert.equal(s.value, 1);
 });
 
@@ -55,19 +56,23 @@ test(
   'humaneval: chat replies with a fenced full function pass, wrong answers all fail',
   { skip },
   async () => {
-    const right = await passAt1(1, 'chat');
+    const right = await passAt1(1, 'chat', {}, 40);
     assert.equal(right.result.tasks.humaneval.metrics['pass@1'].scores['pass@1'].value, 1);
-    const wrong = await passAt1(0, 'chat');
+    const wrong = await passAt1(0, 'chat', {}, 40);
     assert.equal(wrong.result.tasks.humaneval.metrics['pass@1'].scores['pass@1'].value, 0);
   },
 );
 
-test('humaneval: a wrong answer for every task scores 0.0 (completions)', { skip }, async () => {
-  const run = await passAt1(0, 'completions');
-  const s = run.result.tasks.humaneval.metrics['pass@1'].scores['pass@1'];
-  assert.equal(s.stats.count, 164);
-  assert.equal(s.value, 0);
-});
+test(
+  'humaneval: a wrong answer for every task scores 0.0 (completions, first 40 tasks)',
+  { skip },
+  async () => {
+    const run = await passAt1(0, 'completions', {}, 40);
+    const s = run.result.tasks.humaneval.metrics['pass@1'].scores['pass@1'];
+    assert.equal(s.stats.count, 40);
+    assert.equal(s.value, 0);
+  },
+);
 
 test('humaneval: pass@k over n_samples with the unbiased estimator', { skip }, async () => {
   const run = await passAt1(0.5, 'completions', { n_samples: 3, k: [1, 2, 5] }, 20);
