@@ -44,12 +44,14 @@ test('progress files: total up front, count written monotonically; plain lines e
   }
 });
 
-test('SIGTERM stops new work at once and cancels in-flight work after the grace period; a second signal cancels now', async () => {
+test('SIGTERM stops new work at once and cancels in-flight work after the grace period; a repeated SIGTERM keeps the grace, a SIGINT cancels now', async () => {
   const source = new EventEmitter() as unknown as SignalSource & EventEmitter;
   const ctl = installSignalHandlers({ graceMs: 30, source });
   (source as EventEmitter).emit('SIGTERM');
   assert.equal(ctl.stop.aborted, true);
   assert.equal(ctl.stop.reason, 'SIGTERM');
+  assert.equal(ctl.hard.aborted, false);
+  (source as EventEmitter).emit('SIGTERM'); // the same stop delivered again (group + PID): still graceful
   assert.equal(ctl.hard.aborted, false);
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(ctl.hard.aborted, true);
@@ -60,5 +62,10 @@ test('SIGTERM stops new work at once and cancels in-flight work after the grace 
   (source as EventEmitter).emit('SIGINT');
   assert.equal(ctl2.hard.aborted, true);
   ctl2.dispose();
+  const ctl3 = installSignalHandlers({ graceMs: 60_000, source });
+  (source as EventEmitter).emit('SIGTERM');
+  (source as EventEmitter).emit('SIGINT');
+  assert.equal(ctl3.hard.aborted, true);
+  ctl3.dispose();
   assert.equal((source as EventEmitter).listenerCount('SIGTERM'), 0);
 });

@@ -1,5 +1,6 @@
 /**
- * SIGTERM: stop sending new requests, let in-flight requests finish for up to `graceMs`, then abort them.
+ * SIGTERM: stop sending new requests, let in-flight requests finish for up to `graceMs`, then abort them
+ * (a repeated SIGTERM changes nothing; a SIGINT after it aborts them at once).
  * SIGINT: stop and abort in-flight requests after 1 s. The evaluation loop reads the two signals; the CLI
  * maps the outcome to exit codes (SIGTERM -> 0 with the interrupted marker, SIGINT -> 130).
  */
@@ -35,6 +36,9 @@ export function installSignalHandlers(
   let reason: StopReason | null = null;
   let timer: NodeJS.Timeout | null = null;
   const trigger = (r: StopReason, graceMs: number): void => {
+    // A stopper often delivers the same SIGTERM by several routes at once (process group, PID, a
+    // forwarding shell): a repeated SIGTERM keeps the grace period; SIGINT after a stop cancels now.
+    if (reason && r === 'SIGTERM') return;
     if (reason) {
       opts.onSecondSignal?.(r);
       hard.abort(r);

@@ -98,7 +98,15 @@ export function inContainerCommand(
   parts.push(
     'cmd=$(command -v nemo-evaluator >/dev/null 2>&1 && echo nemo-evaluator || echo eval-factory)',
     'source pre_cmd.sh',
-    '(trap "code=\\$?; source post_cmd.sh; exit \\$code" EXIT; $cmd run_eval --run_config config_ef.yaml)',
+    // The engine runs as a child of this shell, which is PID 1's only child: `docker stop` (and the
+    // signal `docker run` proxies) reach this shell alone. Forward the first TERM/INT to the engine so
+    // it finishes its in-flight requests and writes its files; further signals are not passed on.
+    '{ $cmd run_eval --run_config config_ef.yaml & nel_engine=$!; ' +
+      'trap "trap \\"\\" TERM INT; kill -TERM \\$nel_engine 2>/dev/null" TERM; ' +
+      'trap "trap \\"\\" TERM INT; kill -INT \\$nel_engine 2>/dev/null" INT; ' +
+      'wait $nel_engine; code=$?; ' +
+      'while kill -0 $nel_engine 2>/dev/null; do wait $nel_engine; code=$?; done; ' +
+      '(source post_cmd.sh); (exit $code); }',
   );
   return (
     parts.join(' && ') +
