@@ -38,11 +38,13 @@ logs=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-start_endpoint() { # benchmark accuracy data-dir -> prints the endpoint's base URL
+start_endpoint() { # benchmark accuracy data-dir: starts it in the background, logs to $logs/<benchmark>.log
   local args=(serve-reference --benchmark "$1" --accuracy "$2" --port 0 --max-seconds 3600)
   [ -n "$3" ] && args+=(--dataset-path "$3")
-  nel "${args[@]}" >"$logs/$1.log" 2>&1 &
+  node dist/src/bin/nel.js "${args[@]}" >"$logs/$1.log" 2>&1 &
   pids+=($!)
+}
+endpoint_url() { # benchmark: waits until it listens, prints its base URL
   for _ in $(seq 1 600); do
     if grep -q '^listening on ' "$logs/$1.log"; then sed -n 's/^listening on //p' "$logs/$1.log"; return 0; fi
     sleep 0.1
@@ -50,8 +52,10 @@ start_endpoint() { # benchmark accuracy data-dir -> prints the endpoint's base U
   echo "the $1 reference endpoint did not start:" >&2; cat "$logs/$1.log" >&2; return 1
 }
 echo "== Starting the reference endpoints"
-gsm8k_url=$(start_endpoint gsm8k 0.8 "${NEL_GSM8K_DIR:-}")
-humaneval_url=$(start_endpoint humaneval 1.0 "${NEL_HUMANEVAL_DIR:-}")
+start_endpoint gsm8k 0.8 "${NEL_GSM8K_DIR:-}"
+start_endpoint humaneval 1.0 "${NEL_HUMANEVAL_DIR:-}"
+gsm8k_url=$(endpoint_url gsm8k)
+humaneval_url=$(endpoint_url humaneval)
 export NEL_GSM8K_URL="$gsm8k_url/v1/chat/completions" NEL_HUMANEVAL_URL="$humaneval_url/v1/completions"
 echo "   gsm8k: $NEL_GSM8K_URL (80% right)   humaneval: $NEL_HUMANEVAL_URL (all right)"
 

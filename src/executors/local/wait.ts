@@ -25,15 +25,15 @@ export async function waitForInvocation(
       statuses.length > 0 && statuses.every((s) => isTerminal(s.status) || s.status === 'not_found');
     if (done || opts.signal?.aborted) return statuses;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, interval);
-      opts.signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
+      const onAbort = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(() => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, interval);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 }
