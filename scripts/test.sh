@@ -20,5 +20,5 @@ npm run lint
 if [ "$NEL_TEST_DOCKER" = 1 ]; then
   node dist/src/bin/nel.js build-image
 fi
-mapfile -t files < <(find dist/src dist/test -name '*.test.js' | sort)
+mapfile -t files < <(find dist/src dist/test dist/bench -name "*.test.js" | sort)
 node --test --test-concurrency="${NEL_TEST_CONCURRENCY:-2}" "${files[@]}"
