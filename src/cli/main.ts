@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
 /** The CLI program; with `only`, just that command is registered (the others are not even loaded). */
 export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command();
+  // set before the commands are added, so that they inherit it: usage errors exit 2, never process.exit here
+  program.exitOverride();
   program
     .name('nel')
     .description(
@@ -58,7 +60,6 @@ export function normaliseArgv(argv: string[]): string[] {
 export async function main(argv: string[]): Promise<void> {
   const args = normaliseArgv(argv);
   const program = await buildProgram(args[2]);
-  program.exitOverride();
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   if (verbose) process.env.NEMO_EVALUATOR_LOG_LEVEL ??= 'DEBUG';
   try {
