@@ -6,22 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONFORMANCE_OVERRIDES, conformanceFiles, conformanceRoot } from './support/conformance.js';
 import { repoRoot, sharedPath } from './support/paths.js';
 import { listFiles, nel, scratch } from './support/cli.js';
-
-const OVERRIDES: Record<string, string[]> = {
-  'v0.2.8/local_auto_export.yaml': ['export.mlflow.tracking_uri=http://127.0.0.1:5000'],
-  'v0.2.8/local_nvidia_nemotron_3_nano_30b_a3b.yaml': [
-    'evaluation.tasks.ns_hle.nemo_evaluator_config.config.params.extra.judge.url=http://127.0.0.1:9000/v1',
-  ],
-  'v0.2.8/local_safety.yaml': [
-    'evaluation.tasks.aegis_v2.nemo_evaluator_config.config.params.extra.judge.url=http://127.0.0.1:9000/v1',
-    'evaluation.tasks.compliance.nemo_evaluator_config.config.params.extra.judge.url=http://127.0.0.1:9001/v1',
-    'evaluation.tasks.compliance.nemo_evaluator_config.config.params.extra.judge.model_id=judge',
-  ],
-};
 
 /** Every variable the examples reference, set to a recognisable dummy secret. */
 const SECRET_NAMES = [
@@ -37,13 +26,8 @@ const SECRET_NAMES = [
   'HF_HOME',
 ];
 
-const root = sharedPath('conformance', 'upstream-examples');
-const files = ['v0.1.28', 'v0.2.8'].flatMap((v) =>
-  readdirSync(join(root, v))
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .map((f) => `${v}/${f}`),
-);
+const root = conformanceRoot();
+const files = conformanceFiles();
 
 test('there are upstream examples to check', () => {
   assert.ok(files.length >= 20);
@@ -56,7 +40,7 @@ for (const rel of files) {
     if (rel.startsWith('v0.2.8/'))
       s.env.NEL_TASKS_FILE = sharedPath('data', 'upstream', 'all_tasks_irs.yaml');
     const args = ['run', '--config', join(root, rel), '--dry-run'];
-    for (const o of OVERRIDES[rel] ?? []) args.push('-o', o);
+    for (const o of CONFORMANCE_OVERRIDES[rel] ?? []) args.push('-o', o);
     const r = nel(args, { cwd: s.dir, env: s.env });
     assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr}`);
     assert.match(r.stdout, /DRY RUN: Scripts prepared and saved to /);

@@ -4,31 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONFORMANCE_OVERRIDES, conformanceFiles, conformanceRoot } from '../../test/support/conformance.js';
 import { sharedPath } from '../../test/support/paths.js';
 import { loadConfig } from './index.js';
 
-/** Values for the `???` entries some examples leave for the user. */
-const OVERRIDES: Record<string, string[]> = {
-  'v0.2.8/local_auto_export.yaml': ['export.mlflow.tracking_uri=http://127.0.0.1:5000'],
-  'v0.2.8/local_nvidia_nemotron_3_nano_30b_a3b.yaml': [
-    'evaluation.tasks.ns_hle.nemo_evaluator_config.config.params.extra.judge.url=http://127.0.0.1:9000/v1',
-  ],
-  'v0.2.8/local_safety.yaml': [
-    'evaluation.tasks.aegis_v2.nemo_evaluator_config.config.params.extra.judge.url=http://127.0.0.1:9000/v1',
-    'evaluation.tasks.compliance.nemo_evaluator_config.config.params.extra.judge.url=http://127.0.0.1:9001/v1',
-    'evaluation.tasks.compliance.nemo_evaluator_config.config.params.extra.judge.model_id=judge',
-  ],
-};
-
-const root = sharedPath('conformance', 'upstream-examples');
-const files = ['v0.1.28', 'v0.2.8'].flatMap((v) =>
-  readdirSync(join(root, v))
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .map((f) => `${v}/${f}`),
-);
+const root = conformanceRoot();
+const files = conformanceFiles();
 
 test('the upstream examples are there', () => {
   assert.ok(files.length >= 20, `found ${files.length}`);
@@ -37,7 +19,7 @@ test('the upstream examples are there', () => {
 for (const rel of files) {
   test(`loads ${rel}`, () => {
     const path = join(root, rel);
-    const c = loadConfig({ config: path, overrides: OVERRIDES[rel] ?? [], env: {} });
+    const c = loadConfig({ config: path, overrides: CONFORMANCE_OVERRIDES[rel] ?? [], env: {} });
     const r = c.resolved as Record<string, any>;
     assert.equal(r.user_config_path, path);
     assert.ok(Array.isArray(r.evaluation.tasks) && r.evaluation.tasks.length > 0);
