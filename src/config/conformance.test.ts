@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { CONFORMANCE_OVERRIDES, conformanceFiles, conformanceRoot } from '../../test/support/conformance.js';
-import { sharedPath } from '../../test/support/paths.js';
 import { loadConfig } from './index.js';
 
 const root = conformanceRoot();
