@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyLimitSamples, loadDatasetRecords, selectDataFiles } from '../src/engine/datasets/index.js';
 import { getBenchmark } from '../src/engine/benchmarks/index.js';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { startHubServer } from './support/hub-server.js';
+import { sharedPath } from './support/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'nel-datasets-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -188,45 +189,62 @@ test('limit_samples: first N or a fraction', () => {
   assert.throws(() => applyLimitSamples(xs, 2.5), /limit_samples/);
 });
 
-function pyarrowAvailable(): boolean {
+test('parquet from the hub layout: list and int64 columns (written with hyparquet-writer)', async () => {
+  const buffer = parquetWriteBuffer({
+    columnData: [
+      { name: 'question', data: ['q0', 'q1'], type: 'STRING' },
+      { name: 'subject', data: ['anatomy', 'anatomy'], type: 'STRING' },
+      {
+        name: 'choices',
+        data: [
+          ['a', 'b', 'c', 'd'],
+          ['e', 'f', 'g', 'h'],
+        ],
+      },
+      { name: 'answer', data: [1n, 3n], type: 'INT64' },
+    ],
+  });
+  const hub = await startHubServer({ withDefaults: false });
+  hub.addFile('cais/mmlu', 'all/test-00000-of-00001.parquet', new Uint8Array(buffer));
   try {
-    execFileSync('python3', ['-c', 'import pyarrow'], { stdio: 'ignore', timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
+    const records = await loadDatasetRecords(
+      { repo: 'cais/mmlu', config: 'all', split: 'test' },
+      { extra: {}, env: envFor(hub.url, 'cache-pq') },
+    );
+    assert.deepEqual(records[1], {
+      question: 'q1',
+      subject: 'anatomy',
+      choices: ['e', 'f', 'g', 'h'],
+      answer: 3,
+    });
+  } finally {
+    await hub.close();
   }
-}
+});
 
-test(
-  'parquet from the hub layout (generated with pyarrow)',
-  {
-    skip: pyarrowAvailable()
-      ? false
-      : 'no Parquet writer here: python3 has no pyarrow and no JS writer is installed',
-  },
-  async () => {
-    const file = join(root, 'mmlu.parquet');
-    execFileSync('python3', [
-      '-c',
-      `import pyarrow as pa, pyarrow.parquet as pq, sys
-pq.write_table(pa.table({'question': ['q0', 'q1'], 'subject': ['anatomy', 'anatomy'], 'choices': [['a','b','c','d'], ['e','f','g','h']], 'answer': pa.array([1, 3], pa.int64())}), sys.argv[1])`,
-      file,
-    ]);
-    const hub = await startHubServer({ withDefaults: false });
-    hub.addFile('cais/mmlu', 'all/test-00000-of-00001.parquet', readFileSync(file));
-    try {
-      const records = await loadDatasetRecords(
-        { repo: 'cais/mmlu', config: 'all', split: 'test' },
-        { extra: {}, env: envFor(hub.url, 'cache-pq') },
-      );
-      assert.deepEqual(records[1], {
-        question: 'q1',
-        subject: 'anatomy',
-        choices: ['e', 'f', 'g', 'h'],
-        answer: 3,
-      });
-    } finally {
-      await hub.close();
-    }
-  },
-);
+test('the GSM8K test split as the hub serves it (parquet) loads the same records as the JSONL', async () => {
+  const jsonl = readFileSync(sharedPath('data', 'gsm8k', 'test.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { question: string; answer: string });
+  const buffer = parquetWriteBuffer({
+    columnData: [
+      { name: 'question', data: jsonl.map((r) => r.question), type: 'STRING' },
+      { name: 'answer', data: jsonl.map((r) => r.answer), type: 'STRING' },
+    ],
+  });
+  const hub = await startHubServer({ withDefaults: false });
+  hub.addFile('openai/gsm8k', 'main/test-00000-of-00001.parquet', new Uint8Array(buffer));
+  hub.addFile('openai/gsm8k', 'main/train-00000-of-00001.parquet', new Uint8Array(buffer));
+  try {
+    const records = await loadDatasetRecords(
+      { repo: 'openai/gsm8k', config: 'main', split: 'test' },
+      { extra: {}, env: envFor(hub.url, 'cache-gsm8k-pq') },
+    );
+    assert.equal(records.length, 1319);
+    assert.deepEqual(records[0], jsonl[0]);
+    assert.deepEqual(records[1318], jsonl[1318]);
+  } finally {
+    await hub.close();
+  }
+});
