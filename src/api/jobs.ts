@@ -82,11 +82,13 @@ export function listRuns(opts: ListRunsOptions = {}): { runs: InvocationSummary[
   }
   const since = opts.since !== undefined ? parseSince(opts.since, opts.now) : undefined;
   const db = openExecDb(opts);
-  let times = db.invocationTimes();
-  if (since) times = times.filter((r) => r.earliest_job_ts * 1000 >= since.getTime());
-  if (opts.executor) times = times.filter((r) => r.executor === opts.executor);
-  times.sort((a, b) => b.earliest_job_ts - a.earliest_job_ts);
-  if (opts.limit !== undefined) times = times.slice(0, opts.limit);
+  const sinceMs = since?.getTime();
+  const times = db.newestInvocations(
+    (r) =>
+      (sinceMs === undefined || r.earliest_job_ts * 1000 >= sinceMs) &&
+      (!opts.executor || r.executor === opts.executor),
+    opts.limit,
+  );
   const runs = times.map((t) => db.summaryOf(t.invocation_id)!);
   return { runs, warnings: [...db.warnings] };
 }

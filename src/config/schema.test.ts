@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NelError } from '../common/errors.js';
 import { mergeConfig } from './compose.js';
-import { findMissingValue, normalizeTaskAliases, validateConfig } from './schema.js';
+import { findMissingValue, normalizeTaskAliases, plainlyValid, validateConfig } from './schema.js';
 
 const ok = (): Record<string, unknown> => ({
   execution: {
@@ -70,4 +70,40 @@ test('task `config` folds into nemo_evaluator_config, which wins', () => {
   };
   normalizeTaskAliases(c, mergeConfig);
   assert.deepEqual(c.evaluation.tasks[0], { name: 'a', nemo_evaluator_config: { x: 1, y: 2 } });
+});
+
+test('the fast check accepts good configs and never accepts one the schema rejects', () => {
+  assert.equal(plainlyValid(ok()), true);
+  const variants: [string, unknown][] = [
+    ['execution.mode', 'both'],
+    ['execution.max_parallel_tasks', 0],
+    ['execution.max_parallel_tasks', 1.5],
+    ['execution.endpoint_readiness_timeout', -1],
+    ['execution.endpoint_readiness_timeout', Infinity],
+    ['execution.use_docker', 'yes'],
+    ['execution.mounts', { evaluation: { '/a': 1 } }],
+    ['execution.mounts', { other: {} }],
+    ['execution', []],
+    ['env_vars', { A: { nested: 1 } }],
+    ['env_vars', { A: NaN }],
+    ['evaluation.tasks', [{ name: '' }]],
+    ['evaluation.tasks', [{ name: 'x', extra: 1 }]],
+    ['evaluation.tasks', [{ name: 'x', container: 3 }]],
+    ['evaluation.tasks', 'gsm8k'],
+    ['evaluation.pre_cmd', 5],
+    ['evaluation.extra', 1],
+    ['evaluation.nemo_evaluator_config', []],
+    ['target.api_endpoint.url', 1],
+    ['target', 'x'],
+    ['deployment.type', 1],
+  ];
+  for (const [path, value] of variants) {
+    const cfg = ok();
+    const keys = path.split('.');
+    let node = cfg as Record<string, unknown>;
+    for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>;
+    node[keys[keys.length - 1]!] = value;
+    assert.equal(plainlyValid(cfg), false, path);
+    assert.throws(() => validateConfig(cfg, null), NelError, path);
+  }
 });

@@ -2,7 +2,8 @@
  * Validation of a composed config: unset `???` values, then the sections (zod), each failure
  * as one line naming the file, the dotted key and what to do.
  */
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z as Z } from 'zod';
 import { NelError } from '../common/errors.js';
 import { getPath, isPlainObject, type Obj } from '../common/objects.js';
 
@@ -21,21 +22,149 @@ export const TASK_KEYS = [
 ] as const;
 export const MOUNT_KEYS = ['auxiliary', 'deployment', 'evaluation', 'mount_home'] as const;
 
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
-  error: 'must be a string, number, boolean or null',
-});
-const envVars = z.record(z.string(), scalar, { error: 'must be a map of NAME: value' }).nullish();
-const freeMap = z.record(z.string(), z.unknown(), { error: 'must be a map' }).nullish();
-const optString = z.string({ error: 'must be a string' }).nullish();
-const pathMap = z.record(z.string(), z.string({ error: 'must be a container path (string)' }), {
-  error: 'must be a map of host path: container path',
-});
+let rootSchemaCache: Z.ZodType | undefined;
 
-const taskSchema = z.strictObject(
+/**
+ * The zod schema, built on first use: loading zod costs more than the rest of a dry run, so a config
+ * that `plainlyValid` accepts never loads it; zod is needed only to explain a problem.
+ */
+function rootSchema(): Z.ZodType {
+  if (rootSchemaCache) return rootSchemaCache;
+  const { z } = createRequire(import.meta.url)('zod') as typeof import('zod');
+  rootSchemaCache = buildRootSchema(z);
+  return rootSchemaCache;
+}
+
+function buildRootSchema(z: typeof Z): Z.ZodType {
+  const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+    error: 'must be a string, number, boolean or null',
+  });
+  const envVars = z.record(z.string(), scalar, { error: 'must be a map of NAME: value' }).nullish();
+  const freeMap = z.record(z.string(), z.unknown(), { error: 'must be a map' }).nullish();
+  const optString = z.string({ error: 'must be a string' }).nullish();
+  const pathMap = z.record(z.string(), z.string({ error: 'must be a container path (string)' }), {
+    error: 'must be a map of host path: container path',
+  });
+
+  const taskSchema = z.strictObject(
+    {
+      name: z
+        .string({ error: 'must be a task name (string)' })
+        .min(1, { error: 'must be a non-empty task name' }),
+      container: optString,
+      endpoint_type: optString,
+      env_vars: envVars,
+      nemo_evaluator_config: freeMap,
+      config: freeMap,
+      dataset_dir: optString,
+      dataset_mount_path: optString,
+      pre_cmd: optString,
+      post_cmd: optString,
+    },
+    { error: 'must be a map with at least a name' },
+  );
+
+  const evaluationSchema = z.strictObject(
+    {
+      env_vars: envVars,
+      nemo_evaluator_config: freeMap,
+      pre_cmd: optString,
+      post_cmd: optString,
+      tasks: z.array(taskSchema, { error: 'must be a list of tasks' }).nullish(),
+    },
+    { error: 'must be a map with tasks, env_vars, nemo_evaluator_config, pre_cmd, post_cmd' },
+  );
+
+  const executionSchema = z.looseObject(
+    {
+      type: z.string({ error: 'must be a string' }).optional(),
+      output_dir: z.string({ error: 'must be a path (string)' }).optional(),
+      mode: z.enum(['sequential', 'parallel'], { error: 'must be sequential or parallel' }).optional(),
+      max_parallel_tasks: z
+        .number({ error: 'must be a positive integer or null' })
+        .int({ error: 'must be a positive integer or null' })
+        .positive({ error: 'must be a positive integer or null' })
+        .nullish(),
+      use_docker: z.boolean({ error: 'must be true or false' }).optional(),
+      endpoint_readiness_timeout: z
+        .number({ error: 'must be a number of seconds' })
+        .positive({ error: 'must be positive' })
+        .optional(),
+      extra_docker_args: z.string({ error: 'must be a string' }).nullish(),
+      mounts: z
+        .strictObject(
+          {
+            deployment: pathMap.nullish(),
+            evaluation: pathMap.nullish(),
+            auxiliary: pathMap.nullish(),
+            mount_home: z.boolean({ error: 'must be true or false' }).nullish(),
+          },
+          { error: 'must be a map' },
+        )
+        .nullish(),
+    },
+    { error: 'must be a map' },
+  );
+
+  return z.looseObject({
+    env_vars: envVars,
+    execution: executionSchema.optional(),
+    evaluation: evaluationSchema,
+    target: z
+      .looseObject(
+        {
+          api_endpoint: z
+            .looseObject(
+              {
+                url: optString,
+                model_id: optString,
+                api_key_name: optString,
+              },
+              { error: 'must be a map' },
+            )
+            .nullish(),
+        },
+        { error: 'must be a map' },
+      )
+      .nullish(),
+    deployment: z
+      .looseObject({ type: z.string({ error: 'must be a string' }).optional() }, { error: 'must be a map' })
+      .nullish(),
+  });
+}
+
+// ---- a strict fast check: true only for configs the schema above certainly accepts ----------
+
+type Check = (v: unknown) => boolean;
+const nullish =
+  (f: Check): Check =>
+  (v) =>
+    v === undefined || v === null || f(v);
+const optional =
+  (f: Check): Check =>
+  (v) =>
+    v === undefined || f(v);
+const isString: Check = (v) => typeof v === 'string';
+const isBool: Check = (v) => typeof v === 'boolean';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isScalar: Check = (v) => v === null || isString(v) || isBool(v) || isNum(v);
+const recordOf =
+  (f: Check): Check =>
+  (v) =>
+    isPlainObject(v) && Object.values(v).every(f);
+const objectOf =
+  (shape: Record<string, Check>, strict: boolean): Check =>
+  (v) =>
+    isPlainObject(v) &&
+    (!strict || Object.keys(v).every((k) => Object.prototype.hasOwnProperty.call(shape, k))) &&
+    Object.entries(shape).every(([k, f]) => f(v[k]));
+const optString = nullish(isString);
+const envVars = nullish(recordOf(isScalar));
+const freeMap = nullish((v) => isPlainObject(v));
+const pathMap = nullish(recordOf(isString));
+const taskCheck = objectOf(
   {
-    name: z
-      .string({ error: 'must be a task name (string)' })
-      .min(1, { error: 'must be a non-empty task name' }),
+    name: (v) => typeof v === 'string' && v.length >= 1,
     container: optString,
     endpoint_type: optString,
     env_vars: envVars,
@@ -46,76 +175,56 @@ const taskSchema = z.strictObject(
     pre_cmd: optString,
     post_cmd: optString,
   },
-  { error: 'must be a map with at least a name' },
+  true,
 );
-
-const evaluationSchema = z.strictObject(
+/** True only for configs the zod schema certainly accepts (without loading zod). */
+export const plainlyValid: Check = objectOf(
   {
     env_vars: envVars,
-    nemo_evaluator_config: freeMap,
-    pre_cmd: optString,
-    post_cmd: optString,
-    tasks: z.array(taskSchema, { error: 'must be a list of tasks' }).nullish(),
-  },
-  { error: 'must be a map with tasks, env_vars, nemo_evaluator_config, pre_cmd, post_cmd' },
-);
-
-const executionSchema = z.looseObject(
-  {
-    type: z.string({ error: 'must be a string' }).optional(),
-    output_dir: z.string({ error: 'must be a path (string)' }).optional(),
-    mode: z.enum(['sequential', 'parallel'], { error: 'must be sequential or parallel' }).optional(),
-    max_parallel_tasks: z
-      .number({ error: 'must be a positive integer or null' })
-      .int({ error: 'must be a positive integer or null' })
-      .positive({ error: 'must be a positive integer or null' })
-      .nullish(),
-    use_docker: z.boolean({ error: 'must be true or false' }).optional(),
-    endpoint_readiness_timeout: z
-      .number({ error: 'must be a number of seconds' })
-      .positive({ error: 'must be positive' })
-      .optional(),
-    extra_docker_args: z.string({ error: 'must be a string' }).nullish(),
-    mounts: z
-      .strictObject(
+    execution: optional(
+      objectOf(
         {
-          deployment: pathMap.nullish(),
-          evaluation: pathMap.nullish(),
-          auxiliary: pathMap.nullish(),
-          mount_home: z.boolean({ error: 'must be true or false' }).nullish(),
+          type: optional(isString),
+          output_dir: optional(isString),
+          mode: optional((v) => v === 'sequential' || v === 'parallel'),
+          max_parallel_tasks: nullish((v) => isNum(v) && Number.isSafeInteger(v) && v > 0),
+          use_docker: optional(isBool),
+          endpoint_readiness_timeout: optional((v) => isNum(v) && v > 0),
+          extra_docker_args: optString,
+          mounts: nullish(
+            objectOf(
+              { deployment: pathMap, evaluation: pathMap, auxiliary: pathMap, mount_home: nullish(isBool) },
+              true,
+            ),
+          ),
         },
-        { error: 'must be a map' },
-      )
-      .nullish(),
-  },
-  { error: 'must be a map' },
-);
-
-const rootSchema = z.looseObject({
-  env_vars: envVars,
-  execution: executionSchema.optional(),
-  evaluation: evaluationSchema,
-  target: z
-    .looseObject(
+        false,
+      ),
+    ),
+    evaluation: objectOf(
       {
-        api_endpoint: z
-          .looseObject(
-            {
-              url: optString,
-              model_id: optString,
-              api_key_name: optString,
-            },
-            { error: 'must be a map' },
-          )
-          .nullish(),
+        env_vars: envVars,
+        nemo_evaluator_config: freeMap,
+        pre_cmd: optString,
+        post_cmd: optString,
+        tasks: nullish((v) => Array.isArray(v) && v.every(taskCheck)),
       },
-      { error: 'must be a map' },
-    )
-    .nullish(),
-  deployment: z
-    .looseObject({ type: z.string({ error: 'must be a string' }).optional() }, { error: 'must be a map' })
-    .nullish(),
-});
+      true,
+    ),
+    target: nullish(
+      objectOf(
+        {
+          api_endpoint: nullish(
+            objectOf({ url: optString, model_id: optString, api_key_name: optString }, false),
+          ),
+        },
+        false,
+      ),
+    ),
+    deployment: nullish(objectOf({ type: optional(isString) }, false)),
+  },
+  false,
+);
 
 const where = (file: string | null): string => (file ? ` (in ${file})` : '');
 
@@ -207,7 +316,7 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-function issueToError(issue: z.core.$ZodIssue, config: Obj, file: string | null): NelError {
+function issueToError(issue: Z.core.$ZodIssue, config: Obj, file: string | null): NelError {
   const path = issue.path.map(String);
   const key = path.join('.') || '<root>';
   if (issue.code === 'unrecognized_keys') {
@@ -229,8 +338,8 @@ function issueToError(issue: z.core.$ZodIssue, config: Obj, file: string | null)
 /** Validate a resolved config; throws the first problem as a one-line NelError. */
 export function validateConfig(config: Obj, file: string | null): void {
   checkLegacyAndForbidden(config, file);
-  const result = rootSchema.safeParse(config);
-  if (!result.success) {
+  const result = plainlyValid(config) ? undefined : rootSchema().safeParse(config);
+  if (result && !result.success) {
     const issues = [...result.error.issues].sort((a, b) => rank(a) - rank(b));
     throw issueToError(issues[0]!, config, file);
   }
@@ -238,7 +347,7 @@ export function validateConfig(config: Obj, file: string | null): void {
 }
 
 /** Unknown keys first (they usually explain the rest), then document order. */
-function rank(issue: z.core.$ZodIssue): number {
+function rank(issue: Z.core.$ZodIssue): number {
   return issue.code === 'unrecognized_keys' ? 0 : 1;
 }
 

@@ -4,7 +4,7 @@
  */
 import { deepClone, deepMerge, getPath, isPlainObject, setPath, type Obj } from '../common/objects.js';
 import { packageVersion } from '../common/version.js';
-import { dumpYamlSorted } from '../common/yaml.js';
+import { dumpPlainYaml } from '../common/yaml.js';
 import type { TaskDefinition } from '../tasks/types.js';
 
 export interface EngineConfigInput {
@@ -71,7 +71,7 @@ export function taskCommands(resolved: Obj, taskEntry: Obj): { preCmd: string; p
   return { preCmd: pick('pre_cmd'), postCmd: pick('post_cmd') };
 }
 
-/** config_ef.yaml text: keys sorted, like Python's yaml.safe_dump. */
+/** config_ef.yaml text: keys sorted, like Python's yaml.safe_dump (the fast emitter: it is written per task). */
 export function dumpEngineConfig(cfg: Obj): string {
-  return dumpYamlSorted(cfg);
+  return dumpPlainYaml(cfg, { sortKeys: true });
 }

@@ -153,3 +153,83 @@ test('a rewritten file that still looks like the indexed one is detected when a 
   assert.equal(v.getJob('aaaa.1')!.data.moved, 'yes, this record moved');
   assert.deepEqual(v.invocationIds(), ['aaaa', 'bbbb']);
 });
+
+test('the index keeps odd ids, summaries and times exactly as a rebuild from the JSONL does', () => {
+  const dir = tmp();
+  const db = join(dir, 'exec.v1.jsonl');
+  const odd = 'we\tird\\id\nx';
+  appendJobRecord(db, rec(odd, 0, {}, 1700000001.25));
+  appendJobRecord(db, { ...rec('plain', 1, {}, 1700000000.5), executor: 'slurm' });
+  appendJobRecord(db, rec('plain', 2, {}, 1700000000.75));
+  ExecDb.open(db); // writes the index
+  const fromIndex = ExecDb.open(db);
+  const fromJsonl = ExecDb.open(db, { useIndex: false });
+  assert.deepEqual(fromIndex.invocationIds(), [odd, 'plain']);
+  assert.deepEqual(fromIndex.invocationTimes(), fromJsonl.invocationTimes());
+  assert.deepEqual(fromIndex.summaries(), fromJsonl.summaries());
+  assert.equal(fromIndex.summaryOf('plain')!.executor, 'mixed');
+  assert.deepEqual(fromIndex.jobsOf(odd), fromJsonl.jobsOf(odd));
+});
+
+test('a damaged line inside the index is rebuilt from the JSONL, on read and on update', () => {
+  const dir = tmp();
+  const db = join(dir, 'exec.v1.jsonl');
+  appendJobRecord(db, rec('aaaa', 0));
+  appendJobRecord(db, rec('bbbb', 0));
+  ExecDb.open(db);
+  const damage = () => {
+    const text = readFileSync(indexPathFor(db), 'utf8');
+    const damaged = text.replace(/\nbbbb\t([^\t\n]*)\t.*/, '\nbbbb\t$1\tx');
+    assert.notEqual(damaged, text);
+    writeFileSync(indexPathFor(db), damaged);
+  };
+  damage();
+  assert.deepEqual(ExecDb.open(db).jobIdsOf('bbbb'), ['bbbb.0']);
+  damage();
+  assert.deepEqual(
+    ExecDb.open(db)
+      .invocationTimes()
+      .map((t) => t.executor),
+    ['local', 'local'],
+  );
+  ExecDb.open(db); // index rewritten
+  damage();
+  appendJobRecord(db, rec('bbbb', 1));
+  const v = ExecDb.open(db);
+  assert.deepEqual(v.jobIdsOf('bbbb'), ['bbbb.0', 'bbbb.1']);
+  assert.equal(v.warnings.length, 0);
+});
+
+test('newestInvocations reads the tail of a time-ordered index and agrees with a full sort', () => {
+  for (const order of ['in time order', 'out of order']) {
+    const dir = tmp();
+    const db = join(dir, 'exec.v1.jsonl');
+    const stamps = [10, 20, 20, 30, 30, 30, 40, 50, 50];
+    if (order === 'out of order') stamps.reverse();
+    stamps.forEach((ts, i) => {
+      const r = rec(`inv${i}`, 0, {}, 1700000000 + ts);
+      appendJobRecord(db, i % 3 === 0 ? { ...r, executor: 'slurm' } : r);
+    });
+    ExecDb.open(db);
+    const fromIndex = ExecDb.open(db);
+    const fromJsonl = ExecDb.open(db, { useIndex: false });
+    const all = () => true;
+    const local = (t: { executor: string }) => t.executor === 'local';
+    for (const [keep, limit] of [
+      [all, 1],
+      [all, 3],
+      [all, 4],
+      [local, 2],
+      [local, 100],
+      [all, 0],
+      [all, undefined],
+    ] as const) {
+      const expected = fromJsonl
+        .invocationTimes()
+        .filter(keep)
+        .sort((a, b) => b.earliest_job_ts - a.earliest_job_ts)
+        .slice(0, limit);
+      assert.deepEqual(fromIndex.newestInvocations(keep, limit), expected, `${order} ${limit}`);
+    }
+  }
+});

@@ -26,6 +26,12 @@ export interface JobRecord {
   config: Obj;
 }
 
+export interface InvocationTime {
+  invocation_id: string;
+  earliest_job_ts: number;
+  executor: string;
+}
+
 export interface InvocationSummary {
   invocation_id: string;
   /** Earliest creation timestamp of its jobs, epoch seconds. */
@@ -103,7 +109,8 @@ export function taskNameOf(rec: JobRecord): string | undefined {
   return undefined;
 }
 
-const INDEX_VERSION = 2;
+const INDEX_MAGIC = 'nel-exec-index';
+const INDEX_VERSION = 4;
 const FINGERPRINT_BYTES = 4096;
 
 /**
@@ -113,27 +120,177 @@ const FINGERPRINT_BYTES = 4096;
  */
 type IndexedInvocation = [number, string, string, (string | number)[]];
 
-interface IndexFile {
-  version: number;
+/**
+ * The index in memory: either the bytes of the index file, searched without decoding all of it (a
+ * status call parses one line), or parsed entries (after the JSONL grew and the index was updated).
+ */
+interface IndexState {
   /** Bytes of the JSONL consumed (always ends after a newline). */
   offset: number;
   /** sha1 of the first min(offset, 4096) bytes: detects a replaced or rewritten file. */
   fingerprint: string;
   damagedLines: number;
-  /** Insertion order of this object is the first-seen order of invocations. */
-  invocations: Record<string, IndexedInvocation>;
+  /** Parsed entries; insertion order is the first-seen order of invocations. Null while `raw` is used. */
+  entries: Map<string, IndexedInvocation> | null;
+  /** The index file's entry lines, starting with the newline that ends the header line. */
+  raw: Buffer | null;
+  /** `raw` lines are in non-decreasing earliest-timestamp order. */
+  sortedByTime?: boolean;
 }
 
-function emptyIndex(): IndexFile {
-  return { version: INDEX_VERSION, offset: 0, fingerprint: '', damagedLines: 0, invocations: {} };
+function emptyIndex(): IndexState {
+  return { offset: 0, fingerprint: '', damagedLines: 0, entries: new Map(), raw: null };
 }
 
 const splitList = (s: string): string[] => (s === '' ? [] : s.split('\n'));
 const executorOf = (joined: string): string =>
   joined === '' ? 'unknown' : joined.includes('\n') ? 'mixed' : joined;
-const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
-export const indexPathFor = (dbPath: string): string => `${dbPath}.index.json`;
+/** The index beside the JSONL: a line-oriented text file (format below). */
+export const indexPathFor = (dbPath: string): string => `${dbPath}.index`;
+
+// ---- index file format ----------------------------------------------------------------------
+// Line 1: `nel-exec-index <TAB> 4 <TAB> offset <TAB> fingerprint <TAB> damaged lines <TAB> 1 when the
+// earliest timestamps never decrease from line to line (so the newest are read from the tail), else 0`.
+// Then one line per invocation, first-seen order: `lower-cased id <TAB> id when it differs, else
+// empty <TAB> earliest ts <TAB> executor label <TAB> JSON [executors, task names, flat job list]`.
+// Tabs, newlines and backslashes in ids and the label are backslash-escaped (escaping keeps prefixes,
+// so a prefix search is a byte search for `\n<escaped lower-cased prefix>`); the JSON has none raw.
+
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const UNESCAPES: Record<string, string> = { '\\': '\\', t: '\t', n: '\n', r: '\r' };
+const escapeField = (s: string): string =>
+  /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c]!) : s;
+const unescapeField = (s: string): string =>
+  s.includes('\\') ? s.replace(/\\(.)/g, (_m, c: string) => UNESCAPES[c] ?? c) : s;
+
+function encodeLine(id: string, e: IndexedInvocation): string {
+  const lower = id.toLowerCase();
+  return (
+    `${escapeField(lower)}\t${lower === id ? '' : escapeField(id)}\t${e[0]}\t` +
+    `${escapeField(executorOf(e[1]))}\t${JSON.stringify([e[1], e[2], e[3]])}\n`
+  );
+}
+
+interface RawLine {
+  id: string;
+  ts: number;
+  executor: string;
+  /** Where the JSON column starts and the line ends (exclusive), in the raw buffer. */
+  jsonStart: number;
+  end: number;
+}
+
+/** The columns of the line starting at `start` (just after its newline); null when damaged. */
+function rawLineAt(buf: Buffer, start: number): RawLine | null {
+  const end = buf.indexOf(0x0a, start);
+  if (end < 0) return null;
+  const tabs: number[] = [];
+  let p = start;
+  for (let k = 0; k < 4; k++) {
+    p = buf.indexOf(0x09, p);
+    if (p < 0 || p > end) return null;
+    tabs.push(p++);
+  }
+  const [t1, t2, t3, t4] = tabs as [number, number, number, number];
+  const id = unescapeField(buf.toString('utf8', t2 > t1 + 1 ? t1 + 1 : start, t2 > t1 + 1 ? t2 : t1));
+  const ts = Number(buf.toString('latin1', t2 + 1, t3));
+  if (id === '' || !Number.isFinite(ts)) return null;
+  return { id, ts, executor: unescapeField(buf.toString('utf8', t3 + 1, t4)), jsonStart: t4 + 1, end };
+}
+
+function decodeEntry(buf: Buffer, line: RawLine): IndexedInvocation | null {
+  try {
+    const v = JSON.parse(buf.toString('utf8', line.jsonStart, line.end)) as unknown;
+    if (!Array.isArray(v) || v.length !== 3) return null;
+    const [executors, tasks, flat] = v as unknown[];
+    if (typeof executors !== 'string' || typeof tasks !== 'string' || !Array.isArray(flat)) return null;
+    return [line.ts, executors, tasks, flat as (string | number)[]];
+  } catch {
+    return null;
+  }
+}
+
+/** Every line of a raw index, in order; null when any is damaged. */
+function rawLines(buf: Buffer): RawLine[] | null {
+  const out: RawLine[] = [];
+  for (let p = 1; p < buf.length;) {
+    const line = rawLineAt(buf, p);
+    if (!line) return null;
+    out.push(line);
+    p = line.end + 1;
+  }
+  return out;
+}
+
+/**
+ * Start offsets of the lines whose lower-cased id starts with `lowerPrefix` (or equals it: `exact`),
+ * lazily, so a caller looking for one id stops at its line.
+ */
+function* findRawLines(buf: Buffer, lowerPrefix: string, exact: boolean): Generator<number> {
+  const needle = Buffer.from(`\n${escapeField(lowerPrefix)}${exact ? '\t' : ''}`, 'utf8');
+  for (let p = buf.indexOf(needle); p >= 0 && p < buf.length - 1; p = buf.indexOf(needle, p + 1)) {
+    yield p + 1;
+  }
+}
+
+function serializeIndex(idx: IndexState, entries: Map<string, IndexedInvocation>): string {
+  const parts: string[] = [];
+  let sorted = true;
+  let last = -Infinity;
+  for (const [id, e] of entries) {
+    parts.push(encodeLine(id, e));
+    if (e[0] < last) sorted = false;
+    last = e[0];
+  }
+  const head = [INDEX_MAGIC, INDEX_VERSION, idx.offset, idx.fingerprint, idx.damagedLines, sorted ? 1 : 0];
+  return `${head.join('\t')}\n${parts.join('')}`;
+}
+
+function readIndex(path: string): IndexState | null {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch {
+    return null;
+  }
+  const nl = buf.indexOf(0x0a);
+  if (nl < 0 || buf[buf.length - 1] !== 0x0a) return null; // a complete file ends with a newline
+  const head = buf.toString('latin1', 0, nl).split('\t');
+  if (head.length !== 6 || head[0] !== INDEX_MAGIC || head[1] !== String(INDEX_VERSION)) return null;
+  const offset = Number(head[2]);
+  const damagedLines = Number(head[4]);
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(damagedLines)) return null;
+  return {
+    offset,
+    fingerprint: head[3]!,
+    damagedLines,
+    entries: null,
+    raw: buf.subarray(nl),
+    sortedByTime: head[5] === '1',
+  };
+}
+
+/** Thrown when a raw index turns out damaged: the caller rebuilds from the JSONL. */
+class IndexDamaged extends Error {}
+
+/** The parsed entries of an index (all of a raw index decoded). */
+function entriesOf(idx: IndexState): Map<string, IndexedInvocation> {
+  if (idx.entries) return idx.entries;
+  const buf = idx.raw!;
+  const lines = rawLines(buf);
+  if (!lines) throw new IndexDamaged();
+  const entries = new Map<string, IndexedInvocation>();
+  for (const line of lines) {
+    const e = decodeEntry(buf, line);
+    if (!e) throw new IndexDamaged();
+    entries.set(line.id, e);
+  }
+  idx.entries = entries;
+  idx.raw = null;
+  idx.sortedByTime = false;
+  return entries;
+}
 
 export interface ExecDbOptions {
   /** Keep the index file up to date (default true). Without it the whole JSONL is read each time. */
@@ -145,8 +302,10 @@ export class ExecDb {
   readonly path: string;
   /** Warnings collected while loading (at most one about damaged lines). */
   readonly warnings: string[] = [];
-  private index: IndexFile = emptyIndex();
+  private index: IndexState = emptyIndex();
   private cache = new Map<string, JobRecord>();
+  /** Entries parsed from a raw index. */
+  private parsed = new Map<string, IndexedInvocation>();
   private useIndex = true;
 
   private constructor(path: string) {
@@ -160,19 +319,67 @@ export class ExecDb {
     return db;
   }
 
+  /** Run `f` on the index; a damaged raw index is rebuilt from the JSONL and `f` runs again. */
+  private withIndex<T>(f: (idx: IndexState) => T): T {
+    try {
+      return f(this.index);
+    } catch (e) {
+      if (!(e instanceof IndexDamaged)) throw e;
+      this.load(null);
+      return f(this.index);
+    }
+  }
+
   /** Invocation ids in first-seen order. */
   invocationIds(): string[] {
-    return Object.keys(this.index.invocations);
+    return this.withIndex((idx) => {
+      if (idx.entries) return [...idx.entries.keys()];
+      const lines = rawLines(idx.raw!);
+      if (!lines) throw new IndexDamaged();
+      return lines.map((l) => l.id);
+    });
+  }
+
+  /** Invocation ids whose lower-cased form starts with `lowerPrefix`, first-seen order. */
+  invocationsWithPrefix(lowerPrefix: string): string[] {
+    return this.withIndex((idx) => {
+      if (idx.entries) return [...idx.entries.keys()].filter((i) => i.toLowerCase().startsWith(lowerPrefix));
+      return [...findRawLines(idx.raw!, lowerPrefix, false)].map((p) => {
+        const line = rawLineAt(idx.raw!, p);
+        if (!line) throw new IndexDamaged();
+        return line.id;
+      });
+    });
   }
 
   hasInvocation(inv: string): boolean {
-    return has(this.index.invocations, inv);
+    return this.entry(inv) !== undefined;
+  }
+
+  /** The parsed index entry of an invocation. */
+  private entry(inv: string): IndexedInvocation | undefined {
+    return this.withIndex((idx) => {
+      if (idx.entries) return idx.entries.get(inv);
+      const hit = this.parsed.get(inv);
+      if (hit) return hit;
+      const buf = idx.raw!;
+      for (const p of findRawLines(buf, inv.toLowerCase(), true)) {
+        const line = rawLineAt(buf, p);
+        if (!line) throw new IndexDamaged();
+        if (line.id !== inv) continue;
+        const e = decodeEntry(buf, line);
+        if (!e) throw new IndexDamaged();
+        this.parsed.set(inv, e);
+        return e;
+      }
+      return undefined;
+    });
   }
 
   /** Job ids of an invocation in first-seen order. */
   jobIdsOf(inv: string): string[] {
-    const entry = this.index.invocations[inv];
-    if (!entry || !this.hasInvocation(inv)) return [];
+    const entry = this.entry(inv);
+    if (!entry) return [];
     const out: string[] = [];
     const flat = entry[3];
     for (let i = 0; i < flat.length; i += 3) {
@@ -185,8 +392,8 @@ export class ExecDb {
   private locate(jobId: string): [number, number] | undefined {
     const dot = jobId.lastIndexOf('.');
     const tryInv = (inv: string, key: string): [number, number] | undefined => {
-      if (!has(this.index.invocations, inv)) return undefined;
-      const flat = this.index.invocations[inv]![3];
+      const flat = this.entry(inv)?.[3];
+      if (!flat) return undefined;
       for (let i = 0; i < flat.length; i += 3)
         if (flat[i] === key) return [flat[i + 1] as number, flat[i + 2] as number];
       return undefined;
@@ -195,7 +402,7 @@ export class ExecDb {
       const hit = tryInv(jobId.slice(0, dot), jobId.slice(dot));
       if (hit) return hit;
     }
-    for (const inv of Object.keys(this.index.invocations)) {
+    for (const inv of this.invocationIds()) {
       const hit = tryInv(inv, jobId);
       if (hit) return hit;
     }
@@ -246,8 +453,9 @@ export class ExecDb {
 
   /** Summary of one invocation (undefined when unknown). */
   summaryOf(inv: string): InvocationSummary | undefined {
-    if (!this.hasInvocation(inv)) return undefined;
-    const [earliest, executorsText, tasksText, flat] = this.index.invocations[inv]!;
+    const entry = this.entry(inv);
+    if (!entry) return undefined;
+    const [earliest, executorsText, tasksText, flat] = entry;
     return {
       invocation_id: inv,
       earliest_job_ts: earliest,
@@ -258,15 +466,64 @@ export class ExecDb {
   }
 
   /** Creation time and executor of every invocation: cheap, for sorting and filtering. */
-  invocationTimes(): { invocation_id: string; earliest_job_ts: number; executor: string }[] {
-    return Object.keys(this.index.invocations).map((inv) => {
-      const e = this.index.invocations[inv]!;
-      return { invocation_id: inv, earliest_job_ts: e[0], executor: executorOf(e[1]) };
+  invocationTimes(): InvocationTime[] {
+    return this.withIndex((idx) => {
+      if (idx.entries) {
+        return [...idx.entries].map(([inv, e]) => ({
+          invocation_id: inv,
+          earliest_job_ts: e[0],
+          executor: executorOf(e[1]),
+        }));
+      }
+      const lines = rawLines(idx.raw!);
+      if (!lines) throw new IndexDamaged();
+      return lines.map((l) => ({ invocation_id: l.id, earliest_job_ts: l.ts, executor: l.executor }));
     });
   }
 
+  /**
+   * Invocations that pass `keep`, newest first (ties in first-seen order), at most `limit`. With an
+   * index in time order only the tail is read.
+   */
+  newestInvocations(keep: (t: InvocationTime) => boolean, limit?: number): InvocationTime[] {
+    if (limit !== undefined && limit <= 0) return [];
+    const byTimeDesc = (a: InvocationTime, b: InvocationTime) => b.earliest_job_ts - a.earliest_job_ts;
+    const tail =
+      limit !== undefined && this.index.sortedByTime && this.index.raw
+        ? this.withIndex((idx) => (idx.raw ? this.newestFromTail(idx.raw, keep, limit) : null))
+        : null;
+    const picked = tail ?? this.invocationTimes().filter(keep);
+    picked.sort(byTimeDesc);
+    return limit === undefined ? picked : picked.slice(0, limit);
+  }
+
+  /**
+   * From a raw index in time order: walk lines from the end, keeping those that pass `keep`, until
+   * `limit` are kept and the next line is strictly older than the last kept. Returned in file order;
+   * the kept lines' entries are remembered, so their summaries need no search.
+   */
+  private newestFromTail(buf: Buffer, keep: (t: InvocationTime) => boolean, limit: number): InvocationTime[] {
+    const out: InvocationTime[] = [];
+    let end = buf.length - 1; // the newline ending the last line
+    while (end > 0) {
+      const start = buf.lastIndexOf(0x0a, end - 1) + 1;
+      const line = rawLineAt(buf, start);
+      if (!line) throw new IndexDamaged();
+      if (out.length >= limit && line.ts < out[out.length - 1]!.earliest_job_ts) break;
+      const t = { invocation_id: line.id, earliest_job_ts: line.ts, executor: line.executor };
+      if (keep(t)) {
+        const e = decodeEntry(buf, line);
+        if (!e) throw new IndexDamaged();
+        this.parsed.set(line.id, e);
+        out.push(t);
+      }
+      end = start - 1;
+    }
+    return out.reverse();
+  }
+
   summaries(): InvocationSummary[] {
-    return Object.keys(this.index.invocations).map((inv) => this.summaryOf(inv)!);
+    return this.invocationIds().map((inv) => this.summaryOf(inv)!);
   }
 
   /** Append a record to the file and to this view. */
@@ -276,7 +533,7 @@ export class ExecDb {
   }
 
   /** Bring `idx` (null: rebuild) up to date with the file. */
-  private load(start: IndexFile | null): void {
+  private load(start: IndexState | null): void {
     if (!existsSync(this.path)) {
       this.index = emptyIndex();
       return;
@@ -291,13 +548,23 @@ export class ExecDb {
         idx = emptyIndex();
         changed = true;
       }
-      if (size > idx.offset) changed = scanFrom(fd, idx, size) || changed;
+      if (size > idx.offset) {
+        try {
+          changed = scanFrom(fd, idx, size) || changed;
+        } catch (e) {
+          if (!(e instanceof IndexDamaged)) throw e;
+          idx = emptyIndex();
+          changed = true;
+          scanFrom(fd, idx, size);
+        }
+      }
       if (idx.offset > 0 && !idx.fingerprint) idx.fingerprint = fingerprintFd(fd, idx.offset);
     } finally {
       closeSync(fd);
     }
     this.index = idx;
     this.cache.clear();
+    this.parsed.clear();
     this.warnings.length = 0;
     if (idx.damagedLines > 0) {
       this.warnings.push(
@@ -306,22 +573,12 @@ export class ExecDb {
     }
     if (this.useIndex && changed) {
       try {
-        writeFileAtomic(indexPathFor(this.path), JSON.stringify(idx));
+        writeFileAtomic(indexPathFor(this.path), serializeIndex(idx, entriesOf(idx)));
       } catch {
         /* a read-only location only costs speed */
       }
     }
   }
-}
-
-function readIndex(path: string): IndexFile | null {
-  try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as IndexFile;
-    if (v && v.version === INDEX_VERSION && typeof v.offset === 'number' && v.invocations) return v;
-  } catch {
-    /* rebuilt below */
-  }
-  return null;
 }
 
 function fingerprintFd(fd: number, offset: number): string {
@@ -331,14 +588,14 @@ function fingerprintFd(fd: number, offset: number): string {
   return createHash('sha1').update(buf).digest('hex');
 }
 
-function indexStillValid(fd: number, idx: IndexFile, size: number): boolean {
+function indexStillValid(fd: number, idx: IndexState, size: number): boolean {
   if (size < idx.offset) return false;
   if (idx.offset === 0) return true;
   return fingerprintFd(fd, idx.offset) === idx.fingerprint;
 }
 
 /** Read complete lines from idx.offset to size and fold them into idx. Returns whether anything changed. */
-function scanFrom(fd: number, idx: IndexFile, size: number): boolean {
+function scanFrom(fd: number, idx: IndexState, size: number): boolean {
   const CHUNK = 4 * 1024 * 1024;
   let pos = idx.offset;
   let carry: Buffer = Buffer.alloc(0);
@@ -371,7 +628,7 @@ function scanFrom(fd: number, idx: IndexFile, size: number): boolean {
   return changed;
 }
 
-function foldLine(idx: IndexFile, bytes: Buffer, offset: number, length: number): void {
+function foldLine(idx: IndexState, bytes: Buffer, offset: number, length: number): void {
   const text = bytes.toString('utf8');
   if (text.trim() === '') return;
   const rec = parseRecordLine(text);
@@ -381,10 +638,11 @@ function foldLine(idx: IndexFile, bytes: Buffer, offset: number, length: number)
   }
   if (rec === 'ignored') return;
   const inv = rec.invocation_id;
-  let entry = has(idx.invocations, inv) ? idx.invocations[inv] : undefined;
+  const entries = entriesOf(idx);
+  let entry = entries.get(inv);
   if (!entry) {
     entry = [rec.timestamp, '', '', []];
-    idx.invocations[inv] = entry;
+    entries.set(inv, entry);
   }
   const key = rec.job_id.startsWith(inv + '.') ? rec.job_id.slice(inv.length) : rec.job_id;
   const flat = entry[3];

@@ -21,10 +21,9 @@ const notFound = (what: string, id: string) =>
 export function resolveInvocationPrefix(db: ExecDb, prefix: string): string {
   const p = prefix.trim().toLowerCase();
   if (p === '') throw notFound('Invocation', prefix);
-  const ids = db.invocationIds();
-  const exact = ids.find((i) => i.toLowerCase() === p);
+  const matches = db.invocationsWithPrefix(p);
+  const exact = matches.find((i) => i.toLowerCase() === p);
   if (exact) return exact;
-  const matches = ids.filter((i) => i.toLowerCase().startsWith(p));
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) throw notFound('Invocation', prefix);
   const shown =
