@@ -84,6 +84,19 @@ interface WorkItem {
   repeat: number;
 }
 
+const NO_EXTRACTED: (string | null)[] = [];
+
+/**
+ * What is kept of a sample's score until aggregation: the metrics, without the per-response extracts
+ * and the gold answer (those are already in samples.jsonl).
+ */
+function slimScore(score: SampleScore): SampleScore {
+  const kept: SampleScore = { sampleId: score.sampleId, scores: score.scores, extracted: NO_EXTRACTED };
+  if (score.correct !== undefined) kept.correct = score.correct;
+  if (score.category !== undefined) kept.category = score.category;
+  return kept;
+}
+
 function deleteStaleMarkers(outputDir: string): void {
   for (const m of [INTERRUPTED_MARKER, SERVER_ERROR_MARKER]) rmSync(join(outputDir, m), { force: true });
 }
@@ -171,10 +184,13 @@ export async function runEvaluation(
   let progress: ProgressTracker | null = null;
   let firstAnswer: number | null = null;
   let lastAnswer: number | null = null;
-  const scores: { index: number; score: SampleScore }[] = [];
+  // By sample index (holey while samples complete out of order); `scored` counts the filled slots.
+  const scores: SampleScore[] = [];
+  let scored = 0;
   let finished = false;
   const finishCommon = async (): Promise<void> => {
     finished = true;
+    chain?.flush();
     samplesWriter?.close();
     progress?.finish();
     if (chain) await chain.postEval();
@@ -200,7 +216,8 @@ export async function runEvaluation(
   try {
     let samples: BenchmarkSample[];
     try {
-      samples = await benchmark.loadSamples(ctx);
+      // A copy: finished samples are dropped from it (the benchmark may keep its own array).
+      samples = (await benchmark.loadSamples(ctx)).slice();
     } catch (e) {
       if (isNelError(e)) throw e;
       throw new NelError(
@@ -252,17 +269,21 @@ export async function runEvaluation(
     const writer = samplesWriter;
     const tracker = progress;
     const worker = async (item: WorkItem): Promise<void> => {
-      const sample = samples[item.index]!;
       let state = pending.get(item.index);
       if (!state) {
+        const first = samples[item.index]!;
         state = {
-          sample,
-          prepared: benchmark.buildRequest(sample, ctx),
+          sample: first,
+          prepared: benchmark.buildRequest(first, ctx),
           responses: new Array(n).fill(null),
           remaining: n,
         };
         pending.set(item.index, state);
+        // All repeats of a sample are pulled before its entry leaves `pending`: drop the array's
+        // reference so that finished samples can be collected during long runs.
+        samples[item.index] = undefined as unknown as BenchmarkSample;
       }
+      const sample = state.sample;
       const body = buildRequestBody(state.prepared, {
         modelId: endpoint.model_id,
         endpointType: endpoint.type,
@@ -287,7 +308,8 @@ export async function runEvaluation(
       pending.delete(item.index);
       const responses = state.responses as string[];
       const score = await benchmark.score(sample, responses, ctx);
-      scores.push({ index: item.index, score });
+      scores[item.index] = slimScore(score);
+      scored++;
       writer.write({
         sample_id: sample.id,
         index: sample.index,
@@ -325,7 +347,7 @@ export async function runEvaluation(
       return {
         status: 'interrupted',
         outputDir,
-        samplesScored: scores.length,
+        samplesScored: scored,
         requestsAnswered: answered,
         stopReason: reason,
       };
@@ -341,9 +363,8 @@ export async function runEvaluation(
       if (isNelError(failure)) throw failure;
       throw new NelError('ENGINE_RUN', `evaluation failed: ${errorMessage(failure)}`);
     }
-    scores.sort((a, b) => a.index - b.index);
     const results = benchmark.aggregate(
-      scores.map((s) => s.score),
+      scores.filter((s) => s !== undefined),
       ctx,
     );
     await finishCommon();
@@ -351,12 +372,12 @@ export async function runEvaluation(
       outputDir,
       buildResultsDocument({ evaluation, command: renderCommand(evaluation), results, env }),
     );
-    log.info('evaluation finished', { output_dir: outputDir, samples: scores.length });
+    log.info('evaluation finished', { output_dir: outputDir, samples: scored });
     return {
       status: 'success',
       outputDir,
       results,
-      samplesScored: scores.length,
+      samplesScored: scored,
       requestsAnswered: answered,
     };
   } catch (e) {
@@ -383,7 +404,7 @@ export async function runEvaluation(
     return {
       status: 'failed',
       outputDir,
-      samplesScored: scores.length,
+      samplesScored: scored,
       requestsAnswered: progress?.count ?? 0,
       error: err,
     };

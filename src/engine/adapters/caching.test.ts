@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { cacheKey, createCachingInterceptor } from './caching.js';
+import { PyFloat, pyJsonDumps } from '../../common/pyjson.js';
+import { cacheKey, cacheKeyText, createCachingInterceptor } from './caching.js';
 import { isAdapterResponse, type AdapterRequest, type AdapterResponse } from './types.js';
 
 const body = {
@@ -26,6 +27,25 @@ test('the cache key is the sha256 of Python json.dumps(body, sort_keys=True)', (
   assert.equal(cacheKey(body, 0), expected);
   assert.notEqual(cacheKey(body, 1), expected, 'repeats >= 1 get their own key');
   assert.notEqual(cacheKey(body, 1), cacheKey(body, 2));
+});
+
+test('the fast cache-key serialiser gives the same text as pyJsonDumps', () => {
+  const values: unknown[] = [
+    body,
+    { b: 1, a: [1, 2.5, -0.0001, 1e-7, 1e21, true, false, null], c: 'tab\there "q" back\\slash' },
+    {
+      ctl: '\u0000\u0001\u001f\b\f\n\r',
+      del: 'x\u007fy',
+      uni: 'caf\u00e9 \u4e2d \ud83d\ude00',
+      lone: '\ud800',
+    },
+    { '\ud83d\ude00': 1, '\uffff': 2, a: 3, Z: 4, '': 5 },
+    { nested: { z: [{ y: 'x', x: new PyFloat(1) }], a: {} }, list: [], n: NaN, inf: -Infinity },
+    'plain',
+    42,
+    [undefined, 'é'],
+  ];
+  for (const v of values) assert.equal(cacheKeyText(v), pyJsonDumps(v));
 });
 
 const req = (repeatIndex = 0): AdapterRequest => ({

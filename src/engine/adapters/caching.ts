@@ -8,12 +8,44 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { pyJsonDumps } from '../../common/pyjson.js';
+import { PyFloat, pyFloatOrInt, pyJsonDumps } from '../../common/pyjson.js';
 import { DiskCacheStore, MODE_RAW } from './disk-cache-store.js';
 import type { AdapterRequest, AdapterResponse, Interceptor } from './types.js';
 
+/** Strings Python and JSON.stringify escape alike: no character above U+007E. */
+const ASCII_UP_TO_TILDE = /^[\u0000-\u007e]*$/;
+/** Keys whose UTF-16 order equals Python's code point order: no surrogates. */
+const NO_SURROGATES = /^[^\ud800-\udfff]*$/;
+
+/**
+ * pyJsonDumps(value) with a fast path: ASCII strings go through JSON.stringify (same bytes as Python's
+ * ensure_ascii output for U+0000..U+007E), anything else through pyJsonDumps.
+ */
+export function cacheKeyText(v: unknown): string {
+  if (typeof v === 'string') return ASCII_UP_TO_TILDE.test(v) ? JSON.stringify(v) : pyJsonDumps(v);
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'number') return pyFloatOrInt(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i ? ', ' : '') + cacheKeyText(v[i]);
+    return out + ']';
+  }
+  if (typeof v === 'object' && !(v instanceof PyFloat)) {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (!keys.every((k) => NO_SURROGATES.test(k))) return pyJsonDumps(v);
+    keys.sort();
+    let out = '{';
+    for (let i = 0; i < keys.length; i++)
+      out += (i ? ', ' : '') + cacheKeyText(keys[i]) + ': ' + cacheKeyText(o[keys[i]!]);
+    return out + '}';
+  }
+  return pyJsonDumps(v);
+}
+
 export function cacheKey(body: unknown, repeatIndex = 0): string {
-  const text = pyJsonDumps(body) + (repeatIndex >= 1 ? `\n#repeat=${repeatIndex}` : '');
+  const text = cacheKeyText(body) + (repeatIndex >= 1 ? `\n#repeat=${repeatIndex}` : '');
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
@@ -32,15 +64,20 @@ export interface CacheStores {
   headers: DiskCacheStore;
 }
 
+/** Rows are written behind in batches; flush() (or close()) writes what is queued. */
+const WRITE_BEHIND = { batchRows: 512, flushMs: 50 };
+
 export function openCacheStores(cacheDir: string): CacheStores {
   return {
-    requests: new DiskCacheStore(join(cacheDir, 'requests')),
-    responses: new DiskCacheStore(join(cacheDir, 'responses')),
-    headers: new DiskCacheStore(join(cacheDir, 'headers')),
+    requests: new DiskCacheStore(join(cacheDir, 'requests'), { writeBehind: WRITE_BEHIND }),
+    responses: new DiskCacheStore(join(cacheDir, 'responses'), { writeBehind: WRITE_BEHIND }),
+    headers: new DiskCacheStore(join(cacheDir, 'headers'), { writeBehind: WRITE_BEHIND }),
   };
 }
 
-export function createCachingInterceptor(config: CachingConfig): Interceptor & { stores: CacheStores } {
+export function createCachingInterceptor(
+  config: CachingConfig,
+): Interceptor & { stores: CacheStores; flush(): void } {
   const reuse = config.reuse_cached_responses === true;
   const saveRequests = config.save_requests === true;
   const saveResponses = reuse || config.save_responses !== false;
@@ -83,11 +120,16 @@ export function createCachingInterceptor(config: CachingConfig): Interceptor & {
       const key = keys.get(req);
       if (!key || res.cacheHit || res.status !== 200 || !saveResponses) return res;
       if (maxResponses != null && savedResponses >= maxResponses) return res;
-      const isNew = !stores.responses.has(key);
+      // Counting needs a lookup; without a limit there is nothing to count.
+      if (maxResponses != null && !stores.responses.has(key)) savedResponses++;
       stores.responses.put(key, res.text, MODE_RAW);
       stores.headers.putJson(key, res.headers);
-      if (isNew) savedResponses++;
       return res;
+    },
+    flush() {
+      stores.requests.flush();
+      stores.responses.flush();
+      stores.headers.flush();
     },
     close() {
       stores.requests.close();

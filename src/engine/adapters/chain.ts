@@ -65,6 +65,8 @@ export interface InterceptorChain {
   send(req: AdapterRequest): Promise<AdapterResponse>;
   /** Interceptor post-eval hooks in chain order. */
   postEval(): Promise<void>;
+  /** Interceptor flush hooks (buffered cache rows to disk). */
+  flush(): void;
   close(): Promise<void>;
 }
 
@@ -202,6 +204,15 @@ export function chainOf(interceptors: Interceptor[], ctx: InterceptorContext): I
           log.warn(`post-eval hook of '${ic.name}' failed`, {
             error: e instanceof Error ? e.message : String(e),
           });
+        }
+      }
+    },
+    flush() {
+      for (const ic of interceptors) {
+        try {
+          ic.flush?.();
+        } catch (e) {
+          log.warn(`flushing '${ic.name}' failed`, { error: e instanceof Error ? e.message : String(e) });
         }
       }
     },

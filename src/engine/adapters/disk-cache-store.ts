@@ -25,20 +25,45 @@ const SETTINGS: [string, number | string][] = [
   ['disk_pickle_protocol', 5],
 ];
 
+export interface DiskCacheStoreOptions {
+  /**
+   * Write-behind: `put` queues rows in memory (reads see them at once) and writes them in one
+   * transaction when `batchRows` rows are queued, `flushMs` after the first queued row, or on
+   * flush()/count()/keys()/close(). Off by default: every put is written at once.
+   */
+  writeBehind?: { batchRows?: number; flushMs?: number };
+}
+
+interface QueuedRow {
+  buf: Buffer;
+  mode: number;
+}
+
 export class DiskCacheStore {
   private readonly db: Database.Database;
   private readonly getStmt: Database.Statement;
-  private readonly putStmt: Database.Statement;
+  private readonly insertStmt: Database.Statement;
+  private readonly updateStmt: Database.Statement;
   private readonly countStmt: Database.Statement;
   private readonly bumpCount: Database.Statement;
   private readonly bumpSize: Database.Statement;
-  private readonly putTx: (key: string, buf: Buffer, mode: number, isNew: boolean) => void;
+  private readonly writeRows: (rows: Map<string, QueuedRow>) => void;
+  private readonly batchRows: number;
+  private readonly flushMs: number;
+  private queued = new Map<string, QueuedRow>();
+  private flushTimer: NodeJS.Timeout | null = null;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    opts: DiskCacheStoreOptions = {},
+  ) {
+    this.batchRows = opts.writeBehind ? Math.max(1, opts.writeBehind.batchRows ?? 512) : 1;
+    this.flushMs = opts.writeBehind?.flushMs ?? 50;
     mkdirSync(dir, { recursive: true });
     this.db = new Database(join(dir, 'cache.db'), { timeout: 60_000 });
     this.db.pragma('journal_mode = wal');
-    this.db.pragma('synchronous = 1');
+    // A write-behind store is a cache that a rerun can refill: skip the fsync of WAL checkpoints.
+    this.db.pragma(opts.writeBehind ? 'synchronous = 0' : 'synchronous = 1');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS Settings (key TEXT NOT NULL UNIQUE, value);
       CREATE TABLE IF NOT EXISTS Cache (
@@ -56,28 +81,37 @@ export class DiskCacheStore {
     ][]) {
       ins.run(k, v);
     }
-    this.getStmt = this.db.prepare('SELECT value, mode FROM Cache WHERE key = ? AND raw = 1');
-    this.putStmt = this.db.prepare(
-      `INSERT INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag, size, mode, filename, value)
-       VALUES (?, 1, ?, NULL, ?, 0, NULL, ?, ?, NULL, ?)
-       ON CONFLICT(key, raw) DO UPDATE SET store_time = excluded.store_time, access_time = excluded.access_time,
-         size = excluded.size, mode = excluded.mode, value = excluded.value`,
+    this.getStmt = this.db.prepare('SELECT value FROM Cache WHERE key = ? AND raw = 1').pluck();
+    this.insertStmt = this.db.prepare(
+      `INSERT OR IGNORE INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag, size, mode, filename, value)
+       VALUES (?, 1, ?, NULL, ?, 0, NULL, ?, ?, NULL, ?)`,
+    );
+    this.updateStmt = this.db.prepare(
+      'UPDATE Cache SET store_time = ?, access_time = ?, size = ?, mode = ?, value = ? WHERE key = ? AND raw = 1',
     );
     this.countStmt = this.db.prepare('SELECT COUNT(*) AS n FROM Cache');
-    this.bumpCount = this.db.prepare("UPDATE Settings SET value = value + 1 WHERE key = 'count'");
+    this.bumpCount = this.db.prepare("UPDATE Settings SET value = value + ? WHERE key = 'count'");
     this.bumpSize = this.db.prepare("UPDATE Settings SET value = value + ? WHERE key = 'size'");
-    this.putTx = this.db.transaction((key: string, buf: Buffer, mode: number, isNew: boolean) => {
+    this.writeRows = this.db.transaction((rows: Map<string, QueuedRow>) => {
       const now = Date.now() / 1000;
-      this.putStmt.run(key, now, now, buf.length, mode, buf);
-      if (isNew) this.bumpCount.run();
-      this.bumpSize.run(buf.length);
+      let added = 0;
+      let size = 0;
+      for (const [key, { buf, mode }] of rows) {
+        if (this.insertStmt.run(key, now, now, buf.length, mode, buf).changes > 0) added++;
+        else this.updateStmt.run(now, now, buf.length, mode, buf, key);
+        size += buf.length;
+      }
+      if (added > 0) this.bumpCount.run(added);
+      this.bumpSize.run(size);
     });
   }
 
   getBuffer(key: string): Buffer | undefined {
-    const row = this.getStmt.get(key) as { value: Buffer | string } | undefined;
-    if (!row) return undefined;
-    return Buffer.isBuffer(row.value) ? row.value : Buffer.from(String(row.value), 'utf8');
+    const queued = this.queued.get(key);
+    if (queued) return queued.buf;
+    const value = this.getStmt.get(key) as Buffer | string | undefined;
+    if (value === undefined || value === null) return undefined;
+    return Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
   }
 
   getJson(key: string): unknown {
@@ -86,12 +120,40 @@ export class DiskCacheStore {
   }
 
   has(key: string): boolean {
-    return this.getStmt.get(key) !== undefined;
+    return this.queued.has(key) || this.getStmt.get(key) !== undefined;
   }
 
   put(key: string, value: Buffer | string, mode: number): void {
     const buf = Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8');
-    this.putTx(key, buf, mode, !this.has(key));
+    this.queued.delete(key); // keep insertion order = latest write order
+    this.queued.set(key, { buf, mode });
+    if (this.queued.size >= this.batchRows) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flushQuietly(), this.flushMs).unref();
+  }
+
+  /** Write the queued rows (write-behind) in one transaction. */
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.queued.size === 0 || !this.db.open) return;
+    const rows = this.queued;
+    this.queued = new Map();
+    try {
+      this.writeRows(rows);
+    } catch (e) {
+      // Keep the rows (newer puts win) for the next flush.
+      for (const [k, v] of this.queued) rows.set(k, v);
+      this.queued = rows;
+      throw e;
+    }
+  }
+
+  private flushQuietly(): void {
+    try {
+      this.flush();
+    } catch {
+      // A busy or failing database: the rows stay queued and the next flush (at the latest close) retries.
+    }
   }
 
   putJson(key: string, value: unknown): void {
@@ -99,10 +161,12 @@ export class DiskCacheStore {
   }
 
   count(): number {
+    this.flush();
     return (this.countStmt.get() as { n: number }).n;
   }
 
   keys(): string[] {
+    this.flush();
     return (
       this.db.prepare('SELECT key FROM Cache WHERE raw = 1 ORDER BY rowid').all() as {
         key: Buffer | string;
@@ -111,6 +175,7 @@ export class DiskCacheStore {
   }
 
   close(): void {
+    this.flush();
     if (this.db.open) this.db.close();
   }
 }

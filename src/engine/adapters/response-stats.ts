@@ -51,6 +51,9 @@ const emptyAggregates = (): Aggregates => ({
   inference_run_times: {},
 });
 
+/** Periodic saves rewrite eval_factory_metrics.json and a cache row: not more often than this. */
+const MIN_SAVE_INTERVAL_MS = 1000;
+
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 const localIso = (ms: number): string => new Date(ms).toISOString().replace('Z', '');
 
@@ -76,6 +79,7 @@ export function createResponseStatsInterceptor(
   let first: number | null = null;
   let last: number | null = null;
   let sinceSave = 0;
+  let lastSave = -Infinity;
 
   const snapshot = (): Obj => {
     const runTime = first != null && last != null ? (last - first) / 1000 : 0;
@@ -178,8 +182,10 @@ export function createResponseStatsInterceptor(
           avg_completion_tokens: snap.avg_completion_tokens,
         });
       }
-      if (++sinceSave >= (saveEvery ?? Infinity)) {
+      // Every `saveEvery` responses, but at most once per MIN_SAVE_INTERVAL_MS (postEval writes the rest).
+      if (++sinceSave >= (saveEvery ?? Infinity) && t - lastSave >= MIN_SAVE_INTERVAL_MS) {
         sinceSave = 0;
+        lastSave = t;
         persist();
       }
       return res;

@@ -45,6 +45,8 @@ export interface Interceptor {
   onResponse?(res: AdapterResponse, req: AdapterRequest): Promise<AdapterResponse> | AdapterResponse;
   /** Post-evaluation hook (stats files, final progress). */
   postEval?(): Promise<void> | void;
+  /** Write buffered state to disk (before a stop marker or the post-eval report). */
+  flush?(): void;
   close?(): Promise<void> | void;
 }
 

@@ -57,8 +57,9 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
   return {
     async complete(body, meta) {
       for (let attempt = 0; ; attempt++) {
+        // Request interceptors return changed copies, so a shallow copy keeps `body` intact for retries.
         const req: AdapterRequest = {
-          body: structuredClone(body),
+          body: { ...body },
           headers: { ...(opts.headers ?? {}) },
           meta: { ...meta },
         };

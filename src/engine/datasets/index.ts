@@ -22,8 +22,9 @@ export async function loadDatasetRecords(
   opts: DatasetLoadOptions,
 ): Promise<DatasetRecord[]> {
   const files = await resolveDataFiles(source, opts);
+  if (files.length === 1) return parseDataFile(files[0]!);
   const records: DatasetRecord[] = [];
-  for (const f of files) records.push(...(await parseDataFile(f)));
+  for (const f of files) for (const r of await parseDataFile(f)) records.push(r);
   return records;
 }
 

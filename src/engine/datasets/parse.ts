@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { extname } from 'node:path';
 import { parquetReadObjects } from 'hyparquet';
 import { NelError, errorMessage } from '../../common/errors.js';
@@ -24,18 +25,73 @@ export function parseJsonl(text: string, source: string): DatasetRecord[] {
   }
   const records: DatasetRecord[] = [];
   const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (e) {
-      throw new NelError('ENGINE_DATASET', `${source}:${i + 1}: not valid JSON (${errorMessage(e)})`);
-    }
-    records.push(asRecord(value, `${source}:${i + 1}`));
-  }
+  for (let i = 0; i < lines.length; i++) pushJsonLine(records, lines[i]!, source, i + 1);
   return records;
+}
+
+function pushJsonLine(records: DatasetRecord[], raw: string, source: string, lineNo: number): void {
+  const line = raw.trim();
+  if (line === '') return;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    throw new NelError('ENGINE_DATASET', `${source}:${lineNo}: not valid JSON (${errorMessage(e)})`);
+  }
+  records.push(asRecord(value, `${source}:${lineNo}`));
+}
+
+const JSONL_CHUNK_BYTES = 1 << 20;
+
+/**
+ * parseJsonl over a file read in 1 MiB chunks, so that a large data set is never held as one string
+ * beside its parsed records. Returns null for a file holding one JSON array (parsed whole instead).
+ */
+function parseJsonlFileStreamed(fd: number, source: string): DatasetRecord[] | null {
+  const chunk = Buffer.allocUnsafe(JSONL_CHUNK_BYTES);
+  const decoder = new StringDecoder('utf8');
+  const records: DatasetRecord[] = [];
+  let carry = '';
+  let lineNo = 0;
+  let sawContent = false;
+  for (;;) {
+    const n = readSync(fd, chunk, 0, chunk.length, null);
+    const text = carry + (n > 0 ? decoder.write(chunk.subarray(0, n)) : decoder.end());
+    if (!sawContent) {
+      const start = text.trimStart();
+      if (start.startsWith('[')) return null;
+      sawContent = start !== '';
+    }
+    const lines = text.split('\n');
+    carry = n > 0 ? lines.pop()! : '';
+    for (const line of lines) pushJsonLine(records, line, source, ++lineNo);
+    if (n === 0) return records;
+  }
+}
+
+function readFailure(path: string, e: unknown): NelError {
+  return new NelError('ENGINE_DATASET', `cannot read data set file ${path}: ${errorMessage(e)}`, {
+    hint: 'check config.params.extra.dataset_path / NEMO_EVALUATOR_DATASET_DIR',
+  });
+}
+
+function parseJsonlFile(path: string): DatasetRecord[] {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw readFailure(path, e);
+  }
+  let streamed: DatasetRecord[] | null;
+  try {
+    streamed = parseJsonlFileStreamed(fd, path);
+  } catch (e) {
+    if (e instanceof NelError) throw e;
+    throw readFailure(path, e);
+  } finally {
+    closeSync(fd);
+  }
+  return streamed ?? parseJsonl(readFileSync(path, 'utf8'), path);
 }
 
 function asRecord(value: unknown, where: string): DatasetRecord {
@@ -115,18 +171,16 @@ function plainValue(v: unknown): unknown {
 
 /** Parse one local data file by its extension. */
 export async function parseDataFile(path: string): Promise<DatasetRecord[]> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jsonl' || ext === '.json') return parseJsonlFile(path);
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new NelError('ENGINE_DATASET', `cannot read data set file ${path}: ${errorMessage(e)}`, {
-      hint: 'check config.params.extra.dataset_path / NEMO_EVALUATOR_DATASET_DIR',
-    });
+    throw readFailure(path, e);
   }
-  const ext = extname(path).toLowerCase();
   if (ext === '.parquet') return parseParquet(bytes, path);
   if (ext === '.csv') return parseCsv(bytes.toString('utf8'), path);
-  if (ext === '.jsonl' || ext === '.json') return parseJsonl(bytes.toString('utf8'), path);
   throw new NelError('ENGINE_DATASET', `unsupported data set file type: ${path}`, {
     hint: `use one of ${DATA_FILE_EXTENSIONS.join(', ')}`,
   });

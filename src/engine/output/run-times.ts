@@ -34,7 +34,7 @@ export function startRuntimeMonitor(
 ): RuntimeMonitor {
   const runId = nextRunId(outputDir);
   const start = now();
-  let peak = process.memoryUsage().rss;
+  let peak = process.memoryUsage.rss();
   const file = join(outputDir, 'run_times', `runtime_${runId}.json`);
   const snapshot = (): Record<string, unknown> => {
     const end = now();
@@ -50,7 +50,7 @@ export function startRuntimeMonitor(
   const m: RuntimeMonitor = {
     runId,
     sample() {
-      peak = Math.max(peak, process.memoryUsage().rss);
+      peak = Math.max(peak, process.memoryUsage.rss());
     },
     write() {
       writeFileAtomic(file, JSON.stringify(snapshot(), null, 2) + '\n');

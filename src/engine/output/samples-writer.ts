@@ -1,4 +1,7 @@
-/** samples.jsonl: one line per sample, streamed to disk as samples complete. */
+/**
+ * samples.jsonl: one line per sample, streamed to disk as samples complete. Lines are buffered and
+ * written in chunks (at `chunkBytes`, `flushMs` after the first buffered line, and on close).
+ */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -14,17 +17,41 @@ export interface SampleLine {
 
 export class SamplesWriter {
   private fd: number | null;
-  constructor(readonly path: string) {
+  private buffered: string[] = [];
+  private bufferedChars = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly path: string,
+    private readonly opts: { chunkBytes?: number; flushMs?: number } = {},
+  ) {
     mkdirSync(dirname(path), { recursive: true });
     this.fd = openSync(path, 'w');
   }
+
   write(line: SampleLine): void {
     if (this.fd === null) return;
-    const buf = Buffer.from(JSON.stringify(line) + '\n', 'utf8');
+    const text = JSON.stringify(line) + '\n';
+    this.buffered.push(text);
+    this.bufferedChars += text.length;
+    if (this.bufferedChars >= (this.opts.chunkBytes ?? 256 * 1024)) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs ?? 1000).unref();
+  }
+
+  /** Write the buffered lines. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.fd === null || this.buffered.length === 0) return;
+    const buf = Buffer.from(this.buffered.join(''), 'utf8');
+    this.buffered = [];
+    this.bufferedChars = 0;
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
   }
+
   close(): void {
+    this.flush();
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
