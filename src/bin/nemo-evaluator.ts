@@ -5,4 +5,8 @@ if (major < 20) {
   process.exit(1);
 }
 const { main } = await import('../engine/cli.js');
-await main(process.argv);
+const { stoppedBySignal } = await main(process.argv);
+if (stoppedBySignal) {
+  // the run has flushed its files; do not let a lingering socket keep the process alive
+  setTimeout(() => process.exit(), 5000).unref();
+}

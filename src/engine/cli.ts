@@ -190,16 +190,18 @@ async function runEvalCommand(
     return 0;
   } finally {
     control.dispose();
-    if (control.reason) {
-      // After SIGTERM/SIGINT the run has flushed its files; make sure nothing keeps the process alive.
-      const code = control.reason === 'SIGINT' ? 130 : undefined;
-      setTimeout(() => process.exit(code ?? (process.exitCode as number | undefined) ?? 0), 5000).unref();
-    }
+    // After SIGTERM/SIGINT the run has flushed its files; the entry point makes sure nothing keeps it alive.
+    if (control.reason) stoppedBySignal = true;
   }
 }
 
-/** Entry point: `main(process.argv)`. */
-export async function main(argv: string[], deps: EngineCliDeps = {}): Promise<void> {
+let stoppedBySignal = false;
+
+/**
+ * Entry point: `main(process.argv)`. Resolves to whether a SIGTERM/SIGINT stopped the run (its files are
+ * flushed by then; src/bin ends the process shortly after, should a socket keep it alive).
+ */
+export async function main(argv: string[], deps: EngineCliDeps = {}): Promise<{ stoppedBySignal: boolean }> {
   const err = deps.stderr ?? ((s: string) => process.stderr.write(s));
   const out = deps.stdout ?? ((s: string) => process.stdout.write(s));
   if (basename(argv[1] ?? '').startsWith('eval-factory')) {
@@ -216,16 +218,16 @@ export async function main(argv: string[], deps: EngineCliDeps = {}): Promise<vo
     if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
       out(HELP);
       process.exitCode = 0;
-      return;
+      return { stoppedBySignal };
     }
     if (cmd === 'ls') {
       await listTasks(deps, out);
       process.exitCode = 0;
-      return;
+      return { stoppedBySignal };
     }
     if (cmd === 'run_eval') {
       process.exitCode = await runEvalCommand(rest, deps, logLevel);
-      return;
+      return { stoppedBySignal };
     }
     throw usage(`invalid choice: '${cmd}' (choose from 'ls', 'run_eval')`);
   } catch (e) {
@@ -233,4 +235,5 @@ export async function main(argv: string[], deps: EngineCliDeps = {}): Promise<vo
     err(`error: ${msg}\n`);
     process.exitCode = isNelError(e) ? e.exitCode : 1;
   }
+  return { stoppedBySignal };
 }
