@@ -46,7 +46,10 @@ export function register(program: Command): void {
           jobDirs: opts.jobDirs,
           logMetrics: opts.logMetrics,
         });
-        for (const f of r.failures) process.stderr.write(`${c.red('error:')} ${f.jobId}: ${f.error}\n`);
+        for (const f of r.failures) {
+          const what = f.error.includes(f.jobId) ? f.error : `${f.jobId}: ${f.error}`;
+          process.stderr.write(`${c.red('error:')} ${what}\n`);
+        }
         for (const f of r.files) process.stdout.write(`wrote ${f}\n`);
         process.stdout.write(`Export completed: ${JSON.stringify(r.metadata)}\n`);
         if (!r.success) process.exitCode = 1;

@@ -232,7 +232,9 @@ export async function main(argv: string[], deps: EngineCliDeps = {}): Promise<{ 
     throw usage(`invalid choice: '${cmd}' (choose from 'ls', 'run_eval')`);
   } catch (e) {
     const msg = isNelError(e) ? e.message : `internal error: ${errorMessage(e)}`;
-    err(`error: ${msg}\n`);
+    // one line, as upstream's engine prints; the hint rides on the same line
+    const hint = isNelError(e) && e.hint ? ` (hint: ${e.hint})` : '';
+    err(`error: ${msg}${hint}\n`);
     process.exitCode = isNelError(e) ? e.exitCode : 1;
   }
   return { stoppedBySignal };
