@@ -12,9 +12,15 @@ import { parseYaml } from '../common/yaml.js';
 
 const MISSING = '???';
 
-/** The packaged config folder, beside this module in src/ and in dist/. */
+/**
+ * The packaged config folder: beside this module in src/ and dist/src/config/; from the bundled
+ * command-line entry points (dist/src/bin/ and dist/src/bin/chunks/), in dist/src/config/.
+ */
 export function packagedConfigDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), 'packaged');
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, 'packaged'), join(here, '..', 'config', 'packaged')];
+  candidates.push(join(here, '..', '..', 'config', 'packaged'));
+  return candidates.find((c) => existsSync(c)) ?? candidates[0]!;
 }
 
 export interface ComposeInput {

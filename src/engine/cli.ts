@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { NelError, errorMessage, isNelError } from '../common/errors.js';
 import { parseYaml, dumpYamlSorted } from '../common/yaml.js';
 import type { Benchmark } from './benchmarks/types.js';
-import { builtinResolver, runEvaluation, type EvaluationOptions } from './evaluate.js';
+import type { EvaluationOptions } from './evaluate.js';
+import { getBenchmark, listBenchmarks } from './benchmarks/index.js';
 import { createLogger, type LogLevel } from './logging.js';
 import {
   FRAMEWORK_NAME,
@@ -112,7 +113,7 @@ function resolverFor(deps: EngineCliDeps): BenchmarkResolver {
       list: () => list,
     };
   }
-  return builtinResolver();
+  return { get: (n) => getBenchmark(n), list: () => listBenchmarks() };
 }
 
 function readRunConfig(path: string): unknown {
@@ -177,6 +178,8 @@ async function runEvalCommand(
   }
   const control = installSignalHandlers({ graceMs: shutdownGraceMs(env) });
   try {
+    // The evaluation loop (HTTP client, cache, writers) is loaded only for a run.
+    const { runEvaluation } = await import('./evaluate.js');
     const outcome = await runEvaluation(evaluation, {
       benchmark,
       env,

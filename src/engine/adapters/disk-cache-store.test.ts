@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { DiskCacheStore, MODE_RAW } from './disk-cache-store.js';
+import { DiskCacheStore, MODE_RAW, keyFingerprint } from './disk-cache-store.js';
 
 const rowsOnDisk = (dir: string): { key: string; value: Buffer }[] => {
   const db = new Database(join(dir, 'cache.db'), { readonly: true });
@@ -92,4 +92,41 @@ test('without write-behind every put is on disk at once', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('rows already in the file (written by another program) are found; absent keys miss', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dcs-'));
+  try {
+    new DiskCacheStore(dir).close(); // creates the tables
+    const db = new Database(join(dir, 'cache.db'));
+    const ins = db.prepare(
+      'INSERT INTO Cache (key, raw, store_time, access_time, size, mode, value) VALUES (?, 1, 0, 0, ?, 1, ?)',
+    );
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    for (const k of keys) ins.run(k, 3, Buffer.from(`v-${k}`));
+    db.close();
+    const store = new DiskCacheStore(dir, { writeBehind: { batchRows: 100, flushMs: 60_000 } });
+    for (const k of keys) assert.equal(store.getBuffer(k)?.toString(), `v-${k}`);
+    for (let i = 200; i < 400; i++) {
+      assert.equal(store.getBuffer(`k${i}`), undefined);
+      assert.equal(store.has(`k${i}`), false);
+    }
+    store.put('new', 'x', MODE_RAW);
+    store.flush();
+    assert.equal(store.getBuffer('new')?.toString(), 'x');
+    assert.equal(store.has('k7'), true);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('key fingerprints are small non-negative integers and spread out', () => {
+  const seen = new Set<number>();
+  for (let i = 0; i < 10_000; i++) {
+    const f = keyFingerprint(`key-${i}`);
+    assert.ok(Number.isInteger(f) && f >= 0 && f < 2 ** 30);
+    seen.add(f);
+  }
+  assert.ok(seen.size > 9_990, `only ${seen.size} distinct fingerprints`);
 });

@@ -34,6 +34,16 @@ export interface DiskCacheStoreOptions {
   writeBehind?: { batchRows?: number; flushMs?: number };
 }
 
+/** A 30-bit FNV-1a fingerprint of a key (a small integer, so a Set of them stays compact). */
+export function keyFingerprint(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h & 0x3fffffff;
+}
+
 interface QueuedRow {
   buf: Buffer;
   mode: number;
@@ -51,6 +61,12 @@ export class DiskCacheStore {
   private readonly batchRows: number;
   private readonly flushMs: number;
   private queued = new Map<string, QueuedRow>();
+  /**
+   * Fingerprints of the keys in the table (read at open, added on put): a key whose fingerprint is
+   * absent is certainly absent, so a miss costs no query. Rows another process adds after the open are
+   * not seen (a missed cache hit at worst).
+   */
+  private readonly present = new Set<number>();
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -90,6 +106,9 @@ export class DiskCacheStore {
       'UPDATE Cache SET store_time = ?, access_time = ?, size = ?, mode = ?, value = ? WHERE key = ? AND raw = 1',
     );
     this.countStmt = this.db.prepare('SELECT COUNT(*) AS n FROM Cache');
+    for (const k of this.db.prepare('SELECT key FROM Cache WHERE raw = 1').pluck().iterate()) {
+      this.present.add(keyFingerprint(Buffer.isBuffer(k) ? k.toString('utf8') : String(k)));
+    }
     this.bumpCount = this.db.prepare("UPDATE Settings SET value = value + ? WHERE key = 'count'");
     this.bumpSize = this.db.prepare("UPDATE Settings SET value = value + ? WHERE key = 'size'");
     this.writeRows = this.db.transaction((rows: Map<string, QueuedRow>) => {
@@ -109,6 +128,7 @@ export class DiskCacheStore {
   getBuffer(key: string): Buffer | undefined {
     const queued = this.queued.get(key);
     if (queued) return queued.buf;
+    if (!this.present.has(keyFingerprint(key))) return undefined;
     const value = this.getStmt.get(key) as Buffer | string | undefined;
     if (value === undefined || value === null) return undefined;
     return Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
@@ -120,12 +140,14 @@ export class DiskCacheStore {
   }
 
   has(key: string): boolean {
-    return this.queued.has(key) || this.getStmt.get(key) !== undefined;
+    if (this.queued.has(key)) return true;
+    return this.present.has(keyFingerprint(key)) && this.getStmt.get(key) !== undefined;
   }
 
   put(key: string, value: Buffer | string, mode: number): void {
     const buf = Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8');
     this.queued.delete(key); // keep insertion order = latest write order
+    this.present.add(keyFingerprint(key));
     this.queued.set(key, { buf, mode });
     if (this.queued.size >= this.batchRows) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flushQuietly(), this.flushMs).unref();

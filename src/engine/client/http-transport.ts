@@ -1,5 +1,6 @@
 /** One HTTP POST over a keep-alive undici pool; no retries here (see model-client.ts). */
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Pool, requestVia } from './undici-core.js';
 
 export interface HttpReply {
   status: number;
@@ -51,37 +52,39 @@ export function createHttpTransport(opts: { connections: number; dispatcher?: Di
     }
     return p;
   };
+  const targets = new Map<string, { origin: string; path: string }>();
+  const targetOf = (url: string): { origin: string; path: string } => {
+    let t = targets.get(url);
+    if (!t) {
+      const u = new URL(url);
+      t = { origin: u.origin, path: u.pathname + u.search };
+      targets.set(url, t);
+    }
+    return t;
+  };
   return {
     async post(url, body, headers, { timeoutMs, signal }) {
-      const u = new URL(url);
-      // One controller per request, aborted by the timeout or the caller's signal; listeners are removed after.
-      const controller = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort(new RequestTimeoutError(timeoutMs));
-      }, timeoutMs);
-      const onAbort = (): void => controller.abort(signal?.reason);
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-      const combined = controller.signal;
+      const { origin, path } = targetOf(url);
+      // The timeout bounds the wait for the response headers and every pause in the body, like the read
+      // timeout of Python's requests; undici's own timers, so no controller or listener per request.
       try {
-        const res = await dispatcherFor(u.origin).request({
-          origin: u.origin,
-          path: u.pathname + u.search,
+        const res = await requestVia(dispatcherFor(origin), {
+          origin,
+          path,
           method: 'POST',
           headers,
           body,
-          signal: combined,
+          signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
         });
         const text = await res.body.text();
         return { status: res.statusCode, headers: flattenHeaders(res.headers), text };
       } catch (e) {
-        if (timedOut && !signal?.aborted) throw new RequestTimeoutError(timeoutMs);
+        const code = (e as { code?: unknown }).code;
+        if (!signal?.aborted && (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'))
+          throw new RequestTimeoutError(timeoutMs);
         throw e;
-      } finally {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
       }
     },
     async close() {

@@ -78,8 +78,8 @@ export function startRuntimeMonitor(
   let ticks = 0;
   const timer = setInterval(() => {
     m.sample();
-    if (++ticks % Math.max(1, Math.round(intervalMs / 100)) === 0) m.write();
-  }, 100);
+    if (++ticks % Math.max(1, Math.round(intervalMs / 500)) === 0) m.write();
+  }, 500);
   timer.unref();
   m.write();
   return m;
