@@ -15,7 +15,13 @@ import { normaliseAdapterConfig, type AdapterConfig } from './adapters/adapter-c
 import { buildChain, type ChainDeps, type InterceptorChain } from './adapters/chain.js';
 import { FatalInterceptorError } from './adapters/types.js';
 import { getBenchmark, listBenchmarks } from './benchmarks/index.js';
-import type { Benchmark, BenchmarkContext, BenchmarkSample, SampleScore } from './benchmarks/types.js';
+import type {
+  Benchmark,
+  BenchmarkContext,
+  BenchmarkSample,
+  SampleScore,
+  SampleStream,
+} from './benchmarks/types.js';
 import { createHttpTransport } from './client/http-transport.js';
 import { createModelClient } from './client/model-client.js';
 import { buildRequestBody, responseText } from './client/request-body.js';
@@ -80,7 +86,7 @@ interface PendingSample {
 }
 
 interface WorkItem {
-  index: number;
+  sample: BenchmarkSample;
   repeat: number;
 }
 
@@ -188,6 +194,7 @@ export async function runEvaluation(
   const scores: SampleScore[] = [];
   let scored = 0;
   let finished = false;
+  let openIterator: Iterator<BenchmarkSample> | null = null;
   const finishCommon = async (): Promise<void> => {
     finished = true;
     chain?.flush();
@@ -214,10 +221,13 @@ export async function runEvaluation(
   };
 
   try {
-    let samples: BenchmarkSample[];
+    let stream: SampleStream;
     try {
-      // A copy: finished samples are dropped from it (the benchmark may keep its own array).
-      samples = (await benchmark.loadSamples(ctx)).slice();
+      if (benchmark.openSamples) stream = await benchmark.openSamples(ctx);
+      else {
+        const list = await benchmark.loadSamples(ctx);
+        stream = { total: list.length, samples: () => list };
+      }
     } catch (e) {
       if (isNelError(e)) throw e;
       throw new NelError(
@@ -226,9 +236,9 @@ export async function runEvaluation(
       );
     }
     const n = typeof ctx.extra.n_samples === 'number' ? ctx.extra.n_samples : 1;
-    const total = samples.length * n;
+    const total = stream.total * n;
     log.info(`evaluating ${benchmark.name}`, {
-      samples: samples.length,
+      samples: stream.total,
       n_samples: n,
       requests: total,
       parallelism,
@@ -260,28 +270,28 @@ export async function runEvaluation(
     });
 
     const pending = new Map<number, PendingSample>();
+    // Samples are pulled from the stream as workers free up; a sample is held only while its requests run.
+    const sampleIterator = stream.samples()[Symbol.iterator]();
+    openIterator = sampleIterator;
     function* workItems(): Generator<WorkItem> {
-      for (let i = 0; i < samples.length; i++) {
-        for (let r = 0; r < n; r++) yield { index: i, repeat: r };
+      for (let it = sampleIterator.next(); !it.done; it = sampleIterator.next()) {
+        for (let r = 0; r < n; r++) yield { sample: it.value, repeat: r };
       }
     }
     const now = opts.now ?? Date.now;
     const writer = samplesWriter;
     const tracker = progress;
     const worker = async (item: WorkItem): Promise<void> => {
-      let state = pending.get(item.index);
+      const index = item.sample.index;
+      let state = pending.get(index);
       if (!state) {
-        const first = samples[item.index]!;
         state = {
-          sample: first,
-          prepared: benchmark.buildRequest(first, ctx),
+          sample: item.sample,
+          prepared: benchmark.buildRequest(item.sample, ctx),
           responses: new Array(n).fill(null),
           remaining: n,
         };
-        pending.set(item.index, state);
-        // All repeats of a sample are pulled before its entry leaves `pending`: drop the array's
-        // reference so that finished samples can be collected during long runs.
-        samples[item.index] = undefined as unknown as BenchmarkSample;
+        pending.set(index, state);
       }
       const sample = state.sample;
       const body = buildRequestBody(state.prepared, {
@@ -305,10 +315,10 @@ export async function runEvaluation(
       state.responses[item.repeat] = text;
       tracker.increment();
       if (--state.remaining > 0) return;
-      pending.delete(item.index);
+      pending.delete(index);
       const responses = state.responses as string[];
       const score = await benchmark.score(sample, responses, ctx);
-      scores[item.index] = slimScore(score);
+      scores[index] = slimScore(score);
       scored++;
       writer.write({
         sample_id: sample.id,
@@ -409,6 +419,11 @@ export async function runEvaluation(
       error: err,
     };
   } finally {
+    try {
+      openIterator?.return?.(); // closes the data file when the run stopped early
+    } catch {
+      /* nothing to close */
+    }
     if (chain) await chain.close();
     await transport.close();
   }

@@ -80,6 +80,9 @@ export class DiskCacheStore {
     this.db.pragma('journal_mode = wal');
     // A write-behind store is a cache that a rerun can refill: skip the fsync of WAL checkpoints.
     this.db.pragma(opts.writeBehind ? 'synchronous = 0' : 'synchronous = 1');
+    // Rows are appended and looked up at most once per request: a small page cache is enough (the
+    // driver's default is 16 MB per connection, and a run keeps four open).
+    this.db.pragma('cache_size = -2000');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS Settings (key TEXT NOT NULL UNIQUE, value);
       CREATE TABLE IF NOT EXISTS Cache (

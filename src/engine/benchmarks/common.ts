@@ -2,12 +2,14 @@
 import { NelError } from '../../common/errors.js';
 import {
   applyLimitSamples,
+  limitedCount,
   loadDatasetRecords,
+  openDatasetRecords,
   type DatasetRecord,
   type DatasetSource,
 } from '../datasets/index.js';
 import type { EndpointType, PreparedRequest } from '../types.js';
-import type { BenchmarkContext, BenchmarkSample } from './types.js';
+import type { BenchmarkContext, BenchmarkSample, SampleStream } from './types.js';
 
 /** Load a benchmark's records (honouring limit_samples) and wrap them as samples. */
 export async function loadBenchmarkSamples(
@@ -22,6 +24,68 @@ export async function loadBenchmarkSamples(
     log: ctx.log,
   });
   return toSamples(applyLimitSamples(records, ctx.params.limit_samples), idOf);
+}
+
+/**
+ * A benchmark's samples as a stream (honouring limit_samples): a first pass counts the records and runs
+ * `check` on each kept one, so a wrong file fails before any request is sent; the samples are then read
+ * again as they are pulled, so nothing proportional to the data set is held.
+ */
+export async function openBenchmarkSamples(
+  source: DatasetSource,
+  ctx: BenchmarkContext,
+  opts: {
+    idOf?: (record: DatasetRecord, index: number) => string;
+    /** Throws for a record the benchmark cannot use. */
+    check?: (sample: BenchmarkSample) => void;
+  } = {},
+): Promise<SampleStream> {
+  const records = await openDatasetRecords(source, {
+    extra: ctx.extra,
+    env: ctx.env,
+    signal: ctx.signal,
+    log: ctx.log,
+  });
+  const idOf = opts.idOf ?? ((_r: DatasetRecord, i: number) => String(i));
+  const limit = ctx.params.limit_samples;
+  limitedCount(0, limit); // a bad limit_samples fails before the data set is read
+  const cap = typeof limit === 'number' && limit >= 1 ? limit : Infinity;
+  let count = 0;
+  let firstBad: { index: number; error: unknown } | null = null;
+  for (const data of records()) {
+    if (count >= cap) break;
+    if (opts.check && !firstBad) {
+      try {
+        opts.check({ id: idOf(data, count), index: count, data });
+      } catch (e) {
+        firstBad = { index: count, error: e };
+      }
+    }
+    count++;
+  }
+  const total = limitedCount(count, limit);
+  if (firstBad && firstBad.index < total) throw firstBad.error;
+  return {
+    total,
+    *samples() {
+      if (total === 0) return;
+      let index = 0;
+      for (const data of records()) {
+        yield { id: idOf(data, index), index, data };
+        if (++index >= total) return;
+      }
+    },
+  };
+}
+
+/** Every sample of a stream, in order (for callers that need the whole list). */
+export function collectSamples(stream: SampleStream): BenchmarkSample[] {
+  return Array.from(stream.samples());
+}
+
+/** A check for openBenchmarkSamples: the record has each of `fields` (not null). */
+export function hasFields(fields: readonly string[], benchmark: string): (s: BenchmarkSample) => void {
+  return (s) => requireFields([s], fields, benchmark);
 }
 
 export function toSamples(

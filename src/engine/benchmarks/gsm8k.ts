@@ -8,7 +8,14 @@ import {
   numbersEqual,
 } from '../scoring/index.js';
 import type { EndpointType, PreparedRequest } from '../types.js';
-import { fractionTrue, loadBenchmarkSamples, requireFields, stringField, textRequest } from './common.js';
+import {
+  collectSamples,
+  fractionTrue,
+  hasFields,
+  openBenchmarkSamples,
+  stringField,
+  textRequest,
+} from './common.js';
 import type { Benchmark, BenchmarkContext, BenchmarkSample } from './types.js';
 
 const SOURCE = { repo: 'openai/gsm8k', config: 'main', split: 'test', localFileNames: ['test.jsonl'] };
@@ -81,10 +88,15 @@ export const gsm8k: Benchmark = {
   defaults: { max_new_tokens: 1024, temperature: 0, top_p: 1, extra: { n_samples: 1, num_fewshot: 0 } },
 
   async loadSamples(ctx) {
-    const samples = await loadBenchmarkSamples(SOURCE, ctx);
-    requireFields(samples, ['question', 'answer'], 'gsm8k');
+    return collectSamples(await gsm8k.openSamples!(ctx));
+  },
+
+  async openSamples(ctx) {
+    const stream = await openBenchmarkSamples(SOURCE, ctx, {
+      check: hasFields(['question', 'answer'], 'gsm8k'),
+    });
     await loadFewshot(ctx);
-    return samples;
+    return stream;
   },
 
   buildRequest(sample, ctx) {

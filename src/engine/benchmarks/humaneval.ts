@@ -2,7 +2,14 @@ import { NelError } from '../../common/errors.js';
 import { buildEvaluationResult, extractCodeBlock, passAtK, passAtKValues } from '../scoring/index.js';
 import type { EndpointType } from '../types.js';
 import { assertCodeExecutionAllowed, runPythonProgram } from './code-execution.js';
-import { loadBenchmarkSamples, requireFields, samplesPerPrompt, stringField, textRequest } from './common.js';
+import {
+  collectSamples,
+  hasFields,
+  openBenchmarkSamples,
+  samplesPerPrompt,
+  stringField,
+  textRequest,
+} from './common.js';
 import type { Benchmark, BenchmarkContext, BenchmarkSample } from './types.js';
 
 const SOURCE = {
@@ -67,12 +74,15 @@ export const humaneval: Benchmark = {
   defaults: { max_new_tokens: 1024, temperature: 0, top_p: 1, extra: { n_samples: 1, timeout: 10, k: [1] } },
 
   async loadSamples(ctx) {
+    return collectSamples(await humaneval.openSamples!(ctx));
+  },
+
+  async openSamples(ctx) {
     assertCodeExecutionAllowed('humaneval', ctx.env, ctx.extra);
-    const samples = await loadBenchmarkSamples(SOURCE, ctx, (r, i) =>
-      typeof r.task_id === 'string' ? r.task_id : `HumanEval/${i}`,
-    );
-    requireFields(samples, ['prompt', 'test', 'entry_point'], 'humaneval');
-    return samples;
+    return openBenchmarkSamples(SOURCE, ctx, {
+      idOf: (r, i) => (typeof r.task_id === 'string' ? r.task_id : `HumanEval/${i}`),
+      check: hasFields(['prompt', 'test', 'entry_point'], 'humaneval'),
+    });
   },
 
   buildRequest(sample, ctx) {

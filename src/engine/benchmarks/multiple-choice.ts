@@ -7,8 +7,8 @@ import {
   type MetricValues,
 } from '../scoring/index.js';
 import type { EngineParams } from '../types.js';
-import { fractionTrue, loadBenchmarkSamples, textRequest } from './common.js';
-import type { Benchmark, BenchmarkSample, SampleScore } from './types.js';
+import { collectSamples, fractionTrue, openBenchmarkSamples, textRequest } from './common.js';
+import type { Benchmark, BenchmarkContext, BenchmarkSample, SampleScore, SampleStream } from './types.js';
 
 /** One question in a normalised form. */
 export interface MultipleChoiceItem {
@@ -43,6 +43,9 @@ export interface MultipleChoiceSpec {
 
 /** Build a Benchmark from a record -> question mapping. Metric `score`/`micro`, per-category sub-groups. */
 export function defineMultipleChoiceBenchmark(spec: MultipleChoiceSpec): Benchmark {
+  const open = (ctx: BenchmarkContext): Promise<SampleStream> =>
+    // the check fails on a wrong layout before any request
+    openBenchmarkSamples(spec.source, ctx, { idOf: spec.idOf, check: (s) => void spec.toItem(s) });
   return {
     name: spec.name,
     description: spec.description,
@@ -50,10 +53,10 @@ export function defineMultipleChoiceBenchmark(spec: MultipleChoiceSpec): Benchma
     defaults: spec.defaults ?? { max_new_tokens: 4096, temperature: 0, top_p: 1, extra: { n_samples: 1 } },
 
     async loadSamples(ctx) {
-      const samples = await loadBenchmarkSamples(spec.source, ctx, spec.idOf);
-      for (const s of samples) spec.toItem(s); // fail on a wrong layout before any request
-      return samples;
+      return collectSamples(await open(ctx));
     },
+
+    openSamples: open,
 
     buildRequest(sample, ctx) {
       return textRequest(multipleChoicePrompt(spec.toItem(sample)), ctx.endpointType);

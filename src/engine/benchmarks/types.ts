@@ -10,6 +10,14 @@ export interface BenchmarkSample {
   data: Record<string, unknown>;
 }
 
+/** A data set's samples, counted up front and read as they are pulled. */
+export interface SampleStream {
+  /** Number of samples `samples()` yields (after limit_samples). */
+  total: number;
+  /** The samples in order; each call starts over. */
+  samples(): Iterable<BenchmarkSample>;
+}
+
 export interface BenchmarkContext {
   /** Merged params (task defaults < run config < flags < overrides). */
   params: EngineParams;
@@ -50,6 +58,11 @@ export interface Benchmark {
   defaults: EngineParams;
   /** Load the data set (honouring params.limit_samples); see datasets/. */
   loadSamples(ctx: BenchmarkContext): Promise<BenchmarkSample[]>;
+  /**
+   * Optional streaming form of loadSamples (same samples, same checks): the evaluation uses it when
+   * present, so that a large data set is not held in memory.
+   */
+  openSamples?(ctx: BenchmarkContext): Promise<SampleStream>;
   /** Build the request for one sample (chat: messages; completions: prompt). */
   buildRequest(sample: BenchmarkSample, ctx: BenchmarkContext): PreparedRequest;
   /** Score one sample given its responses (length = n_samples, default 1). */

@@ -2,13 +2,13 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { NelError } from '../../common/errors.js';
 import { fetchHubDataset } from './hub.js';
-import { isDataFile, parseDataFile } from './parse.js';
+import { isDataFile, iterateJsonlFile, parseDataFile } from './parse.js';
 import { selectDataFiles } from './select-files.js';
 import type { DatasetLoadOptions, DatasetRecord, DatasetSource } from './types.js';
 
 export type { DatasetLoadOptions, DatasetRecord, DatasetSource } from './types.js';
 export { fetchHubDataset, hubEndpoint, datasetCacheRoot, DEFAULT_HF_ENDPOINT } from './hub.js';
-export { parseCsv, parseJsonl, parseParquet, parseDataFile, isDataFile } from './parse.js';
+export { parseCsv, parseJsonl, parseParquet, parseDataFile, isDataFile, iterateJsonlFile } from './parse.js';
 export { selectDataFiles } from './select-files.js';
 
 const MAX_LISTED_FILES = 5000;
@@ -26,6 +26,25 @@ export async function loadDatasetRecords(
   const records: DatasetRecord[] = [];
   for (const f of files) for (const r of await parseDataFile(f)) records.push(r);
   return records;
+}
+
+/**
+ * A data set's records as a re-iterable source: JSONL files are read and parsed as the records are
+ * pulled (each call of the returned function starts over), other formats are parsed whole first.
+ */
+export async function openDatasetRecords(
+  source: DatasetSource,
+  opts: DatasetLoadOptions,
+): Promise<() => Iterable<DatasetRecord>> {
+  const files = await resolveDataFiles(source, opts);
+  if (files.every((f) => /\.jsonl?$/i.test(f))) {
+    return function* () {
+      for (const f of files) yield* iterateJsonlFile(f);
+    };
+  }
+  const records: DatasetRecord[] = [];
+  for (const f of files) for (const r of await parseDataFile(f)) records.push(r);
+  return () => records;
 }
 
 /** The local file paths holding a data set (downloading into the cache if needed). */
@@ -95,19 +114,24 @@ function listFiles(dir: string, depth = 0, out: string[] = []): string[] {
  * (like lm-evaluation-harness); null/undefined keeps all.
  */
 export function applyLimitSamples<T>(records: readonly T[], limit: number | null | undefined): T[] {
-  if (limit === null || limit === undefined) return [...records];
+  return records.slice(0, limitedCount(records.length, limit));
+}
+
+/** How many of `count` records `limit_samples` keeps (see applyLimitSamples); throws on a bad value. */
+export function limitedCount(count: number, limit: number | null | undefined): number {
+  if (limit === null || limit === undefined) return count;
   if (typeof limit !== 'number' || !Number.isFinite(limit) || limit <= 0) {
     throw new NelError(
       'ENGINE_CONFIG',
       `limit_samples must be a positive integer or a fraction in (0, 1), got ${String(limit)}`,
     );
   }
-  if (limit < 1) return records.slice(0, Math.ceil(records.length * limit));
+  if (limit < 1) return Math.ceil(count * limit);
   if (!Number.isInteger(limit)) {
     throw new NelError(
       'ENGINE_CONFIG',
       `limit_samples must be a positive integer or a fraction in (0, 1), got ${limit}`,
     );
   }
-  return records.slice(0, limit);
+  return Math.min(count, limit);
 }

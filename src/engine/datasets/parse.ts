@@ -44,54 +44,65 @@ function pushJsonLine(records: DatasetRecord[], raw: string, source: string, lin
 const JSONL_CHUNK_BYTES = 1 << 20;
 
 /**
- * parseJsonl over a file read in 1 MiB chunks, so that a large data set is never held as one string
- * beside its parsed records. Returns null for a file holding one JSON array (parsed whole instead).
+ * The records of a JSONL file, read in 1 MiB chunks and parsed as they are pulled, so that a large data
+ * set is never held whole. A file holding one JSON array is parsed whole instead.
  */
-function parseJsonlFileStreamed(fd: number, source: string): DatasetRecord[] | null {
-  const chunk = Buffer.allocUnsafe(JSONL_CHUNK_BYTES);
-  const decoder = new StringDecoder('utf8');
-  const records: DatasetRecord[] = [];
-  let carry = '';
-  let lineNo = 0;
-  let sawContent = false;
-  for (;;) {
-    const n = readSync(fd, chunk, 0, chunk.length, null);
-    const text = carry + (n > 0 ? decoder.write(chunk.subarray(0, n)) : decoder.end());
-    if (!sawContent) {
-      const start = text.trimStart();
-      if (start.startsWith('[')) return null;
-      sawContent = start !== '';
-    }
-    const lines = text.split('\n');
-    carry = n > 0 ? lines.pop()! : '';
-    for (const line of lines) pushJsonLine(records, line, source, ++lineNo);
-    if (n === 0) return records;
-  }
-}
-
-function readFailure(path: string, e: unknown): NelError {
-  return new NelError('ENGINE_DATASET', `cannot read data set file ${path}: ${errorMessage(e)}`, {
-    hint: 'check config.params.extra.dataset_path / NEMO_EVALUATOR_DATASET_DIR',
-  });
-}
-
-function parseJsonlFile(path: string): DatasetRecord[] {
+export function* iterateJsonlFile(path: string): Generator<DatasetRecord, void, undefined> {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (e) {
     throw readFailure(path, e);
   }
-  let streamed: DatasetRecord[] | null;
   try {
-    streamed = parseJsonlFileStreamed(fd, path);
-  } catch (e) {
-    if (e instanceof NelError) throw e;
-    throw readFailure(path, e);
+    const chunk = Buffer.allocUnsafe(JSONL_CHUNK_BYTES);
+    const decoder = new StringDecoder('utf8');
+    let carry = '';
+    let lineNo = 0;
+    let sawContent = false;
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (e) {
+        throw readFailure(path, e);
+      }
+      const text = carry + (n > 0 ? decoder.write(chunk.subarray(0, n)) : decoder.end());
+      if (!sawContent) {
+        const start = text.trimStart();
+        if (start.startsWith('[')) {
+          let whole: string;
+          try {
+            whole = readFileSync(path, 'utf8');
+          } catch (e) {
+            throw readFailure(path, e);
+          }
+          yield* parseJsonl(whole, path);
+          return;
+        }
+        sawContent = start !== '';
+      }
+      const lines = text.split('\n');
+      carry = n > 0 ? lines.pop()! : '';
+      const records: DatasetRecord[] = [];
+      for (const line of lines) pushJsonLine(records, line, path, ++lineNo);
+      yield* records;
+      if (n === 0) return;
+    }
   } finally {
     closeSync(fd);
   }
-  return streamed ?? parseJsonl(readFileSync(path, 'utf8'), path);
+}
+
+function readFailure(path: string, e: unknown): NelError {
+  if (e instanceof NelError) return e;
+  return new NelError('ENGINE_DATASET', `cannot read data set file ${path}: ${errorMessage(e)}`, {
+    hint: 'check config.params.extra.dataset_path / NEMO_EVALUATOR_DATASET_DIR',
+  });
+}
+
+function parseJsonlFile(path: string): DatasetRecord[] {
+  return Array.from(iterateJsonlFile(path));
 }
 
 function asRecord(value: unknown, where: string): DatasetRecord {
