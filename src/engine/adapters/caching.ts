@@ -49,6 +49,25 @@ export function cacheKey(body: unknown, repeatIndex = 0): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/**
+ * A cache hit. Its headers are read from the headers store only when something asks for them (few
+ * interceptors do), which saves a lookup per cached request.
+ */
+function cachedResponse(body: unknown, text: string, loadHeaders: () => unknown): AdapterResponse {
+  let headers: Record<string, string> | undefined;
+  const res = { status: 200, body, text, latencyMs: 0, cacheHit: true } as AdapterResponse;
+  Object.defineProperty(res, 'headers', {
+    enumerable: true,
+    configurable: true,
+    get: () =>
+      (headers ??= (loadHeaders() as Record<string, string> | undefined) ?? {
+        'content-type': 'application/json',
+      }),
+    set: (v: Record<string, string>) => (headers = v),
+  });
+  return res;
+}
+
 export interface CachingConfig {
   cache_dir?: string;
   reuse_cached_responses?: boolean;
@@ -108,10 +127,7 @@ export function createCachingInterceptor(
           } catch {
             body = null;
           }
-          const headers = (stores.headers.getJson(key) as Record<string, string> | undefined) ?? {
-            'content-type': 'application/json',
-          };
-          return { status: 200, headers, body, text, latencyMs: 0, cacheHit: true } satisfies AdapterResponse;
+          return cachedResponse(body, text, () => stores.headers.getJson(key));
         }
       }
       return req;

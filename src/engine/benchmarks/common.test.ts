@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isNelError } from '../../common/errors.js';
-import { collectSamples, hasFields, openBenchmarkSamples } from './common.js';
+import { STREAM_KEEP_RECORDS, collectSamples, hasFields, openBenchmarkSamples } from './common.js';
 import type { BenchmarkContext } from './types.js';
 
 const SOURCE = { repo: 'x/y', split: 'test', localFileNames: ['test.jsonl'] };
@@ -78,5 +78,22 @@ test('stopping early closes the file (the generator is returned)', async () => {
     assert.equal(it.next().value!.id, '0');
     assert.deepEqual(it.return!(), { done: true, value: undefined });
     assert.equal(it.next().done, true);
+  });
+});
+
+test('a data set larger than the kept size is read again as it is pulled, with the same result', async () => {
+  const n = STREAM_KEEP_RECORDS + 5;
+  await withFile(rows(n), async (file) => {
+    const s = await openBenchmarkSamples(SOURCE, ctxFor(file), { check: hasFields(['q', 'a'], 'demo') });
+    assert.equal(s.total, n);
+    let i = 0;
+    for (const x of s.samples()) {
+      assert.equal(x.index, i);
+      assert.equal(x.data.q, `q${i}`);
+      i++;
+    }
+    assert.equal(i, n);
+    const limited = await openBenchmarkSamples(SOURCE, ctxFor(file, n - 1));
+    assert.equal(collectSamples(limited).length, n - 1);
   });
 });

@@ -26,10 +26,14 @@ export async function loadBenchmarkSamples(
   return toSamples(applyLimitSamples(records, ctx.params.limit_samples), idOf);
 }
 
+/** Data sets up to this many records are kept from the counting pass instead of being read twice. */
+export const STREAM_KEEP_RECORDS = 10_000;
+
 /**
  * A benchmark's samples as a stream (honouring limit_samples): a first pass counts the records and runs
- * `check` on each kept one, so a wrong file fails before any request is sent; the samples are then read
- * again as they are pulled, so nothing proportional to the data set is held.
+ * `check` on each kept one, so a wrong file fails before any request is sent. Up to STREAM_KEEP_RECORDS
+ * records are kept from that pass; a larger data set is read again as the samples are pulled, so nothing
+ * proportional to it is held.
  */
 export async function openBenchmarkSamples(
   source: DatasetSource,
@@ -52,8 +56,13 @@ export async function openBenchmarkSamples(
   const cap = typeof limit === 'number' && limit >= 1 ? limit : Infinity;
   let count = 0;
   let firstBad: { index: number; error: unknown } | null = null;
+  let kept: DatasetRecord[] | null = [];
   for (const data of records()) {
     if (count >= cap) break;
+    if (kept) {
+      if (kept.length < STREAM_KEEP_RECORDS) kept.push(data);
+      else kept = null;
+    }
     if (opts.check && !firstBad) {
       try {
         opts.check({ id: idOf(data, count), index: count, data });
@@ -70,7 +79,7 @@ export async function openBenchmarkSamples(
     *samples() {
       if (total === 0) return;
       let index = 0;
-      for (const data of records()) {
+      for (const data of kept ?? records()) {
         yield { id: idOf(data, index), index, data };
         if (++index >= total) return;
       }

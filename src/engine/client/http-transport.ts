@@ -27,6 +27,13 @@ export class RequestTimeoutError extends Error {
   }
 }
 
+function abortError(reason: unknown): Error {
+  if (reason instanceof Error) return reason;
+  const e = new Error(`request aborted${reason === undefined ? '' : `: ${String(reason)}`}`);
+  e.name = 'AbortError';
+  return e;
+}
+
 function flattenHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h))
@@ -62,9 +69,26 @@ export function createHttpTransport(opts: { connections: number; dispatcher?: Di
     }
     return t;
   };
+  // A cancelling signal destroys the pools (failing every request in flight) through one listener,
+  // rather than a listener per request; an injected dispatcher gets the signal with each request.
+  const watched = new WeakSet<AbortSignal>();
+  const watch = (signal: AbortSignal): void => {
+    if (watched.has(signal)) return;
+    watched.add(signal);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const p of pools.values()) p.destroy(abortError(signal.reason)).catch(() => undefined);
+        pools.clear();
+      },
+      { once: true },
+    );
+  };
   return {
     async post(url, body, headers, { timeoutMs, signal }) {
       const { origin, path } = targetOf(url);
+      if (signal?.aborted) throw abortError(signal.reason);
+      if (signal && !opts.dispatcher) watch(signal);
       // The timeout bounds the wait for the response headers and every pause in the body, like the read
       // timeout of Python's requests; undici's own timers, so no controller or listener per request.
       try {
@@ -74,7 +98,7 @@ export function createHttpTransport(opts: { connections: number; dispatcher?: Di
           method: 'POST',
           headers,
           body,
-          signal,
+          signal: opts.dispatcher ? signal : undefined,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
         });
