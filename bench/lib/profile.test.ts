@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attributeProfile, describeProfile } from './profile.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { attributeProfile, describeProfile, sourceOf } from './profile.js';
 
 const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0 });
 
@@ -36,4 +40,47 @@ test('samples count against the deepest project frame, with loading and GC apart
     ],
   );
   assert.match(describeProfile(s), /^put \[engine\/adapters\/disk-cache-store\] 60%/);
+});
+
+test('frames in a bundle are attributed to the module at their line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prof-bundle-'));
+  try {
+    const chunk = join(dir, 'dist', 'src', 'bin', 'chunks', 'chunk-ABC.js');
+    mkdirSync(dirname(chunk), { recursive: true });
+    writeFileSync(
+      chunk,
+      [
+        '// node_modules/undici/lib/core/util.js',
+        'var a = 1;',
+        '// src/engine/adapters/disk-cache-store.ts',
+        'function put() {}',
+        'function flush() {}',
+        '// src/engine/evaluate.ts',
+        'function worker() {}',
+      ].join('\n'),
+    );
+    const url = pathToFileURL(chunk).href;
+    const at = (functionName: string, lineNumber: number) => ({ functionName, url, lineNumber });
+    assert.equal(sourceOf(at('flush', 4)), '/src/engine/adapters/disk-cache-store.ts');
+    const s = attributeProfile({
+      nodes: [
+        { id: 1, callFrame: frame('(root)', ''), children: [2, 4] },
+        { id: 2, callFrame: at('worker', 6), children: [3] },
+        { id: 3, callFrame: at('put', 3), children: [] },
+        { id: 4, callFrame: at('parseHeaders', 1), children: [] },
+      ],
+      samples: [3, 3, 2, 4],
+      timeDeltas: [1000, 1000, 1000, 1000],
+    });
+    assert.deepEqual(
+      s.entries.map((e) => [e.name, e.ms]),
+      [
+        ['put [engine/adapters/disk-cache-store]', 2],
+        ['worker [engine/evaluate]', 1],
+        ['undici (from I/O callbacks)', 1],
+      ],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runChild } from './child.js';
 
 interface CallFrame {
@@ -36,15 +37,58 @@ export interface ProfileSummary {
 }
 
 const PROJECT = /\/(?:dist\/)?src\/(.+)$/;
+/** The bundled command-line entry points and their chunks (scripts/bundle.mjs). */
+const BUNDLE = /\/dist\/src\/bin\/(?:chunks\/)?[^/]+\.js$/;
+
+/**
+ * For a bundle file: its `// src/...` and `// node_modules/...` module comments (esbuild writes one
+ * before each module's code) as [0-based line, module path], in line order.
+ */
+const bundleMaps = new Map<string, [number, string][]>();
+function bundleMap(url: string): [number, string][] {
+  let map = bundleMaps.get(url);
+  if (!map) {
+    map = [];
+    try {
+      const lines = readFileSync(url.startsWith('file://') ? fileURLToPath(url) : url, 'utf8').split('\n');
+      lines.forEach((l, i) => {
+        const m = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(l);
+        if (m) map!.push([i, m[1]!]);
+      });
+    } catch {
+      /* not readable: no attribution */
+    }
+    bundleMaps.set(url, map);
+  }
+  return map;
+}
+
+/** The source module a frame's code came from: its own path, or for a bundle the module at that line. */
+export function sourceOf(f: CallFrame): string {
+  if (!BUNDLE.test(f.url)) return f.url;
+  const map = bundleMap(f.url);
+  let lo = 0;
+  let hi = map.length - 1;
+  let found: string | null = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (map[mid]![0] <= f.lineNumber) {
+      found = map[mid]![1];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found ? `/${found}` : f.url;
+}
 
 function projectFile(f: CallFrame): string | null {
-  if (!f.url || f.url.includes('/node_modules/')) return null;
-  const m = PROJECT.exec(f.url);
+  const url = sourceOf(f);
+  if (!url || url.includes('node_modules/')) return null;
+  const m = PROJECT.exec(url);
   return m ? m[1]!.replace(/\.(js|ts)$/, '') : null;
 }
 
 function packageOf(f: CallFrame): string | null {
-  const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f.url);
+  const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(sourceOf(f));
   return m ? m[1]! : null;
 }
 
