@@ -94,12 +94,13 @@ export class DiskCacheStore {
       CREATE INDEX IF NOT EXISTS Cache_store_time ON Cache (store_time);
     `);
     const ins = this.db.prepare('INSERT OR IGNORE INTO Settings (key, value) VALUES (?, ?)');
-    for (const [k, v] of [...SETTINGS, ['count', 0], ['size', 0], ['hits', 0], ['misses', 0]] as [
+    const settings = [...SETTINGS, ['count', 0], ['size', 0], ['hits', 0], ['misses', 0]] as [
       string,
       number | string,
-    ][]) {
-      ins.run(k, v);
-    }
+    ][];
+    this.db.transaction(() => {
+      for (const [k, v] of settings) ins.run(k, v);
+    })();
     this.getStmt = this.db.prepare('SELECT value FROM Cache WHERE key = ? AND raw = 1').pluck();
     this.insertStmt = this.db.prepare(
       `INSERT OR IGNORE INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag, size, mode, filename, value)
