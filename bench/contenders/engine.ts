@@ -6,7 +6,12 @@ import { engineBin } from '../lib/paths.js';
 import { MODEL_ID, type ThroughputCase, type ThroughputContender, type ThroughputRun } from './types.js';
 
 /** The run config both engine contenders use (JSON is YAML). */
-export function engineRunConfig(c: ThroughputCase): Record<string, unknown> {
+export function engineRunConfig(
+  c: ThroughputCase,
+  adapterConfig?: Record<string, unknown>,
+): Record<string, unknown> {
+  const endpoint: Record<string, unknown> = { url: c.endpoint.chatUrl, model_id: MODEL_ID, type: 'chat' };
+  if (adapterConfig) endpoint.adapter_config = adapterConfig;
   return {
     config: {
       type: 'gsm8k',
@@ -19,7 +24,7 @@ export function engineRunConfig(c: ThroughputCase): Record<string, unknown> {
         extra: { dataset_path: c.datasetFile },
       },
     },
-    target: { api_endpoint: { url: c.endpoint.chatUrl, model_id: MODEL_ID, type: 'chat' } },
+    target: { api_endpoint: endpoint },
   };
 }
 
@@ -49,45 +54,58 @@ function loadEngine(): Promise<EngineModules> {
   return modules;
 }
 
-export const engineInProcess: ThroughputContender = {
-  name: 'engine in-process',
-  scope: 'work only',
-  async unavailable() {
-    try {
+/** The engine in-process; `adapterConfig` replaces the default interceptor chain (a variant row). */
+function inProcessContender(name: string, adapterConfig?: Record<string, unknown>): ThroughputContender {
+  return {
+    name,
+    scope: 'work only',
+    async unavailable() {
+      try {
+        const m = await loadEngine();
+        if (typeof m.evaluate.runEvaluation !== 'function')
+          return 'runEvaluation is not exported by src/engine/evaluate';
+        if (typeof m.runConfig.resolveRunConfig !== 'function')
+          return 'resolveRunConfig is not exported by src/engine/run-config';
+        return null;
+      } catch (e) {
+        return `cannot load the engine: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+      }
+    },
+    async run(c) {
       const m = await loadEngine();
-      if (typeof m.evaluate.runEvaluation !== 'function')
-        return 'runEvaluation is not exported by src/engine/evaluate';
-      if (typeof m.runConfig.resolveRunConfig !== 'function')
-        return 'resolveRunConfig is not exported by src/engine/run-config';
-      return null;
-    } catch (e) {
-      return `cannot load the engine: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
-    }
-  },
-  async run(c) {
-    const m = await loadEngine();
-    mkdirSync(c.outputDir, { recursive: true });
-    const { evaluation, benchmark } = m.runConfig.resolveRunConfig({
-      runConfig: engineRunConfig(c),
-      resolver: m.evaluate.builtinResolver(),
-    });
-    const started = process.hrtime.bigint();
-    const outcome = await m.evaluate.runEvaluation(evaluation, {
-      benchmark,
-      log: m.logging.silentLogger,
-      progressStream: null,
-      env: { ...process.env, NEMO_EVALUATOR_LOG_LEVEL: 'ERROR' },
-      // bounded like the child processes: stop, then cancel in-flight requests, at the timeout
-      signal: AbortSignal.timeout(c.timeoutMs),
-      hardSignal: AbortSignal.timeout(c.timeoutMs + 5000),
-    });
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (outcome.status !== 'success') {
-      throw new Error(`engine run ${outcome.status}: ${outcome.error?.message ?? outcome.stopReason ?? ''}`);
-    }
-    return { seconds, completed: outcome.samplesScored };
-  },
-};
+      mkdirSync(c.outputDir, { recursive: true });
+      const { evaluation, benchmark } = m.runConfig.resolveRunConfig({
+        runConfig: engineRunConfig(c, adapterConfig),
+        resolver: m.evaluate.builtinResolver(),
+      });
+      const started = process.hrtime.bigint();
+      const outcome = await m.evaluate.runEvaluation(evaluation, {
+        benchmark,
+        log: m.logging.silentLogger,
+        progressStream: null,
+        env: { ...process.env, NEMO_EVALUATOR_LOG_LEVEL: 'ERROR' },
+        // bounded like the child processes: stop, then cancel in-flight requests, at the timeout
+        signal: AbortSignal.timeout(c.timeoutMs),
+        hardSignal: AbortSignal.timeout(c.timeoutMs + 5000),
+      });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (outcome.status !== 'success') {
+        throw new Error(
+          `engine run ${outcome.status}: ${outcome.error?.message ?? outcome.stopReason ?? ''}`,
+        );
+      }
+      return { seconds, completed: outcome.samplesScored };
+    },
+  };
+}
+
+export const engineInProcess = inProcessContender('engine in-process');
+
+/** The same without the request cache, to show what the upstream-compatible cache costs per sample. */
+export const engineInProcessNoCache = inProcessContender(
+  'engine in-process, request cache off (use_caching: false)',
+  { use_caching: false },
+);
 
 export async function runEngineCli(c: ThroughputCase, measureRss = false): Promise<ThroughputRun> {
   mkdirSync(c.outputDir, { recursive: true });

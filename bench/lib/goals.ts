@@ -62,9 +62,15 @@ export function judgeGoals(
       if (v.status === 'MISS') {
         const prof = suite(results, 'throughput')?.facts.profileP64;
         const perSampleUs = (1 / eng - 1 / floor) * 1e6;
+        const noCache = medianOf(t, 'engine in-process, request cache off (use_caching: false)');
+        const cacheCost =
+          noCache !== null
+            ? `Without the request cache (use_caching: false) the engine reaches ${fmt(noCache)} samples/s = ${(noCache / floor).toFixed(2)}x the floor, so the cache accounts for about ${fmt((1 / eng - 1 / noCache) * 1e6)} µs per sample: for each request it computes the SHA-256 of the body serialised like Python's json.dumps(sort_keys=True) and stores the response and its headers as rows of upstream's SQLite layout (the cache is on by default, as upstream, because resume depends on it). `
+            : '';
         v.why =
           extraWhy.throughput ??
           `${((1 - ratio / 0.9) * 100).toFixed(0)}% short of 0.9x: the engine spends about ${fmt(perSampleUs)} µs more per sample than the floor. ` +
+            cacheCost +
             (typeof prof === 'string'
               ? `CPU profile of one engine CLI run at p64 (time attributed to the project function that caused it): ${prof}.`
               : TODO);
@@ -91,12 +97,21 @@ export function judgeGoals(
       };
       if (v.status === 'MISS') {
         const n = Number(s?.facts.samples ?? 200);
+        const floorPeer = medianOf(t, 'raw undici loop (floor)');
+        const nodeStartMs = medianOf(
+          suite(results, 'launcher')?.tables.find((x) => x.rows.some((r) => r.label === 'node -e 0 (floor)')),
+          'node -e 0 (floor)',
+        );
         v.why =
           extraWhy.peer ??
           `${ratio.toFixed(1)}x instead of 10x: the engine CLI takes ${fmt((n / eng) * 1000)} ms for ${n} prompts and promptfoo ${fmt((n / pf) * 1000)} ms; ` +
             `10x would need the engine under ${fmt((n / pf) * 100)} ms, whole process.` +
             (typeof s?.facts.engineStartupMs === 'number'
-              ? ` Starting the engine CLI alone (\`nemo-evaluator ls\`: process start and module loading) takes ${fmt(s.facts.engineStartupMs)} ms.`
+              ? ` Starting the engine CLI alone (\`nemo-evaluator ls\`: process start and module loading) takes ${fmt(s.facts.engineStartupMs)} ms` +
+                (nodeStartMs !== null ? ` (Node's own start, \`node -e 0\`: ${fmt(nodeStartMs)} ms).` : '.')
+              : '') +
+            (floorPeer !== null
+              ? ` The same ${n} requests take ${fmt((n / floorPeer) * 1000)} ms in the warm floor loop; in a fresh process they run before the JIT has optimised the HTTP client and the engine's per-request code.`
               : '') +
             (typeof s?.facts.profileEngine200 === 'string'
               ? ` CPU profile of one 200-prompt engine CLI run: ${s.facts.profileEngine200}.`

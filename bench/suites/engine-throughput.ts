@@ -3,7 +3,13 @@
  * Samples flow through the reference endpoint (its own process) at 0 and 50 ms latency.
  */
 import { join } from 'node:path';
-import { engineCli, engineInProcess, countSampleLines, runEngineCli } from '../contenders/engine.js';
+import {
+  engineCli,
+  engineInProcess,
+  engineInProcessNoCache,
+  countSampleLines,
+  runEngineCli,
+} from '../contenders/engine.js';
 import { promptfooContender } from '../contenders/promptfoo.js';
 import type { ThroughputCase, ThroughputContender } from '../contenders/types.js';
 import { undiciFloor } from '../contenders/undici-floor.js';
@@ -108,8 +114,10 @@ export async function engineThroughput(opts: BenchOptions): Promise<SuiteResult>
         for (const p of parallelisms) {
           const n = latency > 0 ? Math.min(samples, 200 * p) : samples;
           const before = await endpoint.stats();
+          // At the goal's point (p64, 0 ms) a variant without the request cache shows what the cache costs.
+          const here = latency === 0 && p === 64 ? [...contenders, engineInProcessNoCache] : contenders;
           const rows = await measure(
-            contenders,
+            here,
             {
               samples: n,
               datasetFile: inputs.datasetFile,
