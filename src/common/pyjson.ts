@@ -68,20 +68,17 @@ export function pyFloatRepr(n: number): string {
   return String(n);
 }
 
+const ABOVE_TILDE = /[\u007f-\uffff]/;
+const ABOVE_TILDE_ALL = /[\u007f-\uffff]/g;
+const escapeUnit = (c: string): string => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
+
+/**
+ * A JSON string as Python's ensure_ascii writes it. JSON.stringify already escapes `"`, `\\`, control
+ * characters (\b \t \n \f \r short, others \u00xx) and lone surrogates exactly as Python does; what is
+ * left is every UTF-16 unit above `~` as \uxxxx (astral characters become their surrogate pair, as in
+ * Python).
+ */
 function pyString(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ch = s[i]!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\b') out += '\\b';
-    else if (ch === '\f') out += '\\f';
-    else if (c < 0x20 || c > 0x7e) out += '\\u' + c.toString(16).padStart(4, '0');
-    else out += ch;
-  }
-  return out + '"';
+  const j = JSON.stringify(s);
+  return ABOVE_TILDE.test(j) ? j.replace(ABOVE_TILDE_ALL, escapeUnit) : j;
 }
