@@ -67,10 +67,20 @@ export function judgeGoals(
           noCache !== null
             ? `Without the request cache (use_caching: false) the engine reaches ${fmt(noCache)} samples/s = ${(noCache / floor).toFixed(2)}x the floor, so the cache accounts for about ${fmt((1 / eng - 1 / noCache) * 1e6)} µs per sample: for each request it computes the SHA-256 of the body serialised like Python's json.dumps(sort_keys=True) and stores the response and its headers as rows of upstream's SQLite layout (the cache is on by default, as upstream, because resume depends on it). `
             : '';
+        const t50 = suite(results, 'throughput')?.tables.find((x) =>
+          x.title.startsWith('50 ms latency, parallelism 64'),
+        );
+        const eng50 = medianOf(t50, 'engine in-process');
+        const floor50 = t50?.floor ? medianOf(t50, t50.floor) : null;
+        const at50 =
+          eng50 !== null && floor50 !== null
+            ? `The gap is CPU time per sample, which decides only when the endpoint answers at once: at 50 ms latency the same run reaches ${(eng50 / floor50).toFixed(2)}x the floor. `
+            : '';
         v.why =
           extraWhy.throughput ??
           `${((1 - ratio / 0.9) * 100).toFixed(0)}% short of 0.9x: the engine spends about ${fmt(perSampleUs)} µs more per sample than the floor. ` +
             cacheCost +
+            at50 +
             (typeof prof === 'string'
               ? `CPU profile of one engine CLI run at p64 (time attributed to the project function that caused it): ${prof}.`
               : TODO);

@@ -10,7 +10,7 @@ import {
   optionLetters,
 } from '../scoring/index.js';
 import type { EndpointType } from '../types.js';
-import { fractionTrue, loadBenchmarkSamples, textRequest } from './common.js';
+import { collectSamples, fractionTrue, openBenchmarkSamples, textRequest } from './common.js';
 import type { Benchmark, BenchmarkContext, BenchmarkSample } from './types.js';
 
 export const CUSTOM_SCORERS = ['exact_match', 'contains', 'regex', 'number', 'multiple_choice'] as const;
@@ -188,6 +188,30 @@ function optionsFor(ctx: BenchmarkContext): CustomOptions {
   return customOptions(ctx.extra);
 }
 
+/** A record the custom benchmark can use: it has the target field and fills the prompt template. */
+function checkCustomRecord(s: BenchmarkSample, opts: CustomOptions): void {
+  if (s.data[opts.targetField] === undefined || s.data[opts.targetField] === null) {
+    throw new NelError(
+      'ENGINE_DATASET',
+      `custom: record ${s.index} has no target field "${opts.targetField}"`,
+      {
+        hint: 'set config.params.extra.target_field to the field holding the expected answer',
+      },
+    );
+  }
+  try {
+    renderTemplate(opts.promptTemplate, s.data, choicesOf(s, opts));
+  } catch (e) {
+    throw new NelError(
+      'ENGINE_DATASET',
+      `custom: record ${s.index}: prompt_template has a ${(e as Error).message}`,
+      {
+        hint: `fields in the record: ${Object.keys(s.data).join(', ')}`,
+      },
+    );
+  }
+}
+
 export const custom: Benchmark = {
   name: 'custom',
   description:
@@ -197,39 +221,25 @@ export const custom: Benchmark = {
 
   async loadSamples(ctx) {
     const opts = optionsFor(ctx);
+    const samples = collectSamples(await custom.openSamples!(ctx));
+    for (const s of samples) optionsBySample.set(s, opts);
+    return samples;
+  },
+
+  async openSamples(ctx) {
+    const opts = optionsFor(ctx);
     const datasetFile = typeof ctx.extra.dataset_file === 'string' ? ctx.extra.dataset_file : undefined;
     if (!ctx.extra.dataset_path && !ctx.env.NEMO_EVALUATOR_DATASET_DIR) {
       throw configError('config.params.extra.dataset_path is required (a .jsonl, .csv or .parquet file)');
     }
-    const samples = await loadBenchmarkSamples(
+    return openBenchmarkSamples(
       { repo: 'custom', split: 'test', localFileNames: datasetFile ? [datasetFile] : [] },
       ctx,
-      (r, i) => (opts.idField && r[opts.idField] !== undefined ? String(r[opts.idField]) : String(i)),
+      {
+        idOf: (r, i) => (opts.idField && r[opts.idField] !== undefined ? String(r[opts.idField]) : String(i)),
+        check: (s) => checkCustomRecord(s, opts),
+      },
     );
-    for (const s of samples) {
-      if (s.data[opts.targetField] === undefined || s.data[opts.targetField] === null) {
-        throw new NelError(
-          'ENGINE_DATASET',
-          `custom: record ${s.index} has no target field "${opts.targetField}"`,
-          {
-            hint: 'set config.params.extra.target_field to the field holding the expected answer',
-          },
-        );
-      }
-      try {
-        renderTemplate(opts.promptTemplate, s.data, choicesOf(s, opts));
-      } catch (e) {
-        throw new NelError(
-          'ENGINE_DATASET',
-          `custom: record ${s.index}: prompt_template has a ${(e as Error).message}`,
-          {
-            hint: `fields in the record: ${Object.keys(s.data).join(', ')}`,
-          },
-        );
-      }
-      optionsBySample.set(s, opts);
-    }
-    return samples;
   },
 
   buildRequest(sample, ctx) {
