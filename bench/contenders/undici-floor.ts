@@ -2,7 +2,12 @@
  * The floor: a raw undici loop with `parallelism` workers over a keep-alive pool of as many sockets,
  * sending the same bodies the engine sends and parsing each reply. The fastest client on this endpoint.
  */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Pool } from 'undici';
+import { failureOf, runChild } from '../lib/child.js';
+import { benchScriptArgs } from '../lib/paths.js';
+import { httpLoop } from '../lib/node-http-client.js';
 import { chatBody } from '../lib/data.js';
 import { MODEL_ID, type ThroughputCase, type ThroughputContender, type ThroughputRun } from './types.js';
 
@@ -46,4 +51,50 @@ export const undiciFloor: ThroughputContender = {
   scope: 'work only',
   unavailable: async () => null,
   run: runUndiciLoop,
+};
+
+/** A bare Node process that only sends the same requests (bench/floor-process) and exits. */
+function floorProcess(name: string, client: 'undici' | 'node-http'): ThroughputContender {
+  return {
+    name,
+    scope: 'whole process',
+    unavailable: async () => null,
+    async run(c) {
+      mkdirSync(c.outputDir, { recursive: true });
+      const contentsFile = join(c.outputDir, 'contents.json');
+      writeFileSync(contentsFile, JSON.stringify(c.contents.slice(0, c.samples)));
+      const r = await runChild(
+        process.execPath,
+        [
+          ...benchScriptArgs('floor-process'),
+          c.endpoint.chatUrl,
+          contentsFile,
+          String(c.parallelism),
+          client,
+        ],
+        { timeoutMs: c.timeoutMs },
+      );
+      const failure = failureOf(r);
+      if (failure) throw new Error(`floor process: ${failure}`);
+      return { seconds: r.wallMs / 1000, completed: Number(r.stdout.trim()) || 0 };
+    },
+  };
+}
+
+/** The whole-process floor: what any Node client with undici pays for start-up, loading and a cold JIT. */
+export const undiciFloorProcess = floorProcess('raw undici loop, whole process (floor)', 'undici');
+
+/** The same with Node's built-in http client: faster to start, slower once warm (see httpLoopInProcess). */
+export const nodeHttpProcess = floorProcess('node:http loop, whole process', 'node-http');
+
+/** Node's built-in http client in a warm process (work only), beside the undici floor. */
+export const httpLoopInProcess: ThroughputContender = {
+  name: 'node:http loop (work only)',
+  scope: 'work only',
+  unavailable: async () => null,
+  async run(c) {
+    const started = process.hrtime.bigint();
+    const completed = await httpLoop(c.endpoint.chatUrl, c.contents.slice(0, c.samples), c.parallelism);
+    return { seconds: Number(process.hrtime.bigint() - started) / 1e9, completed };
+  },
 };

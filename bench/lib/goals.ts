@@ -108,6 +108,13 @@ export function judgeGoals(
       if (v.status === 'MISS') {
         const n = Number(s?.facts.samples ?? 200);
         const floorPeer = medianOf(t, 'raw undici loop (floor)');
+        const floorProcess = medianOf(t, 'raw undici loop, whole process (floor)');
+        const httpProcess = medianOf(t, 'node:http loop, whole process');
+        const t64 = suite(results, 'throughput')?.tables.find((x) =>
+          x.title.startsWith('0 ms latency, parallelism 64'),
+        );
+        const httpWarm = medianOf(t64, 'node:http loop (work only)');
+        const undiciWarm = t64?.floor ? medianOf(t64, t64.floor) : null;
         const nodeStartMs = medianOf(
           suite(results, 'launcher')?.tables.find((x) => x.rows.some((r) => r.label === 'node -e 0 (floor)')),
           'node -e 0 (floor)',
@@ -120,8 +127,20 @@ export function judgeGoals(
               ? ` Starting the engine CLI alone (\`nemo-evaluator ls\`: process start and module loading) takes ${fmt(s.facts.engineStartupMs)} ms` +
                 (nodeStartMs !== null ? ` (Node's own start, \`node -e 0\`: ${fmt(nodeStartMs)} ms).` : '.')
               : '') +
+            (floorProcess !== null
+              ? ` A bare Node process that only sends the same ${n} requests with undici and exits takes ${fmt((n / floorProcess) * 1000)} ms` +
+                (n / floorProcess > n / pf / 10
+                  ? `, itself above the ${fmt((n / pf) * 100)} ms that 10x needs; the engine's own work is the remaining ${fmt(Math.max(0, (n / eng - n / floorProcess) * 1000))} ms.`
+                  : `; the engine's own work is the remaining ${fmt(Math.max(0, (n / eng - n / floorProcess) * 1000))} ms.`)
+              : '') +
+            (httpProcess !== null
+              ? ` With Node's built-in http client a bare process takes ${fmt((n / httpProcess) * 1000)} ms (nothing to load, no WASM parser to compile)` +
+                (httpWarm !== null && undiciWarm !== null
+                  ? `, but once warm it sends ${fmt(httpWarm)} samples/s at parallelism 64 against undici's ${fmt(undiciWarm)} (section 1), so the engine keeps undici: long runs matter more than the first 100 ms.`
+                  : '.')
+              : '') +
             (floorPeer !== null
-              ? ` The same ${n} requests take ${fmt((n / floorPeer) * 1000)} ms in the warm floor loop; in a fresh process they run before the JIT has optimised the HTTP client and the engine's per-request code.`
+              ? ` The same ${n} requests take ${fmt((n / floorPeer) * 1000)} ms in a warm process; in a fresh one they run before the JIT has optimised the HTTP client and the engine's per-request code.`
               : '') +
             (typeof s?.facts.profileEngine200 === 'string'
               ? ` CPU profile of one 200-prompt engine CLI run: ${s.facts.profileEngine200}.`

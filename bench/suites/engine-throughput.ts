@@ -12,7 +12,12 @@ import {
 } from '../contenders/engine.js';
 import { promptfooContender } from '../contenders/promptfoo.js';
 import type { ThroughputCase, ThroughputContender } from '../contenders/types.js';
-import { undiciFloor } from '../contenders/undici-floor.js';
+import {
+  httpLoopInProcess,
+  nodeHttpProcess,
+  undiciFloor,
+  undiciFloorProcess,
+} from '../contenders/undici-floor.js';
 import { errorText, makeTemp, removeTemp, type BenchOptions } from '../lib/context.js';
 import { cycledRecord, gsm8kChatPrompt, gsm8kSourceFile, readGsm8k, writeCycledGsm8k } from '../lib/data.js';
 import { startEndpointChild, type EndpointHandle } from '../lib/endpoint.js';
@@ -115,7 +120,11 @@ export async function engineThroughput(opts: BenchOptions): Promise<SuiteResult>
           const n = latency > 0 ? Math.min(samples, 200 * p) : samples;
           const before = await endpoint.stats();
           // At the goal's point (p64, 0 ms) a variant without the request cache shows what the cache costs.
-          const here = latency === 0 && p === 64 ? [...contenders, engineInProcessNoCache] : contenders;
+          // ... and Node's built-in http client shows why the engine uses undici.
+          const here =
+            latency === 0 && p === 64
+              ? [...contenders, engineInProcessNoCache, httpLoopInProcess]
+              : contenders;
           const rows = await measure(
             here,
             {
@@ -192,7 +201,8 @@ export async function peerComparison(opts: BenchOptions): Promise<SuiteResult> {
     title: '1b. Engine vs promptfoo (whole process)',
     description:
       `The same ${samples} prompts at 0 ms latency and concurrency ${parallelism} (promptfoo \`-j ${parallelism}\`, no cache), ` +
-      'each contender a whole process from spawn to exit. The floor row (work only) is for reference.',
+      'each contender a whole process from spawn to exit. The other rows are for reference: bare Node processes that ' +
+      "only send the same requests with undici or with Node's built-in http client, and the undici loop inside a warm process (work only).",
     tables: [],
     facts: {},
     notes: [],
@@ -202,7 +212,7 @@ export async function peerComparison(opts: BenchOptions): Promise<SuiteResult> {
   try {
     const pf = promptfooContender(opts.log, !opts.smoke);
     const rows = await measure(
-      [engineCli, pf, undiciFloor],
+      [engineCli, pf, undiciFloorProcess, nodeHttpProcess, undiciFloor],
       {
         samples,
         datasetFile: inputs.datasetFile,
