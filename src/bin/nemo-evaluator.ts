@@ -6,8 +6,12 @@ if (major < 20) {
 }
 // A run allocates fast and keeps little alive: let the heap grow by at most 50% after each full GC
 // instead of V8's adaptive factor (up to 4x), which bounds peak memory at no measurable speed cost
-// (docs/PERFORMANCE.md). A value given in NODE_OPTIONS or on the node command line wins.
-if (![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('heap-growing-percent'))) {
+// (docs/PERFORMANCE.md). A value given in NODE_OPTIONS or on the node command line wins. Only on the
+// Node.js lines whose V8 is known to have the flag (V8 prints an error for an unknown one).
+if (
+  major <= 22 &&
+  ![...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('heap-growing-percent'))
+) {
   const { setFlagsFromString } = await import('node:v8');
   setFlagsFromString('--heap-growing-percent=50');
 }
