@@ -8,7 +8,7 @@ import { NelError, errorMessage, isNelError } from '../common/errors.js';
 import { parseYaml, dumpYamlSorted } from '../common/yaml.js';
 import type { Benchmark } from './benchmarks/types.js';
 import type { EvaluationOptions } from './evaluate.js';
-import { getBenchmark, listBenchmarks } from './benchmarks/index.js';
+import { builtinResolver } from './benchmarks/index.js';
 import { createLogger, type LogLevel } from './logging.js';
 import {
   FRAMEWORK_NAME,
@@ -113,7 +113,7 @@ function resolverFor(deps: EngineCliDeps): BenchmarkResolver {
       list: () => list,
     };
   }
-  return { get: (n) => getBenchmark(n), list: () => listBenchmarks() };
+  return builtinResolver();
 }
 
 function readRunConfig(path: string): unknown {

@@ -14,7 +14,7 @@ import { isPlainObject } from '../common/objects.js';
 import { normaliseAdapterConfig, type AdapterConfig } from './adapters/adapter-config.js';
 import { buildChain, type ChainDeps, type InterceptorChain } from './adapters/chain.js';
 import { FatalInterceptorError } from './adapters/types.js';
-import { getBenchmark, listBenchmarks } from './benchmarks/index.js';
+import { builtinResolver } from './benchmarks/index.js';
 import type {
   Benchmark,
   BenchmarkContext,
@@ -108,9 +108,7 @@ function deleteStaleMarkers(outputDir: string): void {
 }
 
 /** The built-in benchmark registry (src/engine/benchmarks/index.ts). */
-export function builtinResolver(): BenchmarkResolver {
-  return { get: (n) => getBenchmark(n), list: () => listBenchmarks() };
-}
+export { builtinResolver };
 
 function authHeaders(evaluation: Evaluation, env: NodeJS.ProcessEnv, log: Logger): Record<string, string> {
   const name = evaluation.target.api_endpoint.api_key_name;

@@ -21,3 +21,8 @@ export function getBenchmark(name: string): Benchmark | undefined {
 export function listBenchmarks(): Benchmark[] {
   return [...BENCHMARKS];
 }
+
+/** The built-in registry as a resolver (run configs, the engine CLI). */
+export function builtinResolver(): { get(name: string): Benchmark | undefined; list(): Benchmark[] } {
+  return { get: (n) => getBenchmark(n), list: () => listBenchmarks() };
+}

@@ -21,15 +21,11 @@ export async function loadDatasetRecords(
   source: DatasetSource,
   opts: DatasetLoadOptions,
 ): Promise<DatasetRecord[]> {
-  const files = await resolveDataFiles(source, opts);
-  if (files.length === 1) return parseDataFile(files[0]!);
-  const records: DatasetRecord[] = [];
-  for (const f of files) for (const r of await parseDataFile(f)) records.push(r);
-  return records;
+  return Array.from((await openDatasetRecords(source, opts))());
 }
 
 /**
- * A data set's records as a re-iterable source: JSONL files are read and parsed as the records are
+ * A data set's records as a re-iterable source (sources in the order of loadDatasetRecords): JSONL files are read and parsed as the records are
  * pulled (each call of the returned function starts over), other formats are parsed whole first.
  */
 export async function openDatasetRecords(
