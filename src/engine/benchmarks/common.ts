@@ -1,30 +1,13 @@
 /** Code shared by the built-in benchmarks: loading samples, building requests, reading extra options. */
 import { NelError } from '../../common/errors.js';
 import {
-  applyLimitSamples,
   limitedCount,
-  loadDatasetRecords,
   openDatasetRecords,
   type DatasetRecord,
   type DatasetSource,
 } from '../datasets/index.js';
 import type { EndpointType, PreparedRequest } from '../types.js';
 import type { BenchmarkContext, BenchmarkSample, SampleStream } from './types.js';
-
-/** Load a benchmark's records (honouring limit_samples) and wrap them as samples. */
-export async function loadBenchmarkSamples(
-  source: DatasetSource,
-  ctx: BenchmarkContext,
-  idOf: (record: DatasetRecord, index: number) => string = (_r, i) => String(i),
-): Promise<BenchmarkSample[]> {
-  const records = await loadDatasetRecords(source, {
-    extra: ctx.extra,
-    env: ctx.env,
-    signal: ctx.signal,
-    log: ctx.log,
-  });
-  return toSamples(applyLimitSamples(records, ctx.params.limit_samples), idOf);
-}
 
 /** Data sets up to this many records are kept from the counting pass instead of being read twice. */
 export const STREAM_KEEP_RECORDS = 10_000;
@@ -95,13 +78,6 @@ export function collectSamples(stream: SampleStream): BenchmarkSample[] {
 /** A check for openBenchmarkSamples: the record has each of `fields` (not null). */
 export function hasFields(fields: readonly string[], benchmark: string): (s: BenchmarkSample) => void {
   return (s) => requireFields([s], fields, benchmark);
-}
-
-export function toSamples(
-  records: readonly DatasetRecord[],
-  idOf: (record: DatasetRecord, index: number) => string = (_r, i) => String(i),
-): BenchmarkSample[] {
-  return records.map((data, index) => ({ id: idOf(data, index), index, data }));
 }
 
 /** A user prompt as a chat request (optional system message) or a completions prompt. */
