@@ -14,7 +14,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
-nel() { node dist/src/bin/nel.js "$@"; }
+nel() { node -- dist/src/bin/nel.js "$@"; }
 
 for pair in NEL_GSM8K_DIR:../shared/data/gsm8k NEL_HUMANEVAL_DIR:../shared/data/humaneval; do
   var=${pair%%:*}
@@ -41,7 +41,7 @@ trap cleanup EXIT
 start_endpoint() { # benchmark accuracy data-dir: starts it in the background, logs to $logs/<benchmark>.log
   local args=(serve-reference --benchmark "$1" --accuracy "$2" --port 0 --max-seconds 3600)
   [ -n "$3" ] && args+=(--dataset-path "$3")
-  node dist/src/bin/nel.js "${args[@]}" >"$logs/$1.log" 2>&1 &
+  node -- dist/src/bin/nel.js "${args[@]}" >"$logs/$1.log" 2>&1 &
   pids+=($!)
 }
 endpoint_url() { # benchmark: waits until it listens, prints its base URL

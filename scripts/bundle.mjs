@@ -3,7 +3,7 @@
 // a handful of files instead of resolving a few hundred modules. The library (dist/src/index.js and the
 // modules beside it) stays as tsc wrote it. Native or runtime-resolved packages stay external.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 
 const outdir = 'dist/src/bin';
 rmSync(`${outdir}/chunks`, { recursive: true, force: true });
@@ -25,3 +25,5 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+// Executable, as `npm link` would make them: the shebang (`env -S node --`) then runs them.
+for (const f of ['nel', 'nemo-evaluator']) chmodSync(`${outdir}/${f}.js`, 0o755);

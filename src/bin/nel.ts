@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 20) {
   process.stderr.write(`error: nel needs Node.js 20 or newer (this is ${process.version})\n`);

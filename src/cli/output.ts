@@ -1,5 +1,5 @@
 /** Output helpers shared by the CLI commands: colours, tables, errors. */
-import { isNelError } from '../common/errors.js';
+import { isNelError, systemError } from '../common/errors.js';
 
 export const useColor = (): boolean =>
   !!process.stdout.isTTY && !process.env.NEMO_EVALUATOR_DISABLE_COLOR && !process.env.NO_COLOR;
@@ -37,6 +37,8 @@ export function formatTable(headers: string[], rows: string[][]): string {
 
 /** Print an error as one line (plus a hint line) on stderr and return the exit code to use. */
 export function reportError(e: unknown, verbose = false): number {
+  const sys = isNelError(e) ? null : systemError(e);
+  if (sys) e = sys;
   if (isNelError(e)) {
     process.stderr.write(`${c.red('error:')} ${e.message}\n`);
     if (e.hint) process.stderr.write(`${c.dim('hint:')} ${e.hint}\n`);

@@ -60,3 +60,30 @@ export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message.split('\n')[0] ?? String(e);
   return String(e);
 }
+
+const SYSTEM_ERRORS: Record<string, { what: string; hint: string }> = {
+  ENOSPC: { what: 'no space left on device', hint: 'free some space there, or choose another location' },
+  EDQUOT: { what: 'disk quota exceeded', hint: 'free some space there, or choose another location' },
+  EROFS: { what: 'read-only file system', hint: 'choose a writable location' },
+  EACCES: { what: 'permission denied', hint: 'choose a location you can write, or fix its permissions' },
+  EPERM: { what: 'operation not permitted', hint: 'choose a location you can write, or fix its permissions' },
+  ENOTDIR: { what: 'not a directory', hint: 'a part of the path is a file' },
+  EISDIR: { what: 'is a directory', hint: 'give the path of a file, not of a directory' },
+  EMFILE: { what: 'too many open files', hint: 'raise the limit (ulimit -n) or run fewer tasks at once' },
+};
+
+/**
+ * A file-system error (ENOSPC, EACCES, ...) as a NelError `<what>: <path>` with a hint, or null when
+ * `e` is not one. Used where such an error would otherwise reach the user as an internal error.
+ */
+export function systemError(e: unknown, fallbackPath?: string): NelError | null {
+  const err = e as NodeJS.ErrnoException | undefined;
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  const known = code ? SYSTEM_ERRORS[code] : undefined;
+  if (!known) return null;
+  const path = err?.path ?? fallbackPath;
+  return new NelError('OUTPUT_DIR', path ? `${known.what}: ${path}` : `${known.what} (${code})`, {
+    hint: known.hint,
+    cause: e,
+  });
+}

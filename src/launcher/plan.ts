@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import { NelError, errorMessage } from '../common/errors.js';
+import { mkdirp } from '../common/fs.js';
 import { localStampMicros, newInvocationId } from '../common/ids.js';
 import { deepClone, isPlainObject, type Obj } from '../common/objects.js';
 import { packageRoot, packageVersion } from '../common/version.js';
@@ -215,6 +216,13 @@ export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions
     );
   }
   const outputDir = resolve(cwd, execution.output_dir);
+  // Docker's `-v SRC:DST` splits at ':'; the task directories are mounted that way.
+  if (useDocker && outputDir.includes(':')) {
+    throw invalid(
+      `execution.output_dir contains ':', which Docker cannot mount: ${outputDir}`,
+      "choose a path without ':', or run on the host with --no-docker",
+    );
+  }
 
   const allTasks = evaluation.tasks;
   if (allTasks !== undefined && !Array.isArray(allTasks))
@@ -421,7 +429,7 @@ export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions
 /** Create the invocation directory and every file of the plan; on any failure remove the directory again. */
 export function writeInvocationPlan(plan: InvocationPlan): void {
   try {
-    mkdirSync(plan.outputDir, { recursive: true });
+    mkdirp(plan.outputDir);
   } catch (e) {
     throw outputDirError(plan.outputDir, e);
   }
@@ -456,6 +464,11 @@ export function writeInvocationPlan(plan: InvocationPlan): void {
 }
 
 function outputDirError(dir: string, e: unknown): NelError {
+  if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC') {
+    return new NelError('OUTPUT_DIR', `no space left on device: ${dir}`, {
+      hint: 'free some space there, or choose another execution.output_dir (-o execution.output_dir=DIR)',
+    });
+  }
   const code = (e as NodeJS.ErrnoException)?.code ?? errorMessage(e);
   return new NelError('OUTPUT_DIR', `cannot write to the output directory ${dir} (${code})`, {
     hint: 'choose a writable execution.output_dir (-o execution.output_dir=DIR)',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { NelError } from '../common/errors.js';
 import { engineImageRef } from '../runtime/engine-image-ref.js';
 import { sharedPath } from '../../test/support/paths.js';
-import { builtinCatalogue, loadTaskCatalogue, resolveTask } from './catalogue.js';
+import { builtinCatalogue, editDistance, loadTaskCatalogue, resolveTask } from './catalogue.js';
 import { formatTaskDetail, formatTaskList } from './format.js';
 
 const cat = builtinCatalogue();
@@ -105,4 +105,30 @@ test('ls tasks / ls task formatting', () => {
   assert.match(detail, /^task: mmlu\nharness: lm-evaluation-harness\n/);
   assert.match(detail, /defaults:\n {2}command: /);
   assert.match(detail, /supported_endpoint_types:/);
+});
+
+test('an unknown built-in task is a typo with a suggestion, not an unlisted task', () => {
+  assert.throws(
+    () => r('builtin.gsm8kk'),
+    (e: unknown) =>
+      e instanceof NelError &&
+      e.message === 'unknown task builtin.gsm8kk; did you mean builtin.gsm8k?' &&
+      /nel ls tasks/.test(e.hint ?? ''),
+  );
+  assert.throws(
+    () => r('builtin.zzzzzz'),
+    (e: unknown) => e instanceof NelError && e.message === 'unknown task builtin.zzzzzz',
+  );
+  // A bare misspelt name suggests by edit distance too.
+  assert.throws(
+    () => r('humaneavl'),
+    (e: unknown) => e instanceof NelError && /did you mean .*humaneval/.test(e.hint ?? ''),
+  );
+});
+
+test('editDistance counts insertions, deletions and substitutions', () => {
+  assert.equal(editDistance('gsm8kk', 'gsm8k'), 1);
+  assert.equal(editDistance('kitten', 'sitting'), 3);
+  assert.equal(editDistance('', 'abc'), 3);
+  assert.equal(editDistance('same', 'same'), 0);
 });

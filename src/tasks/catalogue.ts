@@ -227,6 +227,18 @@ export function resolveTask(cat: TaskCatalogue, q: TaskQuery): TaskDefinition {
   if (harness) {
     const found = cat.tasks.find((t) => t.harness === harness && t.name === taskName);
     if (found) return withQuery(found, q);
+    // The built-in engine's benchmarks are all known: an unknown one can never run, so it is a typo.
+    if (harness === BUILTIN_HARNESS) {
+      const close = closeNames(
+        cat.tasks.filter((t) => t.harness === BUILTIN_HARNESS),
+        taskName,
+      );
+      throw new NelError(
+        'TASK_NOT_FOUND',
+        `unknown task ${name}${close.length > 0 ? `; did you mean ${close.join(', ')}?` : ''}`,
+        { hint: `${LS_HINT}; the built-in engine has no task '${taskName}'` },
+      );
+    }
     if (harnessInfo && harnessInfo.container) return unlisted(taskName, harness, harnessInfo.container, q);
     throw new NelError(
       'TASK_NOT_FOUND',
@@ -257,14 +269,37 @@ function pyList(items: string[]): string {
   return `[${items.map((s) => `'${s}'`).join(', ')}]`;
 }
 
-function suggest(cat: TaskCatalogue, name: string): string {
+/** Edit distance (insertions, deletions, substitutions), for suggestions. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * `harness.task` names of the tasks closest to `name`: within an edit distance of a third of its length
+ * (at least 1), or containing it / contained in it; nearest first, at most five.
+ */
+function closeNames(tasks: TaskCatalogue['tasks'], name: string): string[] {
   const lower = name.toLowerCase();
-  const close = [
-    ...new Set(
-      cat.tasks
-        .filter((t) => t.name.toLowerCase().includes(lower) || lower.includes(t.name.toLowerCase()))
-        .map((t) => `${t.harness}.${t.name}`),
-    ),
-  ].slice(0, 5);
+  const limit = Math.max(1, Math.floor(lower.length / 3));
+  const scored: [number, string][] = [];
+  for (const t of tasks) {
+    const n = t.name.toLowerCase();
+    const d = editDistance(lower, n);
+    if (d <= limit || n.includes(lower) || lower.includes(n)) scored.push([d, `${t.harness}.${t.name}`]);
+  }
+  scored.sort((x, y) => x[0] - y[0] || x[1].localeCompare(y[1]));
+  return [...new Set(scored.map(([, s]) => s))].slice(0, 5);
+}
+
+function suggest(cat: TaskCatalogue, name: string): string {
+  const close = closeNames(cat.tasks, name);
   return close.length > 0 ? `did you mean ${close.join(', ')}? (${LS_HINT})` : LS_HINT;
 }

@@ -30,7 +30,7 @@ export function nel(
   args: string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
 ): CliResult {
-  const r = spawnSync(process.execPath, [nelBin(), ...args], {
+  const r = spawnSync(process.execPath, ['--', nelBin(), ...args], {
     cwd: opts.cwd,
     env: opts.env,
     encoding: 'utf8',
@@ -45,7 +45,7 @@ export function nelAsync(
   opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
 ): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [nelBin(), ...args], { cwd: opts.cwd, env: opts.env });
+    const child = spawn(process.execPath, ['--', nelBin(), ...args], { cwd: opts.cwd, env: opts.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
