@@ -359,6 +359,29 @@ test('preflight: a server without /v1/models is checked with the smallest comple
   }
 });
 
+test('preflight: a server that accepts but never answers is a warning within the timeout, not a refusal', async () => {
+  const sockets = new Set<import('node:net').Socket>();
+  const silent = createServer(() => {
+    /* never answers */
+  });
+  silent.on('connection', (c) => sockets.add(c));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const port = (silent.address() as { port: number }).port;
+  const { s, r, ms } = await runWith({ url: `http://127.0.0.1:${port}/v1/chat/completions` }, [], {
+    NEMO_EVALUATOR_PREFLIGHT_TIMEOUT: '1',
+  });
+  try {
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: preflight: GET .*\/v1\/models gave no answer \(no answer within 1 s\)/);
+    assert.match(r.stdout, /^Launched 1 job\(s\)/m);
+    assert.ok(ms < 30_000, `took ${ms} ms`);
+  } finally {
+    await cleanup(s, r);
+    for (const c of sockets) c.destroy();
+    await new Promise<void>((res) => silent.close(() => res()));
+  }
+});
+
 test('preflight: a live endpoint passes quickly and the run proceeds to its score (host mode)', async () => {
   const ep = await startEndpoint('gsm8k', { accuracy: 1 });
   const { s, r } = await runWith(

@@ -319,7 +319,10 @@ async function probeModels(ep: PreflightEndpoint, u: URL, ctx: Ctx): Promise<Mod
   return { served: false, status: o.status, outcome: o };
 }
 
-/** Probe one endpoint from the host; throws the refusal, records warnings. Resolves true when it answered. */
+/**
+ * Probe one endpoint from the host; throws the refusal, records warnings. Resolves true when the server
+ * gave an HTTP answer (false: connected but no answer in time, which makes a container comparison moot).
+ */
 async function checkFromHost(ep: PreflightEndpoint, ctx: Ctx): Promise<boolean> {
   let u: URL;
   try {
@@ -362,7 +365,7 @@ async function checkFromHost(ep: PreflightEndpoint, ctx: Ctx): Promise<boolean> 
     ctx.warnings.push(
       `preflight: GET ${modelsUrlOf(u)} gave no answer (${models.outcome.message}); the run goes ahead`,
     );
-    return true;
+    return false;
   }
   // Not listed, or the path needs confirming: the smallest request of the task's type, to the URL itself.
   const headers: Record<string, string> = ep.keyValue ? { authorization: `Bearer ${ep.keyValue}` } : {};
@@ -377,7 +380,7 @@ async function checkFromHost(ep: PreflightEndpoint, ctx: Ctx): Promise<boolean> 
     ctx.warnings.push(
       `preflight: POST ${ep.url} gave no answer (${o.message})${modelsNote}; the run goes ahead`,
     );
-    return !models.served ? o.connected : true;
+    return models.served || models.outcome.ok;
   }
   const s = o.status;
   if (s >= 200 && s < 300) {
@@ -436,19 +439,22 @@ function mismatch(
 
 // --- the in-container probe ---------------------------------------------------------------------
 
-/** Runs inside the container: one GET per URL (argv), a JSON line per URL; any HTTP answer is "reached". */
+/** Runs inside the container: one GET per URL (argv), a JSON line per URL; a connection is "reached". */
 const CONTAINER_SCRIPT = `
 const urls = process.argv.slice(1);
 const T = Number(process.env.NEL_PREFLIGHT_TIMEOUT_MS) || 3000;
 const one = (url) => new Promise((resolve) => {
   let done = false;
+  let t;
   const fin = (o) => { if (!done) { done = true; clearTimeout(t); resolve(Object.assign({ url }, o)); } };
   let req;
   try {
     const mod = url.startsWith('https:') ? require('node:https') : require('node:http');
     req = mod.request(url, { method: 'GET', agent: false, rejectUnauthorized: false, headers: { connection: 'close' } });
   } catch (e) { return fin({ ok: false, code: 'EINVAL' }); }
-  const t = setTimeout(() => { fin({ ok: false, code: 'TIMEOUT' }); req.destroy(); }, T);
+  let connected = false;
+  req.on('socket', (s) => { if (!s.connecting) connected = true; s.once('connect', () => (connected = true)); });
+  t = setTimeout(() => { fin(connected ? { ok: true, status: 0 } : { ok: false, code: 'CONNECT_TIMEOUT' }); req.destroy(); }, T);
   req.on('error', (e) => fin({ ok: false, code: e.code || 'ERROR' }));
   req.on('response', (res) => { fin({ ok: true, status: res.statusCode }); res.resume(); req.destroy(); });
   req.end();
