@@ -7,19 +7,34 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nel, nelAsync, scratch, type CliResult } from './support/cli.js';
 import { engineImage } from './support/docker.js';
-import {
-  gsm8kDir,
-  invocationIdOfDir,
-  launchedDir,
-  removeContainers,
-  scoreOf,
-  startEndpoint,
-  taskDirs,
-} from './support/e2e.js';
+import { startReferenceEndpoint } from '../src/reference-endpoint/index.js';
+import { invocationIdOfDir, launchedDir, removeContainers, scoreOf, taskDirs } from './support/e2e.js';
+
+/** A three-question GSM8K data set of the test's own (test.jsonl in a fresh folder). */
+function gsm8kData(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nel-preflight-data-'));
+  const rows = [
+    { question: 'What is 2 + 3?', answer: '2 + 3 = 5\n#### 5' },
+    { question: 'What is 4 * 6?', answer: '4 * 6 = 24\n#### 24' },
+    { question: 'What is 10 - 7?', answer: '10 - 7 = 3\n#### 3' },
+  ];
+  writeFileSync(join(dir, 'test.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return dir;
+}
+const DATA = gsm8kData();
+process.on('exit', () => rmSync(DATA, { recursive: true, force: true }));
+
+const startEndpoint = (_b: 'gsm8k', opts: { accuracy: number }) =>
+  startReferenceEndpoint({
+    benchmark: 'gsm8k',
+    datasetPath: join(DATA, 'test.jsonl'),
+    accuracy: opts.accuracy,
+  });
 
 interface FakeOptions {
   models?: 'list' | 404 | 500;
@@ -138,7 +153,7 @@ function writeConfig(dir: string, c: Cfg): { cfg: string; out: string } {
           params: { limit_samples: c.limit ?? 2, parallelism: 2, request_timeout: 30, max_retries: 1 },
         },
       },
-      tasks: [{ name: 'builtin.gsm8k', dataset_dir: gsm8kDir(), ...(c.task ?? {}) }],
+      tasks: [{ name: 'builtin.gsm8k', dataset_dir: DATA, ...(c.task ?? {}) }],
     },
   };
   writeFileSync(cfg, JSON.stringify(config, null, 2) + '\n');
@@ -468,5 +483,26 @@ test('docker: with --network host the in-container probe passes and the run proc
   } finally {
     await cleanup(s, r, true);
     await ep.close();
+  }
+});
+
+test('docker: a name only the container resolves passes with a note (the container decides reachability)', async (t) => {
+  if (!engineImage(t)) return;
+  const fake = await startFake();
+  const { s, r } = await runWith({
+    url: `http://nel-preflight-alias:${fake.port}/v1/chat/completions`,
+    useDocker: true,
+    extraDockerArgs: '--network host --add-host nel-preflight-alias:127.0.0.1',
+  });
+  try {
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /warning: preflight: http:\/\/nel-preflight-alias:\d+\/v1\/chat\/completions is not reachable from this host \(cannot resolve .*\) but answers from inside the container/,
+    );
+    assert.match(r.stdout, /^Launched 1 job\(s\) in Docker/m);
+  } finally {
+    await cleanup(s, r, true);
+    await fake.close();
   }
 });

@@ -251,7 +251,16 @@ function refuse(message: string, hint: string, ctx: Ctx): NelError {
   return new NelError('ENGINE_ENDPOINT', `preflight: ${message}`, { hint: `${hint}; ${ctx.skipHint}` });
 }
 
+/** Refusals because this host cannot connect: in Docker mode the container's view decides. */
+const connectionRefusals = new WeakSet<NelError>();
+
 function connectionError(url: string, o: Extract<Outcome, { ok: false }>, ctx: Ctx): NelError {
+  const e = connectionErrorOf(url, o, ctx);
+  connectionRefusals.add(e);
+  return e;
+}
+
+function connectionErrorOf(url: string, o: Extract<Outcome, { ok: false }>, ctx: Ctx): NelError {
   const host = (() => {
     try {
       return new URL(url).host;
@@ -568,13 +577,28 @@ export async function preflightEndpoints(
   containerResults.catch(() => undefined);
 
   const hostResults = await Promise.allSettled(endpoints.map((ep) => checkFromHost(ep, ctx)));
-  const firstFailure = hostResults.find((r) => r.status === 'rejected');
-  if (firstFailure) {
-    await containerResults; // the probe container is --rm; let it finish rather than orphan the child
-    throw (firstFailure as PromiseRejectedResult).reason;
-  }
+  // the probe container is --rm; let it finish rather than orphan the child
   const byGroup = await containerResults;
+  const containerView = (ep: PreflightEndpoint): ContainerProbe | undefined => {
+    const res = ep.dockerArgs ? byGroup.get(JSON.stringify(ep.dockerArgs)) : undefined;
+    if (!Array.isArray(res)) return undefined;
+    const modelsUrl = modelsUrlOf(new URL(ep.url));
+    return res.find((p) => p.url === modelsUrl);
+  };
   const notes = new Set<string>();
+  for (const [i, r] of hostResults.entries()) {
+    if (r.status === 'fulfilled') continue;
+    const ep = endpoints[i]!;
+    // Not reachable from this host, but from the job's container (e.g. a name only Docker resolves): fine.
+    if (connectionRefusals.has(r.reason as NelError) && containerView(ep)?.ok) {
+      notes.add(
+        `preflight: ${ep.url} is not reachable from this host (${(r.reason as NelError).message.replace(/^preflight: /, '')}) but answers from inside the container; only reachability was checked`,
+      );
+      hostResults[i] = { status: 'fulfilled', value: false };
+      continue;
+    }
+    throw r.reason;
+  }
   endpoints.forEach((ep, i) => {
     if (!ep.dockerArgs) return;
     const answered = (hostResults[i] as PromiseFulfilledResult<boolean>).value;
