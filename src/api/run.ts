@@ -15,6 +15,7 @@ import type { LaunchResult } from '../executors/types.js';
 import { dockerAvailable } from '../runtime/docker.js';
 import { engineImageRef } from '../runtime/engine-image-ref.js';
 import { imageExists } from '../runtime/engine-image.js';
+import { preflightInvocation } from '../launcher/preflight.js';
 
 export interface RunOptions {
   config?: string;
@@ -33,6 +34,8 @@ export interface RunOptions {
   /** The command line recorded in metadata (default `nel run`). */
   launcherCommand?: string;
   execDbPath?: string;
+  /** Do not probe the endpoints before launching (`--skip-preflight`; also NEMO_EVALUATOR_SKIP_PREFLIGHT=1). */
+  skipPreflight?: boolean;
 }
 
 export interface RunResult {
@@ -153,7 +156,8 @@ export async function runEval(opts: RunOptions): Promise<RunResult> {
   }
   checkRealRunGates(plan, env);
   await checkDocker(plan);
-  warnings.push(...plan.warnings);
+  const preflight = await preflightInvocation(plan, { env, skip: opts.skipPreflight });
+  warnings.push(...plan.warnings, ...preflight.warnings);
   writeInvocationPlan(plan);
   const launched = await launchInvocation(plan, { env, execDbPath: opts.execDbPath });
   const dir = opts.configOutput

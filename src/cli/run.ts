@@ -24,6 +24,7 @@ interface RunFlags {
   docker: boolean;
   wait?: boolean;
   configOutput?: string;
+  skipPreflight?: boolean;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -84,6 +85,10 @@ export function register(program: Command): void {
       'stay attached: show live progress and the scores; exit non-zero unless every task succeeds',
     )
     .option(
+      '--skip-preflight',
+      'do not probe the endpoints before launching (also NEMO_EVALUATOR_SKIP_PREFLIGHT=1)',
+    )
+    .option(
       '--config-output <dir>',
       'where to save the resolved run config (default ~/.nemo-evaluator/run_configs)',
     )
@@ -112,6 +117,7 @@ export function register(program: Command): void {
         envFile: flags.envFile,
         noDocker: flags.docker === false,
         configOutput: flags.configOutput,
+        skipPreflight: !!flags.skipPreflight,
         launcherCommand: shJoin(['nel', ...process.argv.slice(2)]),
       });
       for (const w of result.warnings) process.stderr.write(`${c.yellow('warning:')} ${w}\n`);
