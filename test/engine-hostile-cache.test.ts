@@ -9,7 +9,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { startHostileEndpoint, OK, type Behaviour, type HostileEndpoint } from './support/hostile-endpoint.js';
+import {
+  startHostileEndpoint,
+  OK,
+  type Behaviour,
+  type HostileEndpoint,
+} from './support/hostile-endpoint.js';
 import {
   linesMatching,
   runEngine,
@@ -46,7 +51,10 @@ for (const kind of BAD_200) {
     try {
       const failed = await runEngine(ws, { url: server.url, outputDir: out, params: { max_retries: 2 } });
       assert.equal(failed.code, 1, failed.stderr);
-      assert.match(failed.stderr, /failed after 3 attempts \(max_retries=2\): HTTP 200 that is not a valid completion/);
+      assert.match(
+        failed.stderr,
+        /failed after 3 attempts \(max_retries=2\): HTTP 200 that is not a valid completion/,
+      );
       assert.ok(server.requests.length > 0);
       // Every attempt reached the server: no attempt was a cache replay.
       for (const p of new Set(server.requests.map((r) => r.prompt))) assert.equal(server.countFor(p), 3, p);
@@ -133,7 +141,10 @@ test('a cache database SQLite rejects is moved aside and rebuilt with a warning'
     const lines = linesMatching(rerun.stderr, /cache database .* is damaged/);
     assert.equal(lines.length, 1, rerun.stderr);
     assert.ok(lines[0]!.includes(join(dir, 'cache.db')), lines[0]);
-    assert.ok(readdirSync(dir).some((f) => f.startsWith('cache.db.corrupt-')), readdirSync(dir).join(' '));
+    assert.ok(
+      readdirSync(dir).some((f) => f.startsWith('cache.db.corrupt-')),
+      readdirSync(dir).join(' '),
+    );
     assert.equal(server.requests.length - sent, ws.prompts.length, 'every request sent again');
     assert.equal(scoreOf(out), reference);
   } finally {
@@ -177,7 +188,7 @@ test('content null and reasoning-only replies are scored as empty answers, flagg
   }
 });
 
-test('a caching interceptor without cache_dir keeps its cache in the run\'s own output dir, never a shared /tmp', async () => {
+test("a caching interceptor without cache_dir keeps its cache in the run's own output dir, never a shared /tmp", async () => {
   const server = await startHostileEndpoint(OK);
   const adapterConfig = {
     interceptors: [{ name: 'caching', config: { reuse_cached_responses: true } }, { name: 'endpoint' }],

@@ -92,7 +92,10 @@ test('SIGTERM during a long backoff wait ends the run at once', async () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(Date.now() - t0 < 5000, `ended ${Date.now() - t0} ms after SIGTERM`);
     // The long waits were announced at info level.
-    assert.ok(linesMatching(r.stderr, /waiting \d+(\.\d)? s before retry 1 of 5: HTTP 503/).length >= 1, r.stderr);
+    assert.ok(
+      linesMatching(r.stderr, /waiting \d+(\.\d)? s before retry 1 of 5: HTTP 503/).length >= 1,
+      r.stderr,
+    );
   } finally {
     await server.close();
   }
@@ -181,7 +184,10 @@ test('the default retry policy rides out a 30 s storm of 500s with max_retries 5
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.answeredPrompts().size, small.prompts.length);
     assert.ok(server.requests.filter((q) => q.behaviour === 'status').length >= small.prompts.length * 3);
-    assert.ok(linesMatching(r.stderr, /^\[I .*waiting \d+(\.\d)? s before retry \d of 5: HTTP 500/).length > 0, r.stderr);
+    assert.ok(
+      linesMatching(r.stderr, /^\[I .*waiting \d+(\.\d)? s before retry \d of 5: HTTP 500/).length > 0,
+      r.stderr,
+    );
   } finally {
     await server.close();
     rmSync(small.dir, { recursive: true, force: true });
@@ -246,7 +252,11 @@ test('tolerated failed samples are recorded with the endpoint error, counted as 
     assert.equal(doc.failed_samples.samples.length, 2);
     // Both bad samples would have been right (1+7, 5+35): counted as wrong, the score drops by 2/12.
     assert.ok(Math.abs(scoreOf(out) - (reference - 2 / 12)) < 1e-9, String(scoreOf(out)));
-    assert.equal(linesMatching(r.stderr, /2 sample\(s\) failed and were counted as wrong/).length, 1, r.stderr);
+    assert.equal(
+      linesMatching(r.stderr, /2 sample\(s\) failed and were counted as wrong/).length,
+      1,
+      r.stderr,
+    );
 
     // A fraction: 0.1 of 12 samples allows 1; the second failure ends the run naming it.
     const over = await runEngine(ws, {

@@ -325,7 +325,9 @@ export async function runEvaluation(
         lastAnswer = t;
       } catch (e) {
         // Tolerated failures (extra.max_failed_samples): the sample is recorded with the endpoint's error.
-        if (allowedFailed === 0 || stop.aborted || !(e instanceof EndpointRequestError)) throw e;
+        if (stop.aborted || !(e instanceof EndpointRequestError)) throw e;
+        if (allowedFailed === 0)
+          throw new EndpointRequestError(`sample ${sample.id} failed: ${e.message}`, e.hint);
         state.error ??= e.message;
         text = '';
       }

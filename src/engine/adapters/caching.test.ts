@@ -147,7 +147,11 @@ test('a reply with a fault is never stored; a stored reply that is not a valid c
     const warnings: string[] = [];
     const log = { debug() {}, info() {}, warn: (m: string) => void warnings.push(m), error() {} };
     const ic = createCachingInterceptor({ cache_dir: dir, reuse_cached_responses: true }, { log });
-    const req = (q: string) => ({ body: { q }, headers: {}, meta: { requestId: 'r', sampleId: q, repeatIndex: 0 } });
+    const req = (q: string) => ({
+      body: { q },
+      headers: {},
+      meta: { requestId: 'r', sampleId: q, repeatIndex: 0 },
+    });
     const reply = (text: string, fault?: string) => ({
       status: 200,
       headers: {},

@@ -42,7 +42,11 @@ export interface DiskCacheStoreOptions {
 /** SQLite's "this file is not a usable database" errors (as opposed to busy/locked/permission). */
 function isDatabaseDamage(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
-  return code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'));
+  return (
+    code === 'SQLITE_NOTADB' ||
+    code === 'SQLITE_CORRUPT' ||
+    (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))
+  );
 }
 
 /** A 30-bit FNV-1a fingerprint of a key (a small integer, so a Set of them stays compact). */

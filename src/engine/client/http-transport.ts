@@ -54,7 +54,12 @@ function formatMiB(bytes: number): string {
  * Read a body to the end, failing when it passes `limit` bytes or `deadline` (a Date.now() value; checked
  * as each piece arrives, while undici's body timeout ends a body that stops altogether).
  */
-function readBody(body: Dispatcher.ResponseData['body'], limit: number, deadline: number, timeoutMs: number): Promise<string> {
+function readBody(
+  body: Dispatcher.ResponseData['body'],
+  limit: number,
+  deadline: number,
+  timeoutMs: number,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -72,7 +77,9 @@ function readBody(body: Dispatcher.ResponseData['body'], limit: number, deadline
     body.on('data', onData);
     body.once('error', (e) => reject(e));
     body.once('end', () =>
-      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8')),
+      resolve(
+        chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'),
+      ),
     );
   });
 }

@@ -160,8 +160,14 @@ test('Retry-After parsing and backoff bounds', () => {
   }
   // The default max_retries (5) waits at least 70 s in all: a one-minute outage is ridden out.
   assert.equal(minTotal, 70_000);
-  assert.equal(backoffDelay(0, () => 0, { baseMs: 100, capMs: 150 }), 50);
-  assert.equal(backoffDelay(3, () => 0, { baseMs: 100, capMs: 150 }), 75);
+  assert.equal(
+    backoffDelay(0, () => 0, { baseMs: 100, capMs: 150 }),
+    50,
+  );
+  assert.equal(
+    backoffDelay(3, () => 0, { baseMs: 100, capMs: 150 }),
+    75,
+  );
 });
 
 test('a Retry-After above the cap is capped and logged once with both values; long waits are logged at info', async () => {
@@ -193,9 +199,18 @@ test('a Retry-After above the cap is capped and logged once with both values; lo
     assert.equal(r.attempts, 3);
     assert.deepEqual(sleeps, [10_000, 5000]);
     assert.equal(lines.filter((l) => l.includes('Retry-After')).length, 1);
-    assert.ok(lines.some((l) => /^W .*asked to wait 300 s \(Retry-After\); waiting 10 s/.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /^I waiting 10 s before retry 1 of 5: HTTP 429/.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /^I waiting 5 s before retry 2 of 5: HTTP 503/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^W .*asked to wait 300 s \(Retry-After\); waiting 10 s/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /^I waiting 10 s before retry 1 of 5: HTTP 429/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /^I waiting 5 s before retry 2 of 5: HTTP 503/.test(l)),
+      lines.join('\n'),
+    );
   } finally {
     await transport.close();
     await srv.close();

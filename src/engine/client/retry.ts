@@ -66,7 +66,10 @@ export function backoffDelay(
   random: () => number,
   policy: BackoffPolicy = DEFAULT_BACKOFF,
 ): number {
-  const ceiling = Math.min(policy.capMs, policy.baseMs * (policy.factor ?? DEFAULT_BACKOFF.factor) ** attempt);
+  const ceiling = Math.min(
+    policy.capMs,
+    policy.baseMs * (policy.factor ?? DEFAULT_BACKOFF.factor) ** attempt,
+  );
   return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
 }
 
