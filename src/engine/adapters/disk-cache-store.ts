@@ -84,7 +84,7 @@ export class DiskCacheStore {
    * absent is certainly absent, so a miss costs no query. Rows another process adds after the open are
    * not seen (a missed cache hit at worst).
    */
-  private readonly present = new Set<number>();
+  private readonly present: Set<number>;
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -96,8 +96,9 @@ export class DiskCacheStore {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'cache.db');
     this.file = file;
+    let opened: { db: Database.Database; present: Set<number> };
     try {
-      this.db = DiskCacheStore.openDatabase(file, !!opts.writeBehind);
+      opened = DiskCacheStore.openDatabase(file, !!opts.writeBehind);
     } catch (e) {
       if (!isDatabaseDamage(e)) throw e;
       const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -106,8 +107,10 @@ export class DiskCacheStore {
       opts.onWarning?.(
         `the cache database ${file} is damaged (${(e as Error).message}); moved it to ${aside} and started an empty cache (its requests are sent again)`,
       );
-      this.db = DiskCacheStore.openDatabase(file, !!opts.writeBehind);
+      opened = DiskCacheStore.openDatabase(file, !!opts.writeBehind);
     }
+    this.db = opened.db;
+    this.present = opened.present;
     this.getStmt = this.db.prepare('SELECT value FROM Cache WHERE key = ? AND raw = 1').pluck();
     this.deleteStmt = this.db.prepare('DELETE FROM Cache WHERE key = ? AND raw = 1');
     const ins = this.db.prepare('INSERT OR IGNORE INTO Settings (key, value) VALUES (?, ?)');
@@ -126,9 +129,6 @@ export class DiskCacheStore {
       'UPDATE Cache SET store_time = ?, access_time = ?, size = ?, mode = ?, value = ? WHERE key = ? AND raw = 1',
     );
     this.countStmt = this.db.prepare('SELECT COUNT(*) AS n FROM Cache');
-    for (const k of this.db.prepare('SELECT key FROM Cache WHERE raw = 1').pluck().iterate()) {
-      this.present.add(keyFingerprint(Buffer.isBuffer(k) ? k.toString('utf8') : String(k)));
-    }
     this.bumpCount = this.db.prepare("UPDATE Settings SET value = value + ? WHERE key = 'count'");
     this.bumpSize = this.db.prepare("UPDATE Settings SET value = value + ? WHERE key = 'size'");
     this.writeRows = this.db.transaction((rows: Map<string, QueuedRow>) => {
@@ -145,8 +145,14 @@ export class DiskCacheStore {
     });
   }
 
-  /** Open (or create) the database and its tables; throws SQLite's error for a file it cannot use. */
-  private static openDatabase(file: string, writeBehind: boolean): Database.Database {
+  /**
+   * Open (or create) the database and its tables and read the key fingerprints; throws SQLite's error
+   * for a file it cannot use.
+   */
+  private static openDatabase(
+    file: string,
+    writeBehind: boolean,
+  ): { db: Database.Database; present: Set<number> } {
     const db = new Database(file, { timeout: 60_000 });
     try {
       // Responses are about a kilobyte: 8 KiB pages take fewer page splits per row than SQLite's 4 KiB
@@ -168,9 +174,11 @@ export class DiskCacheStore {
         CREATE INDEX IF NOT EXISTS Cache_expire_time ON Cache (expire_time);
         CREATE INDEX IF NOT EXISTS Cache_store_time ON Cache (store_time);
       `);
-      // Reading every key proves the index and table pages are readable.
-      db.prepare('SELECT COUNT(key) FROM Cache').get();
-      return db;
+      const present = new Set<number>();
+      for (const k of db.prepare('SELECT key FROM Cache WHERE raw = 1').pluck().iterate()) {
+        present.add(keyFingerprint(Buffer.isBuffer(k) ? k.toString('utf8') : String(k)));
+      }
+      return { db, present };
     } catch (e) {
       db.close();
       throw e;
