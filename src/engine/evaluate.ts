@@ -23,17 +23,19 @@ import type {
   SampleStream,
 } from './benchmarks/types.js';
 import { createHttpTransport } from './client/http-transport.js';
-import { createModelClient } from './client/model-client.js';
+import { createModelClient, EndpointRequestError } from './client/model-client.js';
 import { buildRequestBody, responseText } from './client/request-body.js';
 import { runWorkerPool } from './client/worker-pool.js';
 import { createLogger, type Logger } from './logging.js';
 import { buildResultsDocument, writeMetadata, writeResults, writeRunConfig } from './output/result-files.js';
 import { writeReport } from './output/report.js';
 import { startRuntimeMonitor } from './output/run-times.js';
-import { SamplesWriter } from './output/samples-writer.js';
+import { SamplesWriter, type SampleLine } from './output/samples-writer.js';
 import { ProgressTracker, type ProgressStream } from './progress.js';
 import {
+  allowedFailures,
   evaluationTaskName,
+  failurePolicyOf,
   parseOverrides,
   renderCommand,
   resolveRunConfig,
@@ -83,7 +85,13 @@ interface PendingSample {
   prepared: PreparedRequest;
   responses: (string | null)[];
   remaining: number;
+  /** The endpoint's error for a response that failed for good (tolerated failures only). */
+  error?: string;
+  emptyContent?: boolean;
 }
+
+/** The per-sample flag in samples.jsonl for a reply whose text is empty (content null, reasoning only). */
+export const EMPTY_CONTENT_FLAG = 'empty_content';
 
 interface WorkItem {
   sample: BenchmarkSample;
@@ -182,6 +190,7 @@ export async function runEvaluation(
     signal: stop,
   };
   const parallelism = params.parallelism ?? 10;
+  const policy = failurePolicyOf(params);
   const transport = createHttpTransport({ connections: parallelism, dispatcher: opts.dispatcher });
   let chain: InterceptorChain | null = null;
   let samplesWriter: SamplesWriter | null = null;
@@ -249,9 +258,10 @@ export async function runEvaluation(
     });
     samplesWriter = new SamplesWriter(join(outputDir, SAMPLES_FILE));
     chain = buildChain(adapter, {
-      ctx: { outputDir, url: endpoint.url, log },
+      ctx: { outputDir, url: endpoint.url, log, endpointType: endpoint.type },
       transport,
       timeoutMs: (params.request_timeout ?? 60) * 1000,
+      maxResponseBytes: policy.maxResponseBytes,
       signal: opts.hardSignal,
       factories: opts.chainFactories,
       fetchImpl: opts.fetchImpl,
@@ -264,8 +274,13 @@ export async function runEvaluation(
       log,
       sleep: opts.sleep,
       random: opts.random,
-      signal: opts.hardSignal,
+      backoff: policy.backoff,
+      // Stopping ends backoff waits at once (no retry is sent after SIGTERM).
+      signal: opts.signal ?? opts.hardSignal,
     });
+    const allowedFailed = allowedFailures(policy, stream.total);
+    const failedSamples: { sample_id: string; error: string }[] = [];
+    let emptyContent = 0;
 
     const pending = new Map<number, PendingSample>();
     // Samples are pulled from the stream as workers free up; a sample is held only while its requests run.
@@ -297,28 +312,44 @@ export async function runEvaluation(
         endpointType: endpoint.type,
         params,
       });
-      const { response } = await client.complete(body, {
-        requestId: '',
-        sampleId: sample.id,
-        repeatIndex: item.repeat,
-      });
-      const t = now();
-      firstAnswer ??= t;
-      lastAnswer = t;
-      let text = responseText(response.body, endpoint.type);
+      let text: string | null;
+      try {
+        const { response } = await client.complete(body, {
+          requestId: '',
+          sampleId: sample.id,
+          repeatIndex: item.repeat,
+        });
+        text = responseText(response.body, endpoint.type);
+        const t = now();
+        firstAnswer ??= t;
+        lastAnswer = t;
+      } catch (e) {
+        // Tolerated failures (extra.max_failed_samples): the sample is recorded with the endpoint's error.
+        if (stop.aborted || !(e instanceof EndpointRequestError)) throw e;
+        if (allowedFailed === 0)
+          throw new EndpointRequestError(`sample ${sample.id} failed: ${e.message}`, e.hint);
+        state.error ??= e.message;
+        text = '';
+      }
       if (text === null) {
         log.warn('response has no completion text; scored as an empty answer', { sample: sample.id });
         text = '';
       }
+      if (text === '' && state.error === undefined) state.emptyContent = true;
       state.responses[item.repeat] = text;
       tracker.increment();
       if (--state.remaining > 0) return;
       pending.delete(index);
       const responses = state.responses as string[];
       const score = await benchmark.score(sample, responses, ctx);
+      if (state.error !== undefined) {
+        // A failed sample counts as wrong, whatever its empty answer would score.
+        for (const k of Object.keys(score.scores)) score.scores[k] = 0;
+        if (score.correct !== undefined) score.correct = score.correct.map(() => false);
+      }
       scores[index] = slimScore(score);
       scored++;
-      writer.write({
+      const line: SampleLine = {
         sample_id: sample.id,
         index: sample.index,
         prompt: state.prepared.messages ?? state.prepared.prompt,
@@ -326,7 +357,29 @@ export async function runEvaluation(
         extracted: score.extracted,
         scores: score.scores,
         target: score.target,
-      });
+      };
+      if (state.emptyContent) {
+        line.flags = [EMPTY_CONTENT_FLAG];
+        emptyContent++;
+      }
+      if (state.error !== undefined) {
+        line.error = state.error;
+        failedSamples.push({ sample_id: sample.id, error: state.error });
+      }
+      writer.write(line);
+      if (state.error !== undefined) {
+        log.warn(`sample ${sample.id} failed and is counted as wrong: ${state.error}`, {
+          failed: failedSamples.length,
+          allowed: allowedFailed,
+        });
+        if (failedSamples.length > allowedFailed) {
+          throw new NelError(
+            'ENGINE_ENDPOINT',
+            `sample ${sample.id} failed: ${state.error} (${failedSamples.length} failed samples, more than config.params.extra.max_failed_samples allows: ${allowedFailed})`,
+            { hint: 'see samples.jsonl for each failed sample and its error' },
+          );
+        }
+      }
     };
 
     let failure: unknown = null;
@@ -376,10 +429,24 @@ export async function runEvaluation(
       ctx,
     );
     await finishCommon();
-    writeResults(
-      outputDir,
-      buildResultsDocument({ evaluation, command: renderCommand(evaluation), results, env }),
-    );
+    const doc = buildResultsDocument({ evaluation, command: renderCommand(evaluation), results, env });
+    if (failedSamples.length > 0) {
+      doc.failed_samples = {
+        count: failedSamples.length,
+        allowed: allowedFailed,
+        counted_as: 'wrong',
+        samples: failedSamples.slice(0, 100),
+      };
+      log.warn(
+        `${failedSamples.length} sample(s) failed and were counted as wrong (allowed: ${allowedFailed}); see failed_samples in results.yml and the "error" of each in samples.jsonl`,
+      );
+    }
+    if (emptyContent > 0) {
+      log.warn(
+        `${emptyContent} sample(s) got a reply with empty content (content null, or only reasoning) and were scored as empty answers; flagged "${EMPTY_CONTENT_FLAG}" in samples.jsonl`,
+      );
+    }
+    writeResults(outputDir, doc);
     log.info('evaluation finished', { output_dir: outputDir, samples: scored });
     return {
       status: 'success',

@@ -210,15 +210,7 @@ export function resolveRunConfig(opts: {
   checkKeys(user.target, TARGET_KEYS, 'target');
   checkKeys(target.api_endpoint, API_ENDPOINT_KEYS, 'target.api_endpoint');
   const params = cfg.params;
-  if (params != null) {
-    if (!isPlainObject(params)) throw configError("'config.params' must be a mapping");
-    const valid = `[${ENGINE_PARAM_KEYS.map((k) => `'${k}'`).join(', ')}]`;
-    for (const k of Object.keys(params)) {
-      if (!(ENGINE_PARAM_KEYS as readonly string[]).includes(k)) {
-        throw configError(`Invalid parameter '${k}'. Valid params: ${valid}`);
-      }
-    }
-  }
+  checkParamKeys(params);
   if (cfg.type == null || cfg.type === '') {
     throw configError(
       'Missing required argument: config.type (cli: --eval_type)',
@@ -297,21 +289,101 @@ export function resolveRunConfig(opts: {
   }
   const p = mc.params as EngineParams;
   p.extra = isPlainObject(p.extra) ? p.extra : {};
+  checkParamValues(p);
+  const evaluation = merged as unknown as Evaluation;
+  if (user.metadata !== undefined) evaluation.metadata = user.metadata as Record<string, unknown> | null;
+  return { evaluation, benchmark };
+}
+
+function checkParamKeys(params: unknown): void {
+  if (params == null) return;
+  if (!isPlainObject(params)) throw configError("'config.params' must be a mapping");
+  const valid = `[${ENGINE_PARAM_KEYS.map((k) => `'${k}'`).join(', ')}]`;
+  for (const k of Object.keys(params)) {
+    if (!(ENGINE_PARAM_KEYS as readonly string[]).includes(k)) {
+      throw configError(`Invalid parameter '${k}'. Valid params: ${valid}`);
+    }
+  }
+}
+
+function checkParamValues(p: EngineParams): void {
   checkPositiveInt(p.parallelism, 'parallelism');
   checkNonNegativeInt(p.max_retries, 'max_retries');
   checkPositiveNumber(p.request_timeout, 'request_timeout');
+  checkPositiveInt(p.max_new_tokens, 'max_new_tokens');
   if (p.limit_samples != null && !(typeof p.limit_samples === 'number' && p.limit_samples > 0)) {
     throw configError(
       `Invalid parameter value limit_samples=${String(p.limit_samples)}: expected a positive number`,
     );
   }
-  const n = p.extra.n_samples;
+  if (p.temperature != null && !(typeof p.temperature === 'number' && p.temperature >= 0)) {
+    throw configError(`Invalid parameter value temperature=${String(p.temperature)}: expected a number >= 0`);
+  }
+  if (p.top_p != null && !(typeof p.top_p === 'number' && p.top_p >= 0 && p.top_p <= 1)) {
+    throw configError(`Invalid parameter value top_p=${String(p.top_p)}: expected a number in [0, 1]`);
+  }
+  if (p.extra == null) return;
+  if (!isPlainObject(p.extra)) throw configError("'config.params.extra' must be a mapping");
+  const e = p.extra;
+  const n = e.n_samples;
   if (n != null && !(Number.isInteger(n) && (n as number) >= 1)) {
     throw configError(`Invalid parameter value extra.n_samples=${String(n)}: expected an integer >= 1`);
   }
-  const evaluation = merged as unknown as Evaluation;
-  if (user.metadata !== undefined) evaluation.metadata = user.metadata as Record<string, unknown> | null;
-  return { evaluation, benchmark };
+  const failed = e.max_failed_samples;
+  if (
+    failed != null &&
+    !(typeof failed === 'number' && failed >= 0 && (Number.isInteger(failed) || failed < 1))
+  ) {
+    throw configError(
+      `Invalid parameter value extra.max_failed_samples=${String(failed)}: expected a count (an integer >= 0) or a fraction of the samples (a number between 0 and 1)`,
+    );
+  }
+  checkPositiveNumber(e.max_response_mb, 'extra.max_response_mb');
+  checkPositiveNumber(e.retry_base_seconds, 'extra.retry_base_seconds');
+  checkPositiveNumber(e.retry_cap_seconds, 'extra.retry_cap_seconds');
+}
+
+/**
+ * Check `config.params` as a user wrote it (unknown keys, out-of-range values) with the messages the
+ * engine gives at run time; the launcher calls this for tasks the built-in engine runs.
+ */
+export function validateEngineParams(params: unknown): void {
+  checkParamKeys(params);
+  if (params != null) checkParamValues(params as EngineParams);
+}
+
+/** The failure-handling settings read from `config.params.extra` (validated by resolveRunConfig). */
+export interface FailurePolicy {
+  /** How many failed samples are tolerated: a count, or a fraction (< 1) of the samples. */
+  maxFailedSamples: number;
+  maxResponseBytes: number;
+  backoff: { baseMs: number; capMs: number };
+}
+
+export const FAILURE_DEFAULTS = {
+  max_failed_samples: 0,
+  max_response_mb: 32,
+  retry_base_seconds: 2,
+  retry_cap_seconds: 60,
+} as const;
+
+export function failurePolicyOf(params: EngineParams): FailurePolicy {
+  const e = params.extra ?? {};
+  const num = (v: unknown, d: number): number => (typeof v === 'number' ? v : d);
+  return {
+    maxFailedSamples: num(e.max_failed_samples, FAILURE_DEFAULTS.max_failed_samples),
+    maxResponseBytes: Math.floor(num(e.max_response_mb, FAILURE_DEFAULTS.max_response_mb) * 1024 * 1024),
+    backoff: {
+      baseMs: num(e.retry_base_seconds, FAILURE_DEFAULTS.retry_base_seconds) * 1000,
+      capMs: num(e.retry_cap_seconds, FAILURE_DEFAULTS.retry_cap_seconds) * 1000,
+    },
+  };
+}
+
+/** The number of failed samples allowed out of `samples`. */
+export function allowedFailures(policy: FailurePolicy, samples: number): number {
+  const m = policy.maxFailedSamples;
+  return m > 0 && m < 1 ? Math.floor(m * samples) : m;
 }
 
 function checkPositiveInt(v: unknown, name: string): void {

@@ -1,5 +1,6 @@
 /**
- * SIGTERM: stop sending new requests, let in-flight requests finish for up to `graceMs`, then abort them
+ * SIGTERM: stop sending new requests and backoff waits, let in-flight requests finish for up to `graceMs`
+ * (NEMO_EVALUATOR_SHUTDOWN_TIMEOUT_SECONDS, default 2 s), then abort them
  * (a repeated SIGTERM changes nothing; a SIGINT after it aborts them at once).
  * SIGINT: stop and abort in-flight requests after 1 s. The evaluation loop reads the two signals; the CLI
  * maps the outcome to exit codes (SIGTERM -> 0 with the interrupted marker, SIGINT -> 130).
@@ -20,9 +21,18 @@ export interface SignalSource {
   off(event: 'SIGTERM' | 'SIGINT', fn: () => void): unknown;
 }
 
+/**
+ * How long requests in flight may finish after SIGTERM before they are cancelled: short, so a run ends
+ * within a few seconds (and before `nel kill` escalates to SIGKILL); their answers are simply re-requested
+ * by a rerun.
+ */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 2000;
+
 export function shutdownGraceMs(env: NodeJS.ProcessEnv): number {
   const v = Number(env.NEMO_EVALUATOR_SHUTDOWN_TIMEOUT_SECONDS);
-  return Number.isFinite(v) && v >= 0 ? v * 1000 : 30_000;
+  return Number.isFinite(v) && v >= 0 && env.NEMO_EVALUATOR_SHUTDOWN_TIMEOUT_SECONDS !== ''
+    ? v * 1000
+    : DEFAULT_SHUTDOWN_GRACE_MS;
 }
 
 export function installSignalHandlers(

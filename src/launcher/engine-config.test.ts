@@ -87,3 +87,23 @@ test('unlisted tasks get harness.task as config.type; the `config` alias works',
     undefined,
   );
 });
+
+test('built-in engine tasks get the engine params checked; other harnesses are left alone', () => {
+  const builtin: TaskDefinition = { ...task, name: 'gsm8k', harness: 'builtin' };
+  const build = (t: TaskDefinition, params: Record<string, unknown>) =>
+    buildEngineConfig({
+      resolved: { evaluation: { nemo_evaluator_config: { config: { params } } } },
+      taskEntry: { name: t.name },
+      task: t,
+      endpointUrl: 'http://127.0.0.1:9/v1/chat/completions',
+      modelId: 'm',
+      apiKeyName: null,
+      outputDir: '/results',
+      launcherCommand: 'nel run',
+    });
+  assert.throws(() => build(builtin, { parallelism: 0 }), /Invalid parameter value parallelism=0/);
+  assert.throws(() => build(builtin, { limt_samples: 3 }), /Invalid parameter 'limt_samples'/);
+  assert.throws(() => build(builtin, { extra: { max_response_mb: 'big' } }), /extra\.max_response_mb=big/);
+  build(builtin, { parallelism: 2, extra: { max_failed_samples: 0.05, retry_cap_seconds: 30 } });
+  build(task, { parallelism: 0, some_harness_param: 1 });
+});

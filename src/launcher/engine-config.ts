@@ -2,7 +2,10 @@
  * config_ef.yaml for one task (launcher-spec 5.6): global + task `nemo_evaluator_config` deep-merged
  * (task wins), then endpoint, task type, output dir, key name and metadata filled in where absent.
  */
+import { NelError, isNelError } from '../common/errors.js';
 import { deepClone, deepMerge, getPath, isPlainObject, setPath, type Obj } from '../common/objects.js';
+import { validateEngineParams } from '../engine/run-config.js';
+import { BUILTIN_HARNESS } from '../tasks/builtin-catalogue.js';
 import { packageVersion } from '../common/version.js';
 import { dumpPlainYaml } from '../common/yaml.js';
 import type { TaskDefinition } from '../tasks/types.js';
@@ -30,10 +33,28 @@ export function taskEngineOverrides(taskEntry: Obj): Obj {
 
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
 
+/**
+ * For a task the built-in engine runs, check `config.params` with the engine's own validation (same
+ * message as at run time), so `nel run` refuses before anything is written. Other harnesses have their
+ * own params and are left alone.
+ */
+export function checkEngineParams(cfg: Obj, task: TaskDefinition): void {
+  if (task.harness !== BUILTIN_HARNESS) return;
+  try {
+    validateEngineParams(getPath(cfg, 'config.params'));
+  } catch (e) {
+    if (!isNelError(e)) throw e;
+    throw new NelError(e.code, e.message, {
+      hint: `task ${task.name}: fix config.params in its nemo_evaluator_config (or the global one)${e.hint ? `; ${e.hint}` : ''}`,
+    });
+  }
+}
+
 export function buildEngineConfig(input: EngineConfigInput): Obj {
   const evaluation = isPlainObject(input.resolved.evaluation) ? input.resolved.evaluation : {};
   const globalCfg = isPlainObject(evaluation.nemo_evaluator_config) ? evaluation.nemo_evaluator_config : {};
   const cfg = deepMerge(deepClone(globalCfg), taskEngineOverrides(input.taskEntry)) as Obj;
+  checkEngineParams(cfg, input.task);
   const fill = (path: string, value: unknown): void => {
     if (value === undefined) return;
     const cur = getPath(cfg, path);

@@ -140,3 +140,46 @@ test('without reuse_cached_responses the cache records but never answers; max_sa
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a reply with a fault is never stored; a stored reply that is not a valid completion is dropped once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nel-cache-fault-'));
+  try {
+    const warnings: string[] = [];
+    const log = { debug() {}, info() {}, warn: (m: string) => void warnings.push(m), error() {} };
+    const ic = createCachingInterceptor({ cache_dir: dir, reuse_cached_responses: true }, { log });
+    const req = (q: string) => ({
+      body: { q },
+      headers: {},
+      meta: { requestId: 'r', sampleId: q, repeatIndex: 0 },
+    });
+    const reply = (text: string, fault?: string) => ({
+      status: 200,
+      headers: {},
+      body: JSON.parse(text) as unknown,
+      text,
+      latencyMs: 1,
+      cacheHit: false,
+      ...(fault ? { fault } : {}),
+    });
+    const a = req('a');
+    ic.onRequest!(a);
+    ic.onResponse!(reply('{"choices":[]}', '"choices" is empty'), a);
+    const b = req('b');
+    ic.onRequest!(b);
+    ic.onResponse!(reply('{"choices":[{"message":{"content":"ok"}}]}'), b);
+    ic.flush();
+    assert.equal(ic.stores.responses.count(), 1);
+    // A row from elsewhere (an older version) that is not a valid completion.
+    ic.stores.responses.put(cacheKey({ q: 'c' }), '{"choices":[]}', 1);
+    ic.stores.responses.put(cacheKey({ q: 'd' }), 'not json', 1);
+    assert.ok('status' in (ic.onRequest!(req('b')) as object), 'a valid row is a hit');
+    assert.ok(!('status' in (ic.onRequest!(req('c')) as object)), 'an invalid row is a miss');
+    assert.ok(!('status' in (ic.onRequest!(req('d')) as object)), 'a non-JSON row is a miss');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /responses\/cache\.db/);
+    assert.equal(ic.stores.responses.has(cacheKey({ q: 'c' })), false);
+    ic.close!();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -5,10 +5,17 @@
  * Repeats: with extra.n_samples > 1 the same body is sent several times for one sample; those would share
  * a key, so for repeat index >= 1 the key is the SHA-256 of `<json>` + `\n#repeat=<i>` (repeat 0 keeps the
  * plain upstream-compatible key).
+ *
+ * Only replies the endpoint interceptor accepted as valid completions (no `fault`) are stored. A cached
+ * row that cannot be read, or that is not a valid completion (e.g. written by an older version), is
+ * dropped and its request sent again, with one warning naming the database file.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { PyFloat, pyFloatOrInt, pyJsonDumps } from '../../common/pyjson.js';
+import { completionFault } from '../client/completion.js';
+import type { Logger } from '../logging.js';
+import type { EndpointType } from '../types.js';
 import { DiskCacheStore, MODE_RAW } from './disk-cache-store.js';
 import type { AdapterRequest, AdapterResponse, Interceptor } from './types.js';
 
@@ -86,23 +93,48 @@ export interface CacheStores {
 /** Rows are written behind in batches; flush() (or close()) writes what is queued. */
 const WRITE_BEHIND = { batchRows: 512, flushMs: 50 };
 
-export function openCacheStores(cacheDir: string): CacheStores {
+export function openCacheStores(cacheDir: string, onWarning?: (m: string) => void): CacheStores {
+  const opts = { writeBehind: WRITE_BEHIND, onWarning };
   return {
-    requests: new DiskCacheStore(join(cacheDir, 'requests'), { writeBehind: WRITE_BEHIND }),
-    responses: new DiskCacheStore(join(cacheDir, 'responses'), { writeBehind: WRITE_BEHIND }),
-    headers: new DiskCacheStore(join(cacheDir, 'headers'), { writeBehind: WRITE_BEHIND }),
+    requests: new DiskCacheStore(join(cacheDir, 'requests'), opts),
+    responses: new DiskCacheStore(join(cacheDir, 'responses'), opts),
+    headers: new DiskCacheStore(join(cacheDir, 'headers'), opts),
   };
+}
+
+export interface CachingDeps {
+  /** Where the cache lives when `cache_dir` is not set: the run's own `<output_dir>/cache`. */
+  defaultCacheDir?: string;
+  /** Cached replies must be valid completions of this endpoint type (default chat). */
+  endpointType?: EndpointType;
+  log?: Logger;
 }
 
 export function createCachingInterceptor(
   config: CachingConfig,
+  deps: CachingDeps = {},
 ): Interceptor & { stores: CacheStores; flush(): void } {
   const reuse = config.reuse_cached_responses === true;
   const saveRequests = config.save_requests === true;
   const saveResponses = reuse || config.save_responses !== false;
   const maxRequests = config.max_saved_requests ?? null;
   const maxResponses = reuse ? null : (config.max_saved_responses ?? null);
-  const stores = openCacheStores(config.cache_dir ?? '/tmp');
+  const cacheDir = config.cache_dir ?? deps.defaultCacheDir;
+  if (cacheDir === undefined) throw new Error('caching: no cache_dir and no output dir to put the cache in');
+  const warn = (m: string): void => (deps.log ? deps.log.warn(m) : undefined);
+  const endpointType = deps.endpointType ?? 'chat';
+  const stores = openCacheStores(cacheDir, warn);
+  let warnedBadRow = false;
+  /** A cached reply that cannot be used: dropped (once-per-run warning), and the request goes out. */
+  const dropRow = (key: string, why: string): void => {
+    stores.responses.delete(key);
+    stores.headers.delete(key);
+    if (warnedBadRow) return;
+    warnedBadRow = true;
+    warn(
+      `dropped a cached reply that ${why} from ${stores.responses.file} and sent its request again (further such rows are dropped silently)`,
+    );
+  };
   const keys = new WeakMap<AdapterRequest, string>();
   let savedRequests = stores.requests.count();
   let savedResponses = stores.responses.count();
@@ -118,23 +150,41 @@ export function createCachingInterceptor(
         savedRequests++;
       }
       if (reuse) {
-        const cached = stores.responses.getBuffer(key);
+        let cached: Buffer | undefined;
+        try {
+          cached = stores.responses.getBuffer(key);
+        } catch (e) {
+          dropRow(key, `cannot be read (${e instanceof Error ? e.message : String(e)})`);
+          return req;
+        }
         if (cached !== undefined) {
           const text = cached.toString('utf8');
-          let body: unknown = null;
+          let body: unknown;
           try {
             body = JSON.parse(text) as unknown;
           } catch {
-            body = null;
+            dropRow(key, 'is not JSON');
+            return req;
           }
-          return cachedResponse(body, text, () => stores.headers.getJson(key));
+          const fault = completionFault(body, endpointType);
+          if (fault !== null) {
+            dropRow(key, `is not a valid completion (${fault})`);
+            return req;
+          }
+          return cachedResponse(body, text, () => {
+            try {
+              return stores.headers.getJson(key);
+            } catch {
+              return undefined;
+            }
+          });
         }
       }
       return req;
     },
     onResponse(res, req) {
       const key = keys.get(req);
-      if (!key || res.cacheHit || res.status !== 200 || !saveResponses) return res;
+      if (!key || res.cacheHit || res.status !== 200 || res.fault !== undefined || !saveResponses) return res;
       if (maxResponses != null && savedResponses >= maxResponses) return res;
       // Counting needs a lookup; without a limit there is nothing to count.
       if (maxResponses != null && !stores.responses.has(key)) savedResponses++;

@@ -5,6 +5,7 @@
  * interceptor is skipped; FatalInterceptorError and endpoint transport failures propagate.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { NelError } from '../../common/errors.js';
 import type { HttpTransport } from '../client/http-transport.js';
 import type { AdapterConfig, ComponentSpec } from './adapter-config.js';
@@ -53,6 +54,8 @@ export interface ChainDeps {
   ctx: InterceptorContext;
   transport: HttpTransport;
   timeoutMs: number;
+  /** Cap of one reply's body in bytes (default: DEFAULT_MAX_RESPONSE_MB). */
+  maxResponseBytes?: number;
   /** Aborts in-flight endpoint calls (hard shutdown). */
   signal?: AbortSignal;
   /** Extra interceptor factories by name (tests, plug-ins). */
@@ -120,13 +123,19 @@ function createInterceptor(spec: ComponentSpec, deps: ChainDeps): Interceptor {
     case 'request_logging':
       return createRequestLoggingInterceptor(c, ctx.log, ctx.url);
     case 'caching':
-      return createCachingInterceptor(c);
+      return createCachingInterceptor(c, {
+        defaultCacheDir: join(ctx.outputDir, 'cache'),
+        endpointType: ctx.endpointType,
+        log: ctx.log,
+      });
     case 'endpoint':
       return createEndpointInterceptor({
         url: ctx.url,
         transport: deps.transport,
         timeoutMs: deps.timeoutMs,
         signal: deps.signal,
+        endpointType: ctx.endpointType,
+        maxResponseBytes: deps.maxResponseBytes,
       });
     case 'response_stats':
       return createResponseStatsInterceptor(c, ctx.outputDir, Date.now, ctx.log);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -129,4 +129,24 @@ test('key fingerprints are small non-negative integers and spread out', () => {
     seen.add(f);
   }
   assert.ok(seen.size > 9_990, `only ${seen.size} distinct fingerprints`);
+});
+
+test('a file SQLite rejects is moved aside with one warning and an empty cache takes its place', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nel-dcs-corrupt-'));
+  try {
+    writeFileSync(join(dir, 'cache.db'), 'not a database '.repeat(500));
+    const warnings: string[] = [];
+    const store = new DiskCacheStore(dir, { onWarning: (m) => warnings.push(m) });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /cache\.db is damaged .*moved it to .*cache\.db\.corrupt-/);
+    assert.ok(readdirSync(dir).some((f) => f.startsWith('cache.db.corrupt-')));
+    store.put('k', 'v', MODE_RAW);
+    assert.equal(store.getBuffer('k')?.toString(), 'v');
+    store.close();
+    // A database that is fine opens without a warning.
+    new DiskCacheStore(dir, { onWarning: (m) => warnings.push(m) }).close();
+    assert.equal(warnings.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -4,7 +4,7 @@
  * or 2 (JSON text). Upstream's modified diskcache reads these rows without pickle.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const MODE_RAW = 1;
@@ -32,6 +32,21 @@ export interface DiskCacheStoreOptions {
    * flush()/count()/keys()/close(). Off by default: every put is written at once.
    */
   writeBehind?: { batchRows?: number; flushMs?: number };
+  /**
+   * Told (once per store) when the database file is not one SQLite can use: the file is moved aside to
+   * `cache.db.corrupt-<time>` and an empty cache is created in its place.
+   */
+  onWarning?: (message: string) => void;
+}
+
+/** SQLite's "this file is not a usable database" errors (as opposed to busy/locked/permission). */
+function isDatabaseDamage(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return (
+    code === 'SQLITE_NOTADB' ||
+    code === 'SQLITE_CORRUPT' ||
+    (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))
+  );
 }
 
 /** A 30-bit FNV-1a fingerprint of a key (a small integer, so a Set of them stays compact). */
@@ -51,7 +66,10 @@ interface QueuedRow {
 
 export class DiskCacheStore {
   private readonly db: Database.Database;
+  /** The database file (named in warnings). */
+  readonly file: string;
   private readonly getStmt: Database.Statement;
+  private readonly deleteStmt: Database.Statement;
   private readonly insertStmt: Database.Statement;
   private readonly updateStmt: Database.Statement;
   private readonly countStmt: Database.Statement;
@@ -66,7 +84,7 @@ export class DiskCacheStore {
    * absent is certainly absent, so a miss costs no query. Rows another process adds after the open are
    * not seen (a missed cache hit at worst).
    */
-  private readonly present = new Set<number>();
+  private readonly present: Set<number>;
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -76,26 +94,25 @@ export class DiskCacheStore {
     this.batchRows = opts.writeBehind ? Math.max(1, opts.writeBehind.batchRows ?? 512) : 1;
     this.flushMs = opts.writeBehind?.flushMs ?? 50;
     mkdirSync(dir, { recursive: true });
-    this.db = new Database(join(dir, 'cache.db'), { timeout: 60_000 });
-    // Responses are about a kilobyte: 8 KiB pages take fewer page splits per row than SQLite's 4 KiB
-    // (applies when the file is created; any reader handles either size).
-    this.db.pragma('page_size = 8192');
-    this.db.pragma('journal_mode = wal');
-    // A write-behind store is a cache that a rerun can refill: skip the fsync of WAL checkpoints.
-    this.db.pragma(opts.writeBehind ? 'synchronous = 0' : 'synchronous = 1');
-    // Rows are appended and looked up at most once per request: a small page cache is enough (the
-    // driver's default is 16 MB per connection, and a run keeps four open).
-    this.db.pragma('cache_size = -2000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS Settings (key TEXT NOT NULL UNIQUE, value);
-      CREATE TABLE IF NOT EXISTS Cache (
-        rowid INTEGER PRIMARY KEY, key BLOB, raw INTEGER, store_time REAL, expire_time REAL,
-        access_time REAL, access_count INTEGER DEFAULT 0, tag BLOB, size INTEGER DEFAULT 0,
-        mode INTEGER DEFAULT 0, filename TEXT, value BLOB);
-      CREATE UNIQUE INDEX IF NOT EXISTS Cache_key_raw ON Cache(key, raw);
-      CREATE INDEX IF NOT EXISTS Cache_expire_time ON Cache (expire_time);
-      CREATE INDEX IF NOT EXISTS Cache_store_time ON Cache (store_time);
-    `);
+    const file = join(dir, 'cache.db');
+    this.file = file;
+    let opened: { db: Database.Database; present: Set<number> };
+    try {
+      opened = DiskCacheStore.openDatabase(file, !!opts.writeBehind);
+    } catch (e) {
+      if (!isDatabaseDamage(e)) throw e;
+      const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(file, aside);
+      for (const ext of ['-wal', '-shm']) if (existsSync(file + ext)) renameSync(file + ext, aside + ext);
+      opts.onWarning?.(
+        `the cache database ${file} is damaged (${(e as Error).message}); moved it to ${aside} and started an empty cache (its requests are sent again)`,
+      );
+      opened = DiskCacheStore.openDatabase(file, !!opts.writeBehind);
+    }
+    this.db = opened.db;
+    this.present = opened.present;
+    this.getStmt = this.db.prepare('SELECT value FROM Cache WHERE key = ? AND raw = 1').pluck();
+    this.deleteStmt = this.db.prepare('DELETE FROM Cache WHERE key = ? AND raw = 1');
     const ins = this.db.prepare('INSERT OR IGNORE INTO Settings (key, value) VALUES (?, ?)');
     const settings = [...SETTINGS, ['count', 0], ['size', 0], ['hits', 0], ['misses', 0]] as [
       string,
@@ -104,7 +121,6 @@ export class DiskCacheStore {
     this.db.transaction(() => {
       for (const [k, v] of settings) ins.run(k, v);
     })();
-    this.getStmt = this.db.prepare('SELECT value FROM Cache WHERE key = ? AND raw = 1').pluck();
     this.insertStmt = this.db.prepare(
       `INSERT OR IGNORE INTO Cache (key, raw, store_time, expire_time, access_time, access_count, tag, size, mode, filename, value)
        VALUES (?, 1, ?, NULL, ?, 0, NULL, ?, ?, NULL, ?)`,
@@ -113,9 +129,6 @@ export class DiskCacheStore {
       'UPDATE Cache SET store_time = ?, access_time = ?, size = ?, mode = ?, value = ? WHERE key = ? AND raw = 1',
     );
     this.countStmt = this.db.prepare('SELECT COUNT(*) AS n FROM Cache');
-    for (const k of this.db.prepare('SELECT key FROM Cache WHERE raw = 1').pluck().iterate()) {
-      this.present.add(keyFingerprint(Buffer.isBuffer(k) ? k.toString('utf8') : String(k)));
-    }
     this.bumpCount = this.db.prepare("UPDATE Settings SET value = value + ? WHERE key = 'count'");
     this.bumpSize = this.db.prepare("UPDATE Settings SET value = value + ? WHERE key = 'size'");
     this.writeRows = this.db.transaction((rows: Map<string, QueuedRow>) => {
@@ -132,6 +145,46 @@ export class DiskCacheStore {
     });
   }
 
+  /**
+   * Open (or create) the database and its tables and read the key fingerprints; throws SQLite's error
+   * for a file it cannot use.
+   */
+  private static openDatabase(
+    file: string,
+    writeBehind: boolean,
+  ): { db: Database.Database; present: Set<number> } {
+    const db = new Database(file, { timeout: 60_000 });
+    try {
+      // Responses are about a kilobyte: 8 KiB pages take fewer page splits per row than SQLite's 4 KiB
+      // (applies when the file is created; any reader handles either size).
+      db.pragma('page_size = 8192');
+      db.pragma('journal_mode = wal');
+      // A write-behind store is a cache that a rerun can refill: skip the fsync of WAL checkpoints.
+      db.pragma(writeBehind ? 'synchronous = 0' : 'synchronous = 1');
+      // Rows are appended and looked up at most once per request: a small page cache is enough (the
+      // driver's default is 16 MB per connection, and a run keeps four open).
+      db.pragma('cache_size = -2000');
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS Settings (key TEXT NOT NULL UNIQUE, value);
+        CREATE TABLE IF NOT EXISTS Cache (
+          rowid INTEGER PRIMARY KEY, key BLOB, raw INTEGER, store_time REAL, expire_time REAL,
+          access_time REAL, access_count INTEGER DEFAULT 0, tag BLOB, size INTEGER DEFAULT 0,
+          mode INTEGER DEFAULT 0, filename TEXT, value BLOB);
+        CREATE UNIQUE INDEX IF NOT EXISTS Cache_key_raw ON Cache(key, raw);
+        CREATE INDEX IF NOT EXISTS Cache_expire_time ON Cache (expire_time);
+        CREATE INDEX IF NOT EXISTS Cache_store_time ON Cache (store_time);
+      `);
+      const present = new Set<number>();
+      for (const k of db.prepare('SELECT key FROM Cache WHERE raw = 1').pluck().iterate()) {
+        present.add(keyFingerprint(Buffer.isBuffer(k) ? k.toString('utf8') : String(k)));
+      }
+      return { db, present };
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
   getBuffer(key: string): Buffer | undefined {
     const queued = this.queued.get(key);
     if (queued) return queued.buf;
@@ -139,6 +192,17 @@ export class DiskCacheStore {
     const value = this.getStmt.get(key) as Buffer | string | undefined;
     if (value === undefined || value === null) return undefined;
     return Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
+  }
+
+  /** Remove a row (e.g. one that cannot be read); it is simply absent afterwards. */
+  delete(key: string): void {
+    this.queued.delete(key);
+    if (!this.db.open) return;
+    try {
+      this.deleteStmt.run(key);
+    } catch {
+      /* a row that cannot be deleted is at worst read (and dropped) again */
+    }
   }
 
   getJson(key: string): unknown {

@@ -1,5 +1,7 @@
 /** `endpoint`: sends the request to the original full URL (one attempt; retries happen above the chain). */
+import { completionFault } from '../client/completion.js';
 import type { HttpTransport } from '../client/http-transport.js';
+import type { EndpointType } from '../types.js';
 import type { AdapterRequest, AdapterResponse, Interceptor } from './types.js';
 
 /** A transport failure of the endpoint call: propagated (not skipped) so the client can retry. */
@@ -19,7 +21,11 @@ export function createEndpointInterceptor(opts: {
   timeoutMs: number;
   signal?: AbortSignal;
   now?: () => number;
+  /** The endpoint type whose completions a 200 reply must carry (default chat). */
+  endpointType?: EndpointType;
+  maxResponseBytes?: number;
 }): Interceptor {
+  const endpointType = opts.endpointType ?? 'chat';
   const now = opts.now ?? (() => performance.now());
   return {
     name: 'endpoint',
@@ -35,6 +41,7 @@ export function createEndpointInterceptor(opts: {
         reply = await opts.transport.post(opts.url, JSON.stringify(req.body), headers, {
           timeoutMs: opts.timeoutMs,
           signal: opts.signal,
+          maxResponseBytes: opts.maxResponseBytes,
         });
       } catch (e) {
         throw new EndpointCallError(e instanceof Error ? e.message : String(e), e);
@@ -58,7 +65,19 @@ export function createEndpointInterceptor(opts: {
       } catch {
         body = null;
       }
-      return { status: reply.status, headers: reply.headers, body, text, latencyMs, cacheHit: false };
+      const res: AdapterResponse = {
+        status: reply.status,
+        headers: reply.headers,
+        body,
+        text,
+        latencyMs,
+        cacheHit: false,
+      };
+      if (reply.status === 200) {
+        const fault = completionFault(body, endpointType);
+        if (fault !== null) res.fault = fault;
+      }
+      return res;
     },
   };
 }

@@ -23,6 +23,11 @@ export interface AdapterResponse {
   text: string;
   latencyMs: number;
   cacheHit: boolean;
+  /**
+   * Set on an HTTP 200 that is not a valid completion for the endpoint type (why not): the client retries
+   * it like a 5xx and the cache does not store it.
+   */
+  fault?: string;
 }
 
 export type InterceptorStage = 'request' | 'request_to_response' | 'response';
@@ -32,6 +37,8 @@ export interface InterceptorContext {
   /** The original full endpoint URL. */
   url: string;
   log: Logger;
+  /** The endpoint type replies must be completions of (default chat). */
+  endpointType?: import('../types.js').EndpointType;
 }
 
 export interface Interceptor {

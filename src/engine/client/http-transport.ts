@@ -1,4 +1,8 @@
-/** One HTTP POST over a keep-alive undici pool; no retries here (see model-client.ts). */
+/**
+ * One HTTP POST over a keep-alive undici pool; no retries here (see model-client.ts). The timeout bounds
+ * the whole request (headers and the complete body, so a body that drips in slowly fails too) and the
+ * reply size is capped: a reply over `maxResponseBytes` fails at once, before it is held in memory.
+ */
 import type { Dispatcher } from 'undici';
 import { Pool, requestVia } from './undici-core.js';
 
@@ -13,7 +17,7 @@ export interface HttpTransport {
     url: string,
     body: string,
     headers: Record<string, string>,
-    opts: { timeoutMs: number; signal?: AbortSignal },
+    opts: { timeoutMs: number; signal?: AbortSignal; maxResponseBytes?: number },
   ): Promise<HttpReply>;
   close(): Promise<void>;
 }
@@ -25,6 +29,59 @@ export class RequestTimeoutError extends Error {
     super(`request timed out after ${ms / 1000} s`);
     this.name = 'RequestTimeoutError';
   }
+}
+
+/** Default cap of one reply's body (config.params.extra.max_response_mb). */
+export const DEFAULT_MAX_RESPONSE_MB = 32;
+
+/** A reply over the size limit: not retried (the same request would get the same reply). */
+export class ResponseTooLargeError extends Error {
+  readonly retryable = false;
+  constructor(readonly limitBytes: number) {
+    super(
+      `the reply exceeded the maximum reply size of ${formatMiB(limitBytes)} MiB (config.params.extra.max_response_mb)`,
+    );
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+function formatMiB(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return Number.isInteger(mib) ? String(mib) : mib.toFixed(2);
+}
+
+/**
+ * Read a body to the end, failing when it passes `limit` bytes or `deadline` (a Date.now() value; checked
+ * as each piece arrives, while undici's body timeout ends a body that stops altogether).
+ */
+function readBody(
+  body: Dispatcher.ResponseData['body'],
+  limit: number,
+  deadline: number,
+  timeoutMs: number,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const fail = (e: Error): void => {
+      body.off('data', onData);
+      body.destroy(e);
+      reject(e);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) return fail(new ResponseTooLargeError(limit));
+      chunks.push(chunk);
+      if (Date.now() > deadline) fail(new RequestTimeoutError(timeoutMs));
+    };
+    body.on('data', onData);
+    body.once('error', (e) => reject(e));
+    body.once('end', () =>
+      resolve(
+        chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'),
+      ),
+    );
+  });
 }
 
 function abortError(reason: unknown): Error {
@@ -85,12 +142,14 @@ export function createHttpTransport(opts: { connections: number; dispatcher?: Di
     );
   };
   return {
-    async post(url, body, headers, { timeoutMs, signal }) {
+    async post(url, body, headers, { timeoutMs, signal, maxResponseBytes }) {
       const { origin, path } = targetOf(url);
       if (signal?.aborted) throw abortError(signal.reason);
       if (signal && !opts.dispatcher) watch(signal);
-      // The timeout bounds the wait for the response headers and every pause in the body, like the read
-      // timeout of Python's requests; undici's own timers, so no controller or listener per request.
+      // undici's own timers bound the wait for the headers and every pause in the body (no controller or
+      // listener per request); the deadline check in readBody bounds the whole body.
+      const deadline = Date.now() + timeoutMs;
+      const limit = maxResponseBytes ?? DEFAULT_MAX_RESPONSE_MB * 1024 * 1024;
       try {
         const res = await requestVia(dispatcherFor(origin), {
           origin,
@@ -102,7 +161,12 @@ export function createHttpTransport(opts: { connections: number; dispatcher?: Di
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
         });
-        const text = await res.body.text();
+        const declared = Number(res.headers['content-length']);
+        if (declared > limit) {
+          res.body.destroy();
+          throw new ResponseTooLargeError(limit);
+        }
+        const text = await readBody(res.body, limit, deadline, timeoutMs);
         return { status: res.statusCode, headers: flattenHeaders(res.headers), text };
       } catch (e) {
         const code = (e as { code?: unknown }).code;

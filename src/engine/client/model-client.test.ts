@@ -144,15 +144,92 @@ test('Retry-After parsing and backoff bounds', () => {
   assert.equal(parseRetryAfter('0.5', now), 500);
   assert.equal(parseRetryAfter('Sat, 28 Nov 2026 10:00:05 GMT', now), 5000);
   assert.equal(parseRetryAfter('Sat, 28 Nov 2026 09:00:00 GMT', now), 0);
-  assert.equal(parseRetryAfter('99999', now), 120_000, 'capped');
+  assert.equal(parseRetryAfter('99999', now), 99_999_000, 'uncapped here: the client caps it');
+  assert.equal(parseRetryAfter('99999', now, 60_000), 60_000, 'capped');
   assert.equal(parseRetryAfter('soon', now), null);
   assert.equal(parseRetryAfter(undefined, now), null);
+  // Equal jitter: each wait is in [ceiling/2, ceiling) for ceilings 2, 6, 18, 54, 60, 60 ... s.
+  let minTotal = 0;
   for (let a = 0; a < 10; a++) {
-    assert.equal(
-      backoffDelay(a, () => 0),
-      0,
-    );
+    const ceiling = Math.min(60_000, 2000 * 3 ** a);
+    const lo = backoffDelay(a, () => 0);
     const hi = backoffDelay(a, () => 0.999999);
-    assert.ok(hi < Math.min(30_000, 500 * 2 ** a) && hi >= 0);
+    assert.equal(lo, ceiling / 2);
+    assert.ok(hi < ceiling && hi >= lo, `${a}: ${hi}`);
+    if (a < 5) minTotal += lo;
+  }
+  // The default max_retries (5) waits at least 70 s in all: a one-minute outage is ridden out.
+  assert.equal(minTotal, 70_000);
+  assert.equal(
+    backoffDelay(0, () => 0, { baseMs: 100, capMs: 150 }),
+    50,
+  );
+  assert.equal(
+    backoffDelay(3, () => 0, { baseMs: 100, capMs: 150 }),
+    75,
+  );
+});
+
+test('a Retry-After above the cap is capped and logged once with both values; long waits are logged at info', async () => {
+  const srv = await scriptedServer([status(429, { 'retry-after': '300' }), status(503), okStep]);
+  const lines: string[] = [];
+  const log = {
+    debug: () => undefined,
+    info: (m: string) => lines.push(`I ${m}`),
+    warn: (m: string) => lines.push(`W ${m}`),
+    error: (m: string) => lines.push(`E ${m}`),
+  };
+  const transport = createHttpTransport({ connections: 1 });
+  const chain = chainOf([createEndpointInterceptor({ url: srv.url, transport, timeoutMs: 5000 })], {
+    outputDir: '/x',
+    url: srv.url,
+    log,
+  });
+  const sleeps: number[] = [];
+  const client = createModelClient({
+    send: (r) => chain.send(r),
+    maxRetries: 5,
+    log,
+    backoff: { baseMs: 8000, capMs: 10_000 },
+    random: () => 0,
+    sleep: async (ms) => void sleeps.push(ms),
+  });
+  try {
+    const r = await client.complete({ model: 'm' }, { requestId: '', sampleId: 's1', repeatIndex: 0 });
+    assert.equal(r.attempts, 3);
+    assert.deepEqual(sleeps, [10_000, 5000]);
+    assert.equal(lines.filter((l) => l.includes('Retry-After')).length, 1);
+    assert.ok(
+      lines.some((l) => /^W .*asked to wait 300 s \(Retry-After\); waiting 10 s/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /^I waiting 10 s before retry 1 of 5: HTTP 429/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => /^I waiting 5 s before retry 2 of 5: HTTP 503/.test(l)),
+      lines.join('\n'),
+    );
+  } finally {
+    await transport.close();
+    await srv.close();
+  }
+});
+
+test('an HTTP 200 that is not a valid completion is retried (really sent again) and counted in attempts', async () => {
+  const bad: Step = (_q, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"choices":[]}');
+  };
+  const srv = await scriptedServer([bad, bad, okStep]);
+  const c = clientFor(srv.url, { maxRetries: 5 });
+  try {
+    const r = await c.client.complete({ model: 'm' }, { requestId: '', sampleId: 's', repeatIndex: 0 });
+    assert.equal(r.attempts, 3);
+    assert.equal(srv.count(), 3);
+  } finally {
+    await c.close();
+    await srv.close();
   }
 });

@@ -1,10 +1,13 @@
 /**
- * Sends one request through the interceptor chain with retries: 408/429/5xx, connection resets and
- * timeouts are retried up to `maxRetries` times with exponential backoff and full jitter, honouring
- * `Retry-After`; other 4xx fail at once. The clock, sleep and random source are injectable.
+ * Sends one request through the interceptor chain with retries: 408/429/5xx, an HTTP 200 that is not a
+ * valid completion, connection resets and timeouts are retried up to `maxRetries` times (upstream's
+ * meaning: retries after the first attempt) with exponential backoff and equal jitter (retry.ts),
+ * honouring `Retry-After` up to the backoff cap; other 4xx fail at once. Waits of LONG_WAIT_MS or more
+ * are logged at info level. The clock, sleep and random source are injectable.
  */
 import { NelError } from '../../common/errors.js';
 import { EndpointCallError } from '../adapters/endpoint.js';
+import { ResponseTooLargeError } from './http-transport.js';
 import { FatalInterceptorError, type AdapterRequest, type AdapterResponse } from '../adapters/types.js';
 import type { Logger } from '../logging.js';
 import {
@@ -27,9 +30,12 @@ export interface ModelClientOptions {
   random?: () => number;
   now?: () => number;
   backoff?: BackoffPolicy;
-  /** Aborts backoff waits (shutdown). */
+  /** Aborts backoff waits and stops retrying (shutdown). */
   signal?: AbortSignal;
 }
+
+/** Waits this long or longer are logged at info level. */
+export const LONG_WAIT_MS = 3000;
 
 export interface Completion {
   response: AdapterResponse;
@@ -42,18 +48,21 @@ export interface ModelClient {
 
 /** The request failed for good (after retries, or a non-retryable status). */
 export class EndpointRequestError extends NelError {
-  constructor(message: string) {
+  constructor(message: string, hint?: string) {
     super('ENGINE_ENDPOINT', message, {
-      hint: 'check the endpoint URL, model id and API key, and that the server is up',
+      hint: hint ?? 'check the endpoint URL, model id and API key, and that the server is up',
     });
   }
 }
+
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 
 export function createModelClient(opts: ModelClientOptions): ModelClient {
   const sleep = opts.sleep ?? realSleep;
   const random = opts.random ?? Math.random;
   const now = opts.now ?? Date.now;
   const policy = opts.backoff ?? DEFAULT_BACKOFF;
+  let toldRetryAfterCap = false;
   return {
     async complete(body, meta) {
       for (let attempt = 0; ; attempt++) {
@@ -67,21 +76,36 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
         let waitMs: number | null = null;
         try {
           const res = await opts.send(req);
-          if (res.status === 200 && res.body !== null) return { response: res, attempts: attempt + 1 };
-          if (res.status === 200) failure = 'HTTP 200 with a body that is not JSON';
+          if (res.status === 200 && res.fault === undefined && res.body !== null)
+            return { response: res, attempts: attempt + 1 };
+          if (res.status === 200)
+            failure = `HTTP 200 that is not a valid completion: ${res.fault ?? 'the body is not JSON'}`;
           else {
             failure = `HTTP ${res.status}: ${res.text.replace(/\s+/g, ' ').slice(0, 200)}`;
             if (!RETRYABLE_STATUS(res.status))
               throw new EndpointRequestError(`the endpoint refused a request: ${failure}`);
             waitMs = parseRetryAfter(res.headers['retry-after'], now());
+            if (waitMs !== null && waitMs > policy.capMs) {
+              if (!toldRetryAfterCap) {
+                toldRetryAfterCap = true;
+                opts.log.warn(
+                  `the endpoint asked to wait ${seconds(waitMs)} (Retry-After); waiting ${seconds(policy.capMs)}, the retry cap (config.params.extra.retry_cap_seconds)`,
+                );
+              }
+              waitMs = policy.capMs;
+            }
           }
         } catch (e) {
           if (e instanceof FatalInterceptorError || e instanceof EndpointRequestError) throw e;
           const inner = e instanceof EndpointCallError ? e.original : e;
           if (opts.signal?.aborted) throw e;
           if (!isRetryableTransportError(inner)) {
+            const message = inner instanceof Error ? inner.message : String(inner);
             throw new EndpointRequestError(
-              `request to the endpoint failed: ${e instanceof Error ? e.message : String(e)}`,
+              `request to the endpoint failed: ${message}`,
+              inner instanceof ResponseTooLargeError
+                ? 'raise config.params.extra.max_response_mb if such replies are expected, or lower max_new_tokens'
+                : undefined,
             );
           }
           failure = e instanceof Error ? e.message : String(e);
@@ -91,8 +115,15 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
             `request failed after ${attempt + 1} attempt${attempt === 0 ? '' : 's'} (max_retries=${opts.maxRetries}): ${failure}`,
           );
         }
+        if (opts.signal?.aborted) throw new Error(`stopped before retrying: ${failure}`);
         const delay = waitMs ?? backoffDelay(attempt, random, policy);
-        opts.log.debug('retrying request', { attempt: attempt + 1, delay_ms: delay, reason: failure });
+        const fields = { sample: meta.sampleId, attempt: attempt + 1, delay_ms: delay, reason: failure };
+        if (delay >= LONG_WAIT_MS) {
+          opts.log.info(
+            `waiting ${seconds(delay)} before retry ${attempt + 1} of ${opts.maxRetries}: ${failure}`,
+            { sample: meta.sampleId },
+          );
+        } else opts.log.debug('retrying request', fields);
         await sleep(delay, opts.signal);
       }
     },

@@ -24,13 +24,13 @@ export function isRetryableTransportError(err: unknown): boolean {
 }
 
 /**
- * `Retry-After` as milliseconds (seconds or an HTTP date), or null when absent/unparseable.
- * Capped at `capMs` so a hostile header cannot stall the run.
+ * `Retry-After` as milliseconds (seconds or an HTTP date), or null when absent/unparseable; uncapped
+ * (the client caps it at the backoff cap and says so).
  */
 export function parseRetryAfter(
   value: string | undefined | null,
   nowMs: number,
-  capMs = 120_000,
+  capMs = Number.POSITIVE_INFINITY,
 ): number | null {
   if (value == null || value.trim() === '') return null;
   const v = value.trim();
@@ -45,20 +45,32 @@ export function parseRetryAfter(
 }
 
 export interface BackoffPolicy {
+  /** The first wait's ceiling (config.params.extra.retry_base_seconds). */
   baseMs: number;
+  /** No wait is longer (config.params.extra.retry_cap_seconds); also caps Retry-After. */
   capMs: number;
+  /** Each ceiling is this many times the previous one. */
+  factor?: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 30_000 };
+/**
+ * Ceilings 2, 6, 18, 54, 60, 60 ... s. With "equal jitter" every wait is at least half its ceiling, so the
+ * default max_retries: 5 waits at least 1 + 3 + 9 + 27 + 30 = 70 s in all before giving up (at most 140 s):
+ * an outage of a minute is ridden out, and a single blip costs 1-2 s.
+ */
+export const DEFAULT_BACKOFF: Required<BackoffPolicy> = { baseMs: 2000, capMs: 60_000, factor: 3 };
 
-/** Full jitter: uniform in [0, min(cap, base * 2^attempt)); attempt counts from 0. */
+/** Equal jitter: uniform in [c/2, c) for the ceiling c = min(cap, base * factor^attempt); attempt from 0. */
 export function backoffDelay(
   attempt: number,
   random: () => number,
   policy: BackoffPolicy = DEFAULT_BACKOFF,
 ): number {
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
-  return Math.floor(random() * ceiling);
+  const ceiling = Math.min(
+    policy.capMs,
+    policy.baseMs * (policy.factor ?? DEFAULT_BACKOFF.factor) ** attempt,
+  );
+  return Math.floor(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 /** Sleep that ends early (rejecting) when the signal aborts. */

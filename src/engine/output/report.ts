@@ -15,6 +15,20 @@ export interface ReportEntry {
   cache_key: string;
 }
 
+/** A body longer than this is embedded in the reports cut to this many characters, with a note. */
+export const REPORT_BODY_LIMIT = 64 * 1024;
+
+function bounded(text: string): unknown {
+  if (text.length > REPORT_BODY_LIMIT) {
+    return `${text.slice(0, REPORT_BODY_LIMIT)}\n[... truncated: ${text.length} characters in all; the full body is in the cache]`;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 export function collectReportEntries(cacheDir: string, endpoint: string, size: number | null): ReportEntry[] {
   const reqDir = join(cacheDir, 'requests');
   const resDir = join(cacheDir, 'responses');
@@ -26,13 +40,13 @@ export function collectReportEntries(cacheDir: string, endpoint: string, size: n
     keys.sort();
     if (size != null) keys = keys.slice(0, size);
     return keys.map((key) => {
-      const request = requests.getJson(key);
-      const text = responses.getBuffer(key)!.toString('utf8');
-      let response: unknown = text;
+      let request: unknown = null;
+      let response: unknown = null;
       try {
-        response = JSON.parse(text) as unknown;
+        request = bounded(requests.getBuffer(key)?.toString('utf8') ?? 'null');
+        response = bounded(responses.getBuffer(key)?.toString('utf8') ?? 'null');
       } catch {
-        /* keep text */
+        /* an unreadable row: shown as null */
       }
       return { request_data: request, display_request: request, response, endpoint, cache_key: key };
     });

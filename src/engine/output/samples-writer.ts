@@ -13,6 +13,10 @@ export interface SampleLine {
   extracted: (string | null)[];
   scores: Record<string, number>;
   target?: unknown;
+  /** e.g. ["empty_content"]: the reply's text was empty (content null, or only reasoning). */
+  flags?: string[];
+  /** The endpoint's error when the sample failed (tolerated by extra.max_failed_samples). */
+  error?: string;
 }
 
 export class SamplesWriter {

@@ -1,0 +1,33 @@
+/**
+ * The one place that decides whether a reply is a valid completion for an endpoint type. A reply that is
+ * not is an endpoint fault: the client retries it like a 5xx and the cache never stores it.
+ */
+import type { EndpointType } from '../types.js';
+
+/**
+ * Why `body` (a parsed HTTP 200 body, null when it was not JSON) is not a valid completion for
+ * `endpointType`, or null when it is. `content: null` and empty text are valid (an empty answer).
+ */
+export function completionFault(body: unknown, endpointType: EndpointType): string | null {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return body === null ? 'the body is not JSON' : 'the body is not a JSON object';
+  }
+  if (endpointType === 'embedding') {
+    const data = (body as { data?: unknown }).data;
+    return Array.isArray(data) && data.length > 0 ? null : 'no "data" in the reply';
+  }
+  const choices = (body as { choices?: unknown }).choices;
+  if (!Array.isArray(choices)) return 'no "choices" in the reply';
+  if (choices.length === 0) return '"choices" is empty';
+  const first = choices[0] as unknown;
+  if (first === null || typeof first !== 'object') return 'choices[0] is not an object';
+  if (endpointType === 'chat') {
+    const msg = (first as { message?: unknown }).message;
+    if (msg === null || typeof msg !== 'object') return 'choices[0] has no "message"';
+    const content = (msg as { content?: unknown }).content;
+    if (content != null && typeof content !== 'string') return 'choices[0].message.content is not a string';
+    return null;
+  }
+  const text = (first as { text?: unknown }).text;
+  return typeof text === 'string' ? null : 'choices[0] has no "text"';
+}
