@@ -94,7 +94,7 @@ test('a full disk is "no space left on device: PATH" and leaves no partial files
     // Fill the disk to the last byte.
     spawnSync('dd', ['if=/dev/zero', `of=${join(mnt, 'fill')}`, 'bs=1k', 'count=64']);
     const s = setup(join(mnt, 'out'));
-    for (const extra of [['--dry-run'], ['--no-docker']]) {
+    for (const extra of [['--dry-run'], ['--no-docker', '--skip-preflight']]) {
       const r = nel(['run', '--config', s.cfg, ...extra], { cwd: s.dir, env: s.env });
       assertOneLineError(r, /^error: no space left on device: /);
       assert.match(r.stderr, /free some space/);

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { NelError } from '../common/errors.js';
 import { dumpYaml } from '../common/yaml.js';
 import { loadConfig, loadEnvFile, type LoadedConfig } from '../config/index.js';
-import { buildInvocationPlan, formatDryRun, writeInvocationPlan } from '../launcher/plan.js';
+import { buildInvocationPlan, ensureOutputDir, formatDryRun, writeInvocationPlan } from '../launcher/plan.js';
 import type { InvocationPlan } from '../launcher/types.js';
 import { launchInvocation } from '../executors/local/launch.js';
 import type { LaunchResult } from '../executors/types.js';
@@ -156,6 +156,7 @@ export async function runEval(opts: RunOptions): Promise<RunResult> {
   }
   checkRealRunGates(plan, env);
   await checkDocker(plan);
+  ensureOutputDir(plan); // a local mistake is reported before the endpoints are probed
   const preflight = await preflightInvocation(plan, { env, skip: opts.skipPreflight });
   warnings.push(...plan.warnings, ...preflight.warnings);
   writeInvocationPlan(plan);

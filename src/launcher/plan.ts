@@ -426,13 +426,18 @@ export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions
   };
 }
 
-/** Create the invocation directory and every file of the plan; on any failure remove the directory again. */
-export function writeInvocationPlan(plan: InvocationPlan): void {
+/** Create `execution.output_dir` (not the invocation directory), or say in one line why it cannot be. */
+export function ensureOutputDir(plan: InvocationPlan): void {
   try {
     mkdirp(plan.outputDir);
   } catch (e) {
     throw outputDirError(plan.outputDir, e);
   }
+}
+
+/** Create the invocation directory and every file of the plan; on any failure remove the directory again. */
+export function writeInvocationPlan(plan: InvocationPlan): void {
+  ensureOutputDir(plan);
   if (existsSync(plan.invocationDir)) {
     throw new NelError('OUTPUT_DIR', `the invocation directory ${plan.invocationDir} already exists`, {
       hint: 'use a new invocation id',
