@@ -3,11 +3,11 @@
  * its output going to a file (never a pipe), so the CLI may exit (or be killed) while the scripts run.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { NelError } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
-import { appendJobRecord, execDbPath as defaultDbPath, type JobRecord } from '../../launcher/exec-db.js';
+import { appendJobRecords, execDbPath as defaultDbPath, type JobRecord } from '../../launcher/exec-db.js';
 import type { InvocationPlan } from '../../launcher/types.js';
 import { dockerAvailable } from '../../runtime/docker.js';
 import type { LaunchedScript, LaunchResult } from '../types.js';
@@ -156,10 +156,20 @@ export async function launchInvocation(plan: InvocationPlan, opts: LaunchOptions
       hint: 'the plan has no entry scripts; check evaluation.tasks',
     });
   }
-  if (plan.useDocker && !opts.skipDockerCheck) await assertDockerUsable();
   const dbPath = opts.execDbPath ?? defaultDbPath(opts.env);
   const now = opts.now ?? new Date();
-  for (let i = 0; i < plan.jobs.length; i++) appendJobRecord(dbPath, jobRecordFor(plan, i, now));
+  try {
+    if (plan.useDocker && !opts.skipDockerCheck) await assertDockerUsable();
+    // every job's record in one append: all of them are recorded, or (undone) none
+    appendJobRecords(
+      dbPath,
+      plan.jobs.map((_j, i) => jobRecordFor(plan, i, now)),
+    );
+  } catch (e) {
+    // a refused run leaves nothing behind: the invocation dir written for it goes too
+    rmSync(plan.invocationDir, { recursive: true, force: true });
+    throw e;
+  }
   const started: StartedProcess[] = [];
   try {
     for (const script of plan.entryScripts) {
