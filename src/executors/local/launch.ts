@@ -12,22 +12,9 @@ import type { InvocationPlan } from '../../launcher/types.js';
 import { dockerAvailable } from '../../runtime/docker.js';
 import type { LaunchedScript, LaunchResult } from '../types.js';
 
-/** The file in the invocation dir that lists the supervisor processes started for it. */
-export const LAUNCH_RECORD = '.nel-launch.json';
-
-export interface LaunchRecordFile {
-  invocation_id: string;
-  scripts: LaunchedScript[];
-}
-
-export function readLaunchRecord(invocationDir: string): LaunchRecordFile | null {
-  try {
-    const v = JSON.parse(readFileSync(join(invocationDir, LAUNCH_RECORD), 'utf8')) as LaunchRecordFile;
-    return v && Array.isArray(v.scripts) ? v : null;
-  } catch {
-    return null;
-  }
-}
+export { LAUNCH_RECORD, readLaunchRecord, type LaunchRecordFile } from './procs.js';
+import { readLaunchRecord, type LaunchRecordFile } from './procs.js';
+import { LAUNCH_RECORD } from './procs.js';
 
 /** Add supervisors to the launch record (kept: earlier ones, so kill can still check them). */
 export function addToLaunchRecord(
