@@ -152,7 +152,11 @@ export function getJobStatuses(db: ExecDb, ids: string[]): StatusEntry[] {
   return out;
 }
 
-function collectEntries(db: ExecDb, ids: string[], statusEntryFor: (rec: JobRecord) => StatusEntry): StatusEntry[] {
+function collectEntries(
+  db: ExecDb,
+  ids: string[],
+  statusEntryFor: (rec: JobRecord) => StatusEntry,
+): StatusEntry[] {
   if (ids.length === 0) {
     const inv = latestInvocation(db);
     return inv ? db.jobsOf(inv).map(statusEntryFor) : [];

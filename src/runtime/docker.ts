@@ -126,7 +126,10 @@ export interface LabelledContainer {
  * Every container (running or not) carrying label `key`, with its state: one synchronous docker call,
  * for `nel status`, which stays synchronous and fast. Null when docker cannot be asked.
  */
-export function containersWithLabelSync(key: string, opts: { timeoutMs?: number } = {}): LabelledContainer[] | null {
+export function containersWithLabelSync(
+  key: string,
+  opts: { timeoutMs?: number } = {},
+): LabelledContainer[] | null {
   const r = spawnSync(
     'docker',
     [
@@ -159,6 +162,9 @@ export function containersWithLabelSync(key: string, opts: { timeoutMs?: number 
 /** `docker rm -f` synchronously (containers that already exited: quick). Returns whether docker succeeded. */
 export function removeContainersSync(ids: string[], opts: { timeoutMs?: number } = {}): boolean {
   if (ids.length === 0) return true;
-  const r = spawnSync('docker', ['rm', '-f', ...ids], { encoding: 'utf8', timeout: opts.timeoutMs ?? 20_000 });
+  const r = spawnSync('docker', ['rm', '-f', ...ids], {
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 20_000,
+  });
   return !r.error && r.status === 0;
 }

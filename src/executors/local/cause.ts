@@ -94,7 +94,9 @@ export function dockerCause(lines: string[], rec: JobRecord, log: string): JobCa
     const name = /container name "\/?([^"]+)"/.exec(reason)?.[1];
     return {
       cause: `the container name is already in use: ${reason}`,
-      hint: name ? `remove the old container (docker rm -f ${name}) and run again` : 'remove the old container',
+      hint: name
+        ? `remove the old container (docker rm -f ${name}) and run again`
+        : 'remove the old container',
       log,
     };
   }
@@ -132,7 +134,9 @@ export function jobCause(rec: JobRecord, exitCode: number | null): JobCause {
   const server = lastMatch(script, /^(Health check timeout after \d+s|Server process \d+ died)$/);
   if (server) {
     return {
-      cause: server[1]!.startsWith('Health') ? `the model server never became healthy (${server[1]})` : server[1]!,
+      cause: server[1]!.startsWith('Health')
+        ? `the model server never became healthy (${server[1]})`
+        : server[1]!,
       hint: `see ${join(logs, 'server_stdout.log')}`,
       log: scriptLog,
     };

@@ -15,7 +15,11 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { JobRecord } from '../../launcher/exec-db.js';
-import { containersWithLabelSync, removeContainersSync, type LabelledContainer } from '../../runtime/docker.js';
+import {
+  containersWithLabelSync,
+  removeContainersSync,
+  type LabelledContainer,
+} from '../../runtime/docker.js';
 import type { StatusEntry } from '../types.js';
 import { LOST_FILE } from './cause.js';
 import { hostEnginePid, livePidFromFile, readLaunchRecord, supervisorStillRunning } from './procs.js';
@@ -98,7 +102,12 @@ export function reconcileLiveness(claims: Claim[], now = Date.now()): void {
     }
     if (c.rec.data.use_docker === false) {
       if (hostEnginePid(taskDir) !== null) continue; // the engine outlived its script: still working
-      markLost(c, "the job's processes are gone (killed?)", `nel resume ${inv} continues from the cache`, now);
+      markLost(
+        c,
+        "the job's processes are gone (killed?)",
+        `nel resume ${inv} continues from the cache`,
+        now,
+      );
     } else {
       dockerProbe.push(c);
     }
@@ -117,7 +126,9 @@ export function reconcileLiveness(claims: Claim[], now = Date.now()): void {
     const exited = clients.find((k) => k.exitCode !== null);
     if (exited && c.entry.status === 'running') {
       const code = exited.exitCode!;
-      const interrupted = existsSync(join(c.rec.data.output_dir as string, 'artifacts', '.nemo_evaluator_interrupted'));
+      const interrupted = existsSync(
+        join(c.rec.data.output_dir as string, 'artifacts', '.nemo_evaluator_interrupted'),
+      );
       try {
         writeFileSync(join(logs, 'stage.exit'), `${utc(now)} ${code}\n`);
       } catch {
@@ -130,7 +141,12 @@ export function reconcileLiveness(claims: Claim[], now = Date.now()): void {
       );
       c.entry.status = interrupted ? 'killed' : code === 0 ? 'success' : 'failed';
     } else {
-      markLost(c, "the job's processes are gone (killed?)", `nel resume ${c.rec.invocation_id} continues from the cache`, now);
+      markLost(
+        c,
+        "the job's processes are gone (killed?)",
+        `nel resume ${c.rec.invocation_id} continues from the cache`,
+        now,
+      );
     }
     remove.push(...mine.map((k) => k.id));
   }

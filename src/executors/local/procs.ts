@@ -79,7 +79,6 @@ export function hostEnginePid(taskDir: string): number | null {
   return started <= written + 2000 ? pid : null;
 }
 
-
 /**
  * The PID in a file written by that process (or its shell), if it is still alive and started before
  * the file was written (so a recycled PID does not count).
@@ -115,4 +114,3 @@ export function readLaunchRecord(invocationDir: string): LaunchRecordFile | null
     return null;
   }
 }
-

@@ -382,7 +382,8 @@ function taskBlock(job: ScriptJob, ctx: ScriptContext): string[] {
     // stage file is touched.
     ...(env.quietCheck.length > 0
       ? [
-          'elif nel_missing=0; ' + env.quietCheck.map((l) => l.replace(/; fi$/, '; fi;')).join(' ') +
+          'elif nel_missing=0; ' +
+            env.quietCheck.map((l) => l.replace(/; fi$/, '; fi;')).join(' ') +
             ' [ "$nel_missing" != 0 ] && [ -f "$logs_dir/stage.exit" ]; then',
           ...env.refuseCheck.map((l) => '  ' + l),
           `  nel_refuse ${q(`error: job ${job.jobId} not started; its earlier outcome (logs/stage.exit) is kept (hint: set the variables named above and run it again)`)}`,
