@@ -6,7 +6,16 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JobRecord } from '../../launcher/exec-db.js';
+import { taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
+import { BUILTIN_ENGINE_TASKS } from '../../tasks/builtin-catalogue.js';
+
+/** The hint's second half: the built-in engine's own version of the task, when it has one. */
+function builtinAlternative(rec: JobRecord): string {
+  const task = (taskNameOf(rec) ?? '').split('.').pop() ?? '';
+  if (BUILTIN_ENGINE_TASKS.some(([name]) => name === task))
+    return `or run it on the built-in engine instead (task name builtin.${task}; no registry needed)`;
+  return `the built-in engine has no ${task || 'such'} task yet (nel ls tasks lists the builtin.* ones)`;
+}
 
 export interface JobCause {
   cause: string;
@@ -86,7 +95,7 @@ export function dockerCause(lines: string[], rec: JobRecord, log: string): JobCa
       cause: `image ${img} is not present on this machine and could not be pulled: ${reason}`,
       hint:
         `log in to the registry (docker login ${registryOf(img)}) and pull it (docker pull ${img}); ` +
-        'or run the task on the built-in engine (a builtin.<benchmark> task) where it has the task',
+        builtinAlternative(rec),
       log,
     };
   }
