@@ -13,12 +13,12 @@ import { invocationIdOfDir, launchedDir, startEndpoint, statusJson, writeE2eConf
 
 test('host mode: a truncated last DB line does not hide the next invocation from any command', async () => {
   const s = scratch('nel-lc-db-');
-  const ep = await startEndpoint('gsm8k', { accuracy: 1 });
+  const ep = await startEndpoint('humaneval', { accuracy: 1 });
   try {
     const cfg = writeE2eConfig(join(s.dir, 'run.yaml'), {
       outputDir: join(s.dir, 'out'),
       useDocker: false,
-      tasks: [{ benchmark: 'gsm8k', endpoint: ep, limit: 2 }],
+      tasks: [{ benchmark: 'humaneval', endpoint: ep, limit: 2 }],
     });
     const first = await nelAsync(['run', '--config', cfg, '--wait'], { cwd: s.dir, env: s.env });
     assert.equal(first.code, 0, first.stdout + first.stderr);
@@ -78,13 +78,13 @@ test('host mode: a truncated last DB line does not hide the next invocation from
 
 test('a DB that cannot be written (a directory, a full disk) refuses the run with one line and no invocation dir', async () => {
   const s = scratch('nel-lc-dbw-');
-  const ep = await startEndpoint('gsm8k', { accuracy: 1 });
+  const ep = await startEndpoint('humaneval', { accuracy: 1 });
   try {
     const out = join(s.dir, 'out');
     const cfg = writeE2eConfig(join(s.dir, 'run.yaml'), {
       outputDir: out,
       useDocker: false,
-      tasks: [{ benchmark: 'gsm8k', endpoint: ep, limit: 2 }],
+      tasks: [{ benchmark: 'humaneval', endpoint: ep, limit: 2 }],
     });
     const dirDb = join(s.dir, 'db-is-a-dir');
     mkdirSync(dirDb);

@@ -129,7 +129,8 @@ export function jobCause(rec: JobRecord, exitCode: number | null): JobCause {
   const clientLog = join(logs, 'client_stdout.log');
   const scriptLog = join(logs, 'stdout.log');
   const lost = tailLines(join(logs, LOST_FILE)).filter((l) => l.trim() !== '');
-  if (lost.length > 0) return { ...splitErrorLine(lost[lost.length - 1]!), log: scriptLog };
+  if (lost.length > 0)
+    return { ...splitErrorLine(lost[lost.length - 1]!.replace(/^error: /, '')), log: scriptLog };
   const client = tailLines(clientLog);
   const docker = rec.data.use_docker === false ? null : dockerCause(client, rec, clientLog);
   if (docker) return docker;

@@ -27,7 +27,7 @@ import { hostEnginePid, livePidFromFile, readLaunchRecord, supervisorStillRunnin
 /** Written by a job's script when it starts the job: the PID of that script. */
 export const OWNER_FILE = 'stage.script.pid';
 
-/** Launches and resumes younger than this are trusted without a script PID (their scripts are starting). */
+/** A launch or resume whose supervisor is not recorded yet is trusted this long. */
 const START_GRACE_MS = 10_000;
 
 export interface Claim {
@@ -65,13 +65,22 @@ function markLost(c: Claim, cause: string, hint: string, now: number): void {
  * Mutates the entries (status, cause, hint) and writes stage.exit / stage.lost so the state sticks.
  */
 export function reconcileLiveness(claims: Claim[], now = Date.now()): void {
-  const supervisorsAlive = new Map<string, boolean | null>();
-  const anySupervisorAlive = (invDir: string): boolean | null => {
-    if (!supervisorsAlive.has(invDir)) {
-      const rec = readLaunchRecord(invDir);
-      supervisorsAlive.set(invDir, rec ? rec.scripts.some(supervisorStillRunning) : null);
-    }
-    return supervisorsAlive.get(invDir)!;
+  const launches = new Map<string, ReturnType<typeof readLaunchRecord>>();
+  const launchOf = (invDir: string) => {
+    if (!launches.has(invDir)) launches.set(invDir, readLaunchRecord(invDir));
+    return launches.get(invDir)!;
+  };
+  /**
+   * Whether a supervisor of the invocation lives: true/false, or null when the supervisor of this
+   * attempt (started at `attemptMs`) is not recorded yet (a launch or resume in progress, trusted
+   * for a few seconds) or there is no launch record at all.
+   */
+  const supervisorAlive = (invDir: string, attemptMs: number): boolean | null => {
+    const rec = launchOf(invDir);
+    if (!rec) return null;
+    if (rec.scripts.some(supervisorStillRunning)) return true;
+    const recorded = rec.scripts.some((sc) => Date.parse(sc.startedAt) >= attemptMs - 1000);
+    return recorded || now - attemptMs >= START_GRACE_MS ? false : null;
   };
   const dockerProbe: Claim[] = [];
   for (const c of claims) {
@@ -85,8 +94,8 @@ export function reconcileLiveness(claims: Claim[], now = Date.now()): void {
       if (livePidFromFile(ownerFile) !== null) continue;
     } else {
       const resumedAt = typeof c.rec.data.resumed_at === 'number' ? c.rec.data.resumed_at : 0;
-      if (now - Math.max(c.rec.timestamp, resumedAt) * 1000 < START_GRACE_MS) continue;
-      if (anySupervisorAlive(dirname(taskDir)) !== false) continue;
+      const attemptMs = Math.max(c.rec.timestamp, resumedAt) * 1000;
+      if (supervisorAlive(dirname(taskDir), attemptMs) !== false) continue;
     }
     const inv = c.rec.invocation_id;
     if (st === 'pending') {
