@@ -49,7 +49,7 @@ test('docker: an image that is not there and cannot be pulled is named, with hin
     assert.ok(out.includes(cause), out);
     assert.ok(out.includes(`docker login 127.0.0.1:9`), out);
     assert.ok(out.includes(`docker pull ${MISSING_IMAGE}`), out);
-    assert.ok(out.includes('builtin.humaneval'), out);
+    assert.ok(out.includes('built-in engine'), out);
 
     // the run either stopped at launch (supervisor exited at once) or waited: either way the job is known
     const dir = invocationDir ?? join(s.dir, 'out', readdirSync(join(s.dir, 'out'))[0]!);

@@ -11,9 +11,13 @@ import { BUILTIN_ENGINE_TASKS } from '../../tasks/builtin-catalogue.js';
 
 /** The hint's second half: the built-in engine's own version of the task, when it has one. */
 function builtinAlternative(rec: JobRecord): string {
-  const task = (taskNameOf(rec) ?? '').split('.').pop() ?? '';
-  if (BUILTIN_ENGINE_TASKS.some(([name]) => name === task))
-    return `or run it on the built-in engine instead (task name builtin.${task}; no registry needed)`;
+  const name = taskNameOf(rec) ?? '';
+  const task = name.split('.').pop() ?? '';
+  if (BUILTIN_ENGINE_TASKS.some(([n]) => n === task)) {
+    return name === `builtin.${task}`
+      ? "or drop the task's container: setting to run it in the built-in engine image (no registry needed)"
+      : `or run it on the built-in engine instead (task name builtin.${task}; no registry needed)`;
+  }
   return `the built-in engine has no ${task || 'such'} task yet (nel ls tasks lists the builtin.* ones)`;
 }
 

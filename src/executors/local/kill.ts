@@ -171,6 +171,11 @@ export async function killJobOrInvocation(id: string, opts: KillOptions = {}): P
       stateBefore.set(jobId, st.state);
     }
   }
+  // Finished Docker jobs whose containers were left behind (their script died first): removed now.
+  const finishedDocker = results
+    .filter((r) => r.alreadyFinished && r.job_id && db.getJob(r.job_id)?.data.use_docker !== false)
+    .map((r) => r.job_id!);
+  if (finishedDocker.length > 0) await removeContainers(finishedDocker);
   if (targets.length === 0) return results;
 
   // 1. Mark first, so that a sequential script skips these tasks from now on.
