@@ -21,6 +21,20 @@ export function register(program: Command): void {
       for (const j of r.skipped)
         process.stdout.write(`${c.dim(`skipping ${j.jobId} (${j.taskName}): succeeded`)}\n`);
       for (const l of followUpCommands(r.invocationId, r.rerun)) process.stdout.write(l + '\n');
+      if (r.failedAtOnce.length > 0) {
+        for (const f of r.failedAtOnce) {
+          process.stderr.write(`${c.red('error:')} ${f.jobId} (${f.taskName}) failed at once: ${f.cause}\n`);
+          if (f.hint) process.stderr.write(`${c.dim('hint:')} ${f.hint}\n`);
+        }
+        const still = r.rerun.length - r.failedAtOnce.length;
+        process.stdout.write(
+          `Resumed invocation ${r.invocationId}: ${r.failedAtOnce.length} of ${r.rerun.length} job(s) failed at once` +
+            (still > 0 ? `, ${still} still going (nel status ${r.invocationId})` : '') +
+            '\n',
+        );
+        process.exitCode = 1;
+        return;
+      }
       process.stdout.write(`${c.green('✓')} Resumed invocation ${r.invocationId}\n`);
     });
 }

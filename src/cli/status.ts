@@ -40,7 +40,14 @@ export function formatStatusTable(statuses: StatusEntry[]): string {
       locationCell(s),
     ];
   });
-  return formatTable(['Job ID', 'Status', 'Progress', 'Container', 'Location'], rows);
+  const table = formatTable(['Job ID', 'Status', 'Progress', 'Container', 'Location'], rows);
+  const causes: string[] = [];
+  for (const s of statuses) {
+    if (s.status !== 'failed' || !s.cause) continue;
+    causes.push(`${c.red('✗')} ${s.job_id ?? s.invocation ?? '-'}: ${s.cause}`);
+    if (s.hint) causes.push(`  ${c.dim('hint:')} ${s.hint}`);
+  }
+  return causes.length > 0 ? `${table}\n\n${causes.join('\n')}` : table;
 }
 
 export function register(program: Command): void {

@@ -33,6 +33,12 @@ export interface StatusEntry {
   status: ReportedState;
   progress?: JobProgress | 'unknown';
   data: Record<string, unknown>;
+  /** FAILED jobs: why, in one line, from the job's logs (an addition to upstream's shape). */
+  cause?: string;
+  /** FAILED jobs: what to do about it. */
+  hint?: string;
+  /** FAILED jobs: the log the cause was read from. */
+  log?: string;
 }
 
 /** One row of `nel kill --json` (upstream shape). */

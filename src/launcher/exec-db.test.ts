@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,7 @@ test('records use Python json.dumps separators and key order', () => {
   assert.deepEqual(JSON.parse(line).data.container, 'client-t-0');
 });
 
-test('last record wins, jobs keep first-seen order, records missing keys are ignored', () => {
+test('last record wins, jobs keep first-seen order, records missing keys are skipped with a warning', () => {
   const dir = tmp();
   const db = join(dir, 'exec.v1.jsonl');
   appendJobRecord(db, rec('aaaa', 1));
@@ -54,7 +54,8 @@ test('last record wins, jobs keep first-seen order, records missing keys are ign
   assert.deepEqual(v.jobIdsOf('aaaa'), ['aaaa.1', 'aaaa.0']);
   assert.equal(v.getJob('aaaa.1')!.data.killed, true);
   assert.equal(v.getJob('aaaa.0')!.data.killed, undefined);
-  assert.equal(v.warnings.length, 0);
+  assert.equal(v.warnings.length, 1);
+  assert.match(v.warnings[0]!, /skipped 1 damaged line in the exec DB .*exec\.v1\.jsonl \(line 5\)/);
   const s = v.summaries().find((x) => x.invocation_id === 'aaaa')!;
   assert.equal(s.num_jobs, 2);
   assert.deepEqual(s.benchmarks, ['gsm8k', 'humaneval']);
@@ -70,7 +71,7 @@ test('damaged lines are skipped with one warning, never fatal', () => {
   const v = ExecDb.open(db);
   assert.deepEqual(v.jobIdsOf('aaaa'), ['aaaa.0', 'aaaa.1']);
   assert.equal(v.warnings.length, 1);
-  assert.match(v.warnings[0]!, /skipped 2 damaged lines/);
+  assert.match(v.warnings[0]!, /skipped 2 damaged lines in the exec DB .* \(line 2 and later\)/);
   // and again from the index
   const again = ExecDb.open(db);
   assert.equal(again.warnings.length, 1);
@@ -232,4 +233,52 @@ test('newestInvocations reads the tail of a time-ordered index and agrees with a
       assert.deepEqual(fromIndex.newestInvocations(keep, limit), expected, `${order} ${limit}`);
     }
   }
+});
+
+test('an append after a truncated last line starts on a fresh line; both neighbours stay readable', () => {
+  const dir = tmp();
+  const db = join(dir, 'exec.v1.jsonl');
+  appendJobRecord(db, rec('aaaa', 0));
+  ExecDb.open(db); // an index exists, at the end of the first line
+  appendFileSync(db, '{"invocation_id": "aaaa", "job_id": "aaaa.1", "timest'); // cut short
+  appendJobRecord(db, rec('bbbb', 0));
+  const text = readFileSync(db, 'utf8');
+  assert.ok(text.endsWith('\n'));
+  assert.equal(text.split('\n').length, 4);
+  for (const v of [ExecDb.open(db), ExecDb.open(db), ExecDb.open(db, { useIndex: false })]) {
+    assert.deepEqual(v.invocationIds(), ['aaaa', 'bbbb']);
+    assert.equal(v.getJob('bbbb.0')!.job_id, 'bbbb.0');
+    assert.equal(v.warnings.length, 1);
+    assert.match(v.warnings[0]!, /skipped 1 damaged line in the exec DB .*exec\.v1\.jsonl \(line 2\)/);
+  }
+});
+
+test('a record of the wrong shape is skipped, never a phantom 1970 invocation', () => {
+  const dir = tmp();
+  const db = join(dir, 'exec.v1.jsonl');
+  appendFileSync(db, JSON.stringify({ invocation_id: 'zzzz', job_id: 'zzzz.0', executor: 'local' }) + '\n');
+  appendFileSync(db, JSON.stringify({ ...rec('yyyy', 0), data: 'x' }) + '\n');
+  appendJobRecord(db, rec('aaaa', 0));
+  const v = ExecDb.open(db);
+  assert.deepEqual(v.invocationIds(), ['aaaa']);
+  assert.equal(v.warnings.length, 1);
+  assert.match(v.warnings[0]!, /skipped 2 damaged lines .*\(line 1 and later\)/);
+});
+
+test('a DB path that is a directory gives one line naming it, on read and on append', () => {
+  const dir = tmp();
+  const db = join(dir, 'exec.v1.jsonl');
+  mkdirSync(db);
+  assert.throws(
+    () => ExecDb.open(db),
+    (e: Error) => e.message === `the exec DB path ${db} is a directory, not a file`,
+  );
+  assert.throws(() => appendJobRecord(db, rec('aaaa', 0)), /is a directory, not a file/);
+});
+
+test('a full disk: the append fails with one line and leaves the file as it was', () => {
+  assert.throws(
+    () => appendJobRecord('/dev/full', rec('aaaa', 0)),
+    (e: Error) => e.message === 'cannot write the exec DB /dev/full: no space left on device',
+  );
 });

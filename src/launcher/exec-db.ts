@@ -8,11 +8,24 @@
  * up to and a fingerprint of the file's first bytes, and is brought up to date incrementally from that
  * offset. The JSONL stays the source of truth: a missing, stale or damaged index is rebuilt from it.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { appendLineAtomic, writeFileAtomic } from '../common/fs.js';
+import { writeFileAtomic } from '../common/fs.js';
+import { NelError, errorMessage } from '../common/errors.js';
 import { pyJsonDumps } from '../common/pyjson.js';
 import { isPlainObject, type Obj } from '../common/objects.js';
 
@@ -65,13 +78,90 @@ export function serializeJobRecord(rec: JobRecord): string {
   );
 }
 
-/** Append one record (one atomic write). */
-export function appendJobRecord(dbPath: string, rec: JobRecord): void {
-  appendLineAtomic(dbPath, serializeJobRecord(rec));
+/** Fail with one line when the DB path exists but is not a regular file (a directory, say). */
+export function assertDbPathUsable(dbPath: string): void {
+  let st;
+  try {
+    st = statSync(dbPath);
+  } catch {
+    return; // missing: created on the first append
+  }
+  if (st.isDirectory()) {
+    throw new NelError('USAGE', `the exec DB path ${dbPath} is a directory, not a file`, {
+      hint: 'move the directory away, or point NEMO_EVALUATOR_EXEC_DB_FILE at a file',
+    });
+  }
 }
 
-/** Parse one line into a record; null for a damaged line, 'ignored' for JSON that lacks the required keys. */
-export function parseRecordLine(line: string): JobRecord | null | 'ignored' {
+/**
+ * Append records in one write(2) on an O_APPEND descriptor, so concurrent appenders never interleave
+ * within a line. When the file does not end with a newline (an append cut short by a full disk or a
+ * crash), a newline is written first, in the same write, so the new records start on a fresh line.
+ * A write that fails part-way is undone when no other writer appended meanwhile.
+ */
+export function appendJobRecords(dbPath: string, recs: JobRecord[]): void {
+  if (recs.length === 0) return;
+  assertDbPathUsable(dbPath);
+  const body = recs.map((r) => serializeJobRecord(r) + '\n').join('');
+  let fd: number;
+  try {
+    mkdirSync(dirname(dbPath), { recursive: true });
+    fd = openSync(dbPath, 'a+');
+  } catch (e) {
+    throw dbWriteError(dbPath, e);
+  }
+  let before = 0;
+  let written = 0;
+  try {
+    before = fstatSync(fd).size;
+    let prefix = '';
+    if (before > 0) {
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, before - 1);
+      if (last[0] !== 0x0a) prefix = '\n';
+    }
+    const buf = Buffer.from(prefix + body, 'utf8');
+    while (written < buf.length) written += writeSync(fd, buf, written, buf.length - written);
+    fsyncSync(fd);
+  } catch (e) {
+    try {
+      if (written > 0 && fstatSync(fd).size === before + written) ftruncateSync(fd, before);
+    } catch {
+      /* readers skip the partial line; the next append starts on a fresh line */
+    }
+    throw dbWriteError(dbPath, e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function dbWriteError(dbPath: string, e: unknown): NelError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const what =
+    code === 'ENOSPC'
+      ? 'no space left on device'
+      : code === 'EISDIR'
+        ? 'it is a directory'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EROFS'
+            ? 'read-only file system'
+            : errorMessage(e);
+  return new NelError('LAUNCH_FAILED', `cannot write the exec DB ${dbPath}: ${what}`, {
+    hint: 'free space or fix permissions there, or point NEMO_EVALUATOR_EXEC_DB_FILE at a writable file',
+  });
+}
+
+/** Append one record (one atomic write, on a fresh line). */
+export function appendJobRecord(dbPath: string, rec: JobRecord): void {
+  appendJobRecords(dbPath, [rec]);
+}
+
+/**
+ * Parse one line into a record; null for a damaged line: not JSON, or JSON of the wrong shape (no
+ * string ids and executor, no numeric timestamp, data/config not objects).
+ */
+export function parseRecordLine(line: string): JobRecord | null {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -79,17 +169,14 @@ export function parseRecordLine(line: string): JobRecord | null | 'ignored' {
     return null;
   }
   if (!isPlainObject(v)) return null;
-  const { invocation_id, job_id, executor } = v;
+  const { invocation_id, job_id, executor, timestamp, data, config } = v;
   if (typeof invocation_id !== 'string' || typeof job_id !== 'string' || typeof executor !== 'string')
-    return 'ignored';
-  return {
-    invocation_id,
-    job_id,
-    executor,
-    timestamp: typeof v.timestamp === 'number' ? v.timestamp : 0,
-    data: isPlainObject(v.data) ? v.data : {},
-    config: isPlainObject(v.config) ? v.config : {},
-  };
+    return null;
+  if (invocation_id === '' || job_id === '') return null;
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp) || timestamp <= 0) return null;
+  if (!isPlainObject(data)) return null;
+  if (config !== undefined && !isPlainObject(config)) return null;
+  return { invocation_id, job_id, executor, timestamp, data, config: config ?? {} };
 }
 
 /** Task name of a job from its stored config (`evaluation.tasks[index].name`). */
@@ -110,7 +197,7 @@ export function taskNameOf(rec: JobRecord): string | undefined {
 }
 
 const INDEX_MAGIC = 'nel-exec-index';
-const INDEX_VERSION = 4;
+const INDEX_VERSION = 5;
 const FINGERPRINT_BYTES = 4096;
 
 /**
@@ -130,6 +217,10 @@ interface IndexState {
   /** sha1 of the first min(offset, 4096) bytes: detects a replaced or rewritten file. */
   fingerprint: string;
   damagedLines: number;
+  /** Newline-terminated lines consumed (the line number of the line ending at `offset`). */
+  lines: number;
+  /** 1-based number of the first damaged line, 0 when none. */
+  firstDamagedLine: number;
   /** Parsed entries; insertion order is the first-seen order of invocations. Null while `raw` is used. */
   entries: Map<string, IndexedInvocation> | null;
   /** The index file's entry lines, starting with the newline that ends the header line. */
@@ -139,7 +230,15 @@ interface IndexState {
 }
 
 function emptyIndex(): IndexState {
-  return { offset: 0, fingerprint: '', damagedLines: 0, entries: new Map(), raw: null };
+  return {
+    offset: 0,
+    fingerprint: '',
+    damagedLines: 0,
+    lines: 0,
+    firstDamagedLine: 0,
+    entries: new Map(),
+    raw: null,
+  };
 }
 
 const splitList = (s: string): string[] => (s === '' ? [] : s.split('\n'));
@@ -150,8 +249,9 @@ const executorOf = (joined: string): string =>
 export const indexPathFor = (dbPath: string): string => `${dbPath}.index`;
 
 // ---- index file format ----------------------------------------------------------------------
-// Line 1: `nel-exec-index <TAB> 4 <TAB> offset <TAB> fingerprint <TAB> damaged lines <TAB> 1 when the
-// earliest timestamps never decrease from line to line (so the newest are read from the tail), else 0`.
+// Line 1: `nel-exec-index <TAB> 5 <TAB> offset <TAB> fingerprint <TAB> damaged lines <TAB> 1 when the
+// earliest timestamps never decrease from line to line (so the newest are read from the tail), else 0
+// <TAB> lines consumed <TAB> number of the first damaged line (0: none)`.
 // Then one line per invocation, first-seen order: `lower-cased id <TAB> id when it differs, else
 // empty <TAB> earliest ts <TAB> executor label <TAB> JSON [executors, task names, flat job list]`.
 // Tabs, newlines and backslashes in ids and the label are backslash-escaped (escaping keeps prefixes,
@@ -243,7 +343,16 @@ function serializeIndex(idx: IndexState, entries: Map<string, IndexedInvocation>
     if (e[0] < last) sorted = false;
     last = e[0];
   }
-  const head = [INDEX_MAGIC, INDEX_VERSION, idx.offset, idx.fingerprint, idx.damagedLines, sorted ? 1 : 0];
+  const head = [
+    INDEX_MAGIC,
+    INDEX_VERSION,
+    idx.offset,
+    idx.fingerprint,
+    idx.damagedLines,
+    sorted ? 1 : 0,
+    idx.lines,
+    idx.firstDamagedLine,
+  ];
   return `${head.join('\t')}\n${parts.join('')}`;
 }
 
@@ -257,14 +366,19 @@ function readIndex(path: string): IndexState | null {
   const nl = buf.indexOf(0x0a);
   if (nl < 0 || buf[buf.length - 1] !== 0x0a) return null; // a complete file ends with a newline
   const head = buf.toString('latin1', 0, nl).split('\t');
-  if (head.length !== 6 || head[0] !== INDEX_MAGIC || head[1] !== String(INDEX_VERSION)) return null;
+  if (head.length !== 8 || head[0] !== INDEX_MAGIC || head[1] !== String(INDEX_VERSION)) return null;
   const offset = Number(head[2]);
   const damagedLines = Number(head[4]);
+  const lines = Number(head[6]);
+  const firstDamagedLine = Number(head[7]);
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(damagedLines)) return null;
+  if (!Number.isSafeInteger(lines) || !Number.isSafeInteger(firstDamagedLine)) return null;
   return {
     offset,
     fingerprint: head[3]!,
     damagedLines,
+    lines,
+    firstDamagedLine,
     entries: null,
     raw: buf.subarray(nl),
     sortedByTime: head[5] === '1',
@@ -439,7 +553,7 @@ export class ExecDb {
       closeSync(fd);
     }
     const rec = parseRecordLine(text);
-    if (rec === null || rec === 'ignored' || rec.job_id !== jobId) return 'stale';
+    if (rec === null || rec.job_id !== jobId) return 'stale';
     this.cache.set(jobId, rec);
     return rec;
   }
@@ -534,6 +648,7 @@ export class ExecDb {
 
   /** Bring `idx` (null: rebuild) up to date with the file. */
   private load(start: IndexState | null): void {
+    assertDbPathUsable(this.path);
     if (!existsSync(this.path)) {
       this.index = emptyIndex();
       return;
@@ -567,8 +682,11 @@ export class ExecDb {
     this.parsed.clear();
     this.warnings.length = 0;
     if (idx.damagedLines > 0) {
+      const n = idx.damagedLines;
+      const where =
+        idx.firstDamagedLine > 0 ? ` (line ${idx.firstDamagedLine}${n > 1 ? ' and later' : ''})` : '';
       this.warnings.push(
-        `skipped ${idx.damagedLines} damaged line${idx.damagedLines === 1 ? '' : 's'} in the exec DB ${this.path}`,
+        `skipped ${n} damaged line${n === 1 ? '' : 's'} in the exec DB ${this.path}${where}`,
       );
     }
     if (this.useIndex && changed) {
@@ -615,6 +733,7 @@ function scanFrom(fd: number, idx: IndexState, size: number): boolean {
       if (nl < 0) break;
       const abs = carryStart + lineStart;
       const len = nl - lineStart;
+      idx.lines++;
       if (len > 0) foldLine(idx, data.subarray(lineStart, nl), abs, len);
       lineStart = nl + 1;
       idx.offset = carryStart + lineStart;
@@ -634,9 +753,9 @@ function foldLine(idx: IndexState, bytes: Buffer, offset: number, length: number
   const rec = parseRecordLine(text);
   if (rec === null) {
     idx.damagedLines++;
+    if (idx.firstDamagedLine === 0) idx.firstDamagedLine = idx.lines;
     return;
   }
-  if (rec === 'ignored') return;
   const inv = rec.invocation_id;
   const entries = entriesOf(idx);
   let entry = entries.get(inv);

@@ -9,6 +9,8 @@ import type { JobRecord, ExecDb } from './exec-db.js';
 import { resolveId, latestInvocation } from './id-resolve.js';
 import { NelError, errorMessage } from '../common/errors.js';
 import type { JobProgress, JobStatus, StatusEntry } from '../executors/types.js';
+import { jobCause, LOST_FILE } from '../executors/local/cause.js';
+import { reconcileLiveness } from '../executors/local/liveness.js';
 
 const readText = (p: string): string | null => {
   try {
@@ -75,6 +77,8 @@ export function readJobStatus(rec: JobRecord | undefined): JobStatus {
   const exitText = readText(join(logs, 'stage.exit'));
   const exitCode = exitText === null ? null : parseStageExit(exitText);
   if (killed) return { state: 'killed', progress, exitCode };
+  if (exitText === null && readText(join(logs, LOST_FILE)) !== null)
+    return { state: 'failed', progress, exitCode: null };
   if (exitText !== null) {
     if (exitCode === null) return { state: 'failed', progress, exitCode };
     if (readText(join(taskDir, 'artifacts', '.nemo_evaluator_interrupted')) !== null)
@@ -92,17 +96,32 @@ function restartedAfterKill(logs: string, rec: JobRecord): boolean {
   return started !== null && started > killedAt * 1000 + 1000;
 }
 
-/** One `status --json` entry for a job record. */
+/** Add the cause and hint of a FAILED entry, read from the job's logs. */
+export function addCause(rec: JobRecord, entry: StatusEntry, exitCode: number | null): StatusEntry {
+  if (entry.status !== 'failed' || entry.cause !== undefined) return entry;
+  try {
+    const c = jobCause(rec, exitCode);
+    entry.cause = c.cause;
+    if (c.hint !== undefined) entry.hint = c.hint;
+    if (c.log !== undefined) entry.log = c.log;
+  } catch {
+    /* a cause is a courtesy: never fail the status for it */
+  }
+  return entry;
+}
+
+/** One `status --json` entry for a job record (FAILED ones with their cause). */
 export function statusEntryFor(rec: JobRecord): StatusEntry {
   try {
     const st = readJobStatus(rec);
-    return {
+    const entry: StatusEntry = {
       invocation: rec.invocation_id,
       job_id: rec.job_id,
       status: st.state,
       progress: st.progress ?? 'unknown',
       data: rec.data,
     };
+    return addCause(rec, entry, st.exitCode);
   } catch (e) {
     return {
       invocation: rec.invocation_id,
@@ -118,6 +137,26 @@ export function statusEntryFor(rec: JobRecord): StatusEntry {
  * Unknown ids give `not_found` entries; an ambiguous prefix throws.
  */
 export function getJobStatuses(db: ExecDb, ids: string[]): StatusEntry[] {
+  const claims: { rec: JobRecord; entry: StatusEntry }[] = [];
+  const entryOf = (rec: JobRecord): StatusEntry => {
+    const entry = statusEntryFor(rec);
+    if (entry.status === 'running' || entry.status === 'pending') claims.push({ rec, entry });
+    return entry;
+  };
+  const out = collectEntries(db, ids, entryOf);
+  if (claims.length > 0) {
+    // jobs whose files say RUNNING/PENDING: are their processes still there?
+    reconcileLiveness(claims);
+    for (const c of claims) addCause(c.rec, c.entry, null);
+  }
+  return out;
+}
+
+function collectEntries(
+  db: ExecDb,
+  ids: string[],
+  statusEntryFor: (rec: JobRecord) => StatusEntry,
+): StatusEntry[] {
   if (ids.length === 0) {
     const inv = latestInvocation(db);
     return inv ? db.jobsOf(inv).map(statusEntryFor) : [];

@@ -1,5 +1,5 @@
 /** A thin wrapper over the docker CLI: bounded child processes, no shell, errors as values. */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 
 export interface DockerResult {
   code: number;
@@ -108,4 +108,63 @@ export async function stopAndRemoveContainers(
   const rm = await runDocker(['rm', '-f', ...ids], { timeoutMs: 20_000 });
   if (rm.code === 0 || stop.code === 0) return { ok: true };
   return { ok: false, error: rm.error ?? (rm.stderr.trim().split('\n')[0] || `docker rm exited ${rm.code}`) };
+}
+
+export interface LabelledContainer {
+  id: string;
+  /** The value of the label asked for. */
+  value: string;
+  /** All its labels. */
+  labels: Record<string, string>;
+  /** created, running, paused, restarting, removing, exited or dead. */
+  state: string;
+  /** The exit code of an exited container (from docker's status text), else null. */
+  exitCode: number | null;
+}
+
+/**
+ * Every container (running or not) carrying label `key`, with its state: one synchronous docker call,
+ * for `nel status`, which stays synchronous and fast. Null when docker cannot be asked.
+ */
+export function containersWithLabelSync(
+  key: string,
+  opts: { timeoutMs?: number } = {},
+): LabelledContainer[] | null {
+  const r = spawnSync(
+    'docker',
+    [
+      'ps',
+      '-a',
+      '--no-trunc',
+      '--filter',
+      `label=${key}`,
+      '--format',
+      `{{.ID}}\t{{.Label ${JSON.stringify(key)}}}\t{{.State}}\t{{.Status}}\t{{.Labels}}`,
+    ],
+    { encoding: 'utf8', timeout: opts.timeoutMs ?? 10_000 },
+  );
+  if (r.error || r.status !== 0) return null;
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const [id = '', value = '', state = '', status = '', labelText = ''] = l.split('\t');
+      const m = /^Exited \((-?\d+)\)/.exec(status);
+      const labels: Record<string, string> = {};
+      for (const kv of labelText.split(',')) {
+        const eq = kv.indexOf('=');
+        if (eq > 0) labels[kv.slice(0, eq)] = kv.slice(eq + 1);
+      }
+      return { id, value, labels, state, exitCode: m ? Number(m[1]) : null };
+    });
+}
+
+/** `docker rm -f` synchronously (containers that already exited: quick). Returns whether docker succeeded. */
+export function removeContainersSync(ids: string[], opts: { timeoutMs?: number } = {}): boolean {
+  if (ids.length === 0) return true;
+  const r = spawnSync('docker', ['rm', '-f', ...ids], {
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 20_000,
+  });
+  return !r.error && r.status === 0;
 }

@@ -10,6 +10,7 @@ export NEL_INVOCATION_ID=9f2c4e1a0b3d5c7e
 exec 3>&2
 nel_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 nel_err() { printf '%s\n' "$1"; printf '%s\n' "$1" >&3; }
+nel_refuse() { printf '%s\n' "$1" >&2; printf '%s\n' "$1" >> "$logs_dir/stdout.log"; }
 invocation_dir=/nel-golden/results/20260527_141503-9f2c4e1a0b3d5c7e
 killed_jobs_file="$invocation_dir/killed_jobs.txt"
 nel_is_killed() { [ -f "$killed_jobs_file" ] && grep -qxF -- "$1" "$killed_jobs_file"; }
@@ -35,9 +36,15 @@ artifacts_dir="$task_dir/artifacts"
 logs_dir="$task_dir/logs"
 if [ "$nel_honour_kills" = 1 ] && nel_is_killed 9f2c4e1a0b3d5c7e.1; then
   printf '%s Job %s (%s) was killed, skipping execution\n' "$(nel_utc)" 9f2c4e1a0b3d5c7e.1 mbpp | tee -a "$logs_dir/stdout.log"
+elif nel_missing=0; if [ -z "${HF_TOKEN_FOR_MBPP+x}" ]; then nel_missing=1; fi; if [ -z "${NGC_API_KEY+x}" ]; then nel_missing=1; fi; [ "$nel_missing" != 0 ] && [ -f "$logs_dir/stage.exit" ]; then
+  if [ -z "${HF_TOKEN_FOR_MBPP+x}" ]; then nel_refuse 'error: environment variable HF_TOKEN_FOR_MBPP is not set (needed by evaluation.tasks[1].env_vars.HF_TOKEN)'; fi
+  if [ -z "${NGC_API_KEY+x}" ]; then nel_refuse 'error: environment variable NGC_API_KEY is not set (needed by target.api_endpoint.api_key_name)'; fi
+  nel_refuse 'error: job 9f2c4e1a0b3d5c7e.1 not started; its earlier outcome (logs/stage.exit) is kept (hint: set the variables named above and run it again)'
+  (exit 1)
 else
-  rm -f "$logs_dir/stage.running" "$logs_dir/stage.exit" "$artifacts_dir/.nemo_evaluator_interrupted"
+  rm -f "$logs_dir/stage.running" "$logs_dir/stage.exit" "$logs_dir/stage.lost" "$logs_dir/stage.script.pid" "$artifacts_dir/.nemo_evaluator_interrupted"
   nel_utc > "$logs_dir/stage.pre-start"
+  printf '%s\n' "$$" > "$logs_dir/stage.script.pid"
   # config_ef.yaml (sent to the container base64-encoded below):
   #   config:
   #     output_dir: /results
@@ -116,6 +123,10 @@ else
       bash -c 'echo "" | base64 -d > pre_cmd.sh && echo "" | base64 -d > post_cmd.sh && echo "Y29uZmlnOgogIG91dHB1dF9kaXI6IC9yZXN1bHRzCiAgcGFyYW1zOgogICAgbGltaXRfc2FtcGxlczogNQogICAgcGFyYWxsZWxpc206IDIKICB0eXBlOiBtYnBwCm1ldGFkYXRhOgogIGxhdW5jaGVyX2NvbW1hbmQ6IG5lbCBydW4gLS1jb25maWcgZ29sZGVuLnlhbWwgLS1kcnktcnVuCiAgbGF1bmNoZXJfcmVzb2x2ZWRfY29uZmlnOgogICAgZGVwbG95bWVudDoKICAgICAgdHlwZTogbm9uZQogICAgZXZhbHVhdGlvbjoKICAgICAgbmVtb19ldmFsdWF0b3JfY29uZmlnOgogICAgICAgIGNvbmZpZzoKICAgICAgICAgIHBhcmFtczoKICAgICAgICAgICAgbGltaXRfc2FtcGxlczogNQogICAgICAgICAgICBwYXJhbGxlbGlzbTogMgogICAgICB0YXNrczoKICAgICAgICAtIG5hbWU6IGlmZXZhbAogICAgICAgIC0gZW52X3ZhcnM6CiAgICAgICAgICAgIEhGX1RPS0VOOiBob3N0OkhGX1RPS0VOX0ZPUl9NQlBQCiAgICAgICAgICAgIE1PREU6IGxpdDpmYXN0IHJ1bgogICAgICAgICAgbmFtZTogbWJwcAogICAgZXhlY3V0aW9uOgogICAgICBhdXRvX2V4cG9ydDoKICAgICAgICBkZXN0aW5hdGlvbnM6CiAgICAgICAgICAtIGxvY2FsCiAgICAgIGVuZHBvaW50X3JlYWRpbmVzc190aW1lb3V0OiA2MDAKICAgICAgZXh0cmFfZG9ja2VyX2FyZ3M6ICItLWNwdXMgMiIKICAgICAgbWF4X3BhcmFsbGVsX3Rhc2tzOiBudWxsCiAgICAgIG1vZGU6IHNlcXVlbnRpYWwKICAgICAgb3V0cHV0X2RpcjogL25lbC1nb2xkZW4vcmVzdWx0cwogICAgICB0eXBlOiBsb2NhbAogICAgICB1c2VfZG9ja2VyOiB0cnVlCiAgICB0YXJnZXQ6CiAgICAgIGFwaV9lbmRwb2ludDoKICAgICAgICBhcGlfa2V5X25hbWU6IE5HQ19BUElfS0VZCiAgICAgICAgbW9kZWxfaWQ6IG1ldGEvbGxhbWEtMy4xLThiLWluc3RydWN0CiAgICAgICAgdXJsOiBodHRwOi8vMTI3LjAuMC4xOjgwMDAvdjEvY2hhdC9jb21wbGV0aW9ucwogIHZlcnNpb25pbmc6CiAgICBuZW1vX2V2YWx1YXRvcl9sYXVuY2hlcjogIjAuMC4wLWdvbGRlbiIKdGFyZ2V0OgogIGFwaV9lbmRwb2ludDoKICAgIGFwaV9rZXlfbmFtZTogTkdDX0FQSV9LRVkKICAgIG1vZGVsX2lkOiBtZXRhL2xsYW1hLTMuMS04Yi1pbnN0cnVjdAogICAgdHlwZTogY2hhdAogICAgdXJsOiBodHRwOi8vMTI3LjAuMC4xOjgwMDAvdjEvY2hhdC9jb21wbGV0aW9ucwo=" | base64 -d > config_ef.yaml && cmd=$(command -v nemo-evaluator >/dev/null 2>&1 && echo nemo-evaluator || echo eval-factory) && source pre_cmd.sh && { $cmd run_eval --run_config config_ef.yaml & nel_engine=$!; trap "trap \"\" TERM INT; kill -TERM \$nel_engine 2>/dev/null" TERM; trap "trap \"\" TERM INT; kill -INT \$nel_engine 2>/dev/null" INT; wait $nel_engine; code=$?; while kill -0 $nel_engine 2>/dev/null; do wait $nel_engine; code=$?; done; (source post_cmd.sh); (exit $code); }; exit_code=$?; chmod -R 777 /results; if [ "$exit_code" -ne 0 ]; then echo "The evaluation container failed with exit code $exit_code" >&2; exit "$exit_code"; fi; echo "Container completed successfully" >&2; exit 0' \
       > "$logs_dir/client_stdout.log" 2>&1
     exit_code=$?
+    if [ "$exit_code" = 125 ]; then
+      nel_docker_err=$(grep -E '^docker: ' "$logs_dir/client_stdout.log" | tail -n 1)
+      nel_err "$(printf 'error: job %s: docker run of %s failed (exit code 125): %s' 9f2c4e1a0b3d5c7e.1 nvcr.io/nvidia/eval-factory/bigcode-evaluation-harness:25.10 "${nel_docker_err:-see $logs_dir/client_stdout.log}")"
+    fi
     docker cp "$client_container:/results/." "$artifacts_dir/" || echo "warning: docker cp from $client_container failed"
     docker rm -f "$client_container" >/dev/null || echo "warning: docker rm $client_container failed"
     if [ "$exit_code" = 0 ] && { [ -f "$artifacts_dir/.nemo_evaluator_interrupted" ] || [ "$nel_terminated" = 1 ]; }; then

@@ -4,7 +4,7 @@
  * supervisor scripts by <inv_dir>/.nel-launch.json (checked against /proc/<pid>/cmdline). Nothing is
  * ever found by pattern-matching over all processes.
  */
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { openExecDb, type ExecDb, type JobRecord } from '../../launcher/exec-db.js';
 import { resolveId, type ResolvedId } from '../../launcher/id-resolve.js';
@@ -12,6 +12,7 @@ import { readJobStatus } from '../../launcher/job-status.js';
 import { containersWithLabel, stopAndRemoveContainers } from '../../runtime/docker.js';
 import type { KillResult, LaunchedScript } from '../types.js';
 import { readLaunchRecord } from './launch.js';
+import { groupAlive, hostEnginePid, isZombieOrGone, supervisorStillRunning } from './procs.js';
 import { NelError } from '../../common/errors.js';
 
 export interface KillOptions {
@@ -24,80 +25,9 @@ export interface KillOptions {
 /** A kill result, with a flag telling "it had already finished" apart from real failures. */
 export type KillOutcome = KillResult & { alreadyFinished?: boolean };
 
-// ---- process helpers -------------------------------------------------------------------------
+// ---- process helpers (procs.ts; re-exported for callers of this module) ----------------------
 
-/** argv of a live process, or null when it is gone or unreadable. */
-export function processArgv(pid: number): string[] | null {
-  try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (raw === '') return null; // zombie
-    return raw.replace(/\0$/, '').split('\0');
-  } catch {
-    return null;
-  }
-}
-
-let bootTimeMs: number | undefined;
-/** Start time of a process (ms since epoch), from /proc/<pid>/stat and /proc/stat btime. */
-export function processStartMs(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]); // field 22 overall; fields[0] is field 3
-    if (bootTimeMs === undefined) {
-      const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
-      bootTimeMs = m ? Number(m[1]) * 1000 : 0;
-    }
-    return bootTimeMs + (ticks / 100) * 1000;
-  } catch {
-    return null;
-  }
-}
-
-function isZombieOrGone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
-
-/** Whether any process is left in the process group. */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  // kill(0) succeeds for zombies too: look for a live member via /proc only for the leader.
-  return true;
-}
-
-/** Whether a recorded supervisor is still that very process (same argv, started then), not a recycled PID. */
-export function supervisorStillRunning(s: LaunchedScript): boolean {
-  const argv = processArgv(s.pid);
-  if (!argv || argv.length !== s.argv.length || argv.some((a, i) => a !== s.argv[i])) return false;
-  const started = processStartMs(s.pid);
-  return started === null || started <= Date.parse(s.startedAt) + 5000;
-}
-
-/** The host-mode engine PID from logs/stage.pid, only if that process started before the file was written. */
-export function hostEnginePid(taskDir: string): number | null {
-  const file = join(taskDir, 'logs', 'stage.pid');
-  let pid: number;
-  let written: number;
-  try {
-    pid = Number(readFileSync(file, 'utf8').trim());
-    written = statSync(file).mtimeMs;
-  } catch {
-    return null;
-  }
-  if (!Number.isInteger(pid) || pid <= 1) return null;
-  const started = processStartMs(pid);
-  if (started === null || isZombieOrGone(pid)) return null;
-  return started <= written + 2000 ? pid : null;
-}
+export { processArgv, processStartMs, groupAlive, supervisorStillRunning, hostEnginePid } from './procs.js';
 
 function signal(target: number, sig: NodeJS.Signals): boolean {
   try {
@@ -241,6 +171,11 @@ export async function killJobOrInvocation(id: string, opts: KillOptions = {}): P
       stateBefore.set(jobId, st.state);
     }
   }
+  // Finished Docker jobs whose containers were left behind (their script died first): removed now.
+  const finishedDocker = results
+    .filter((r) => r.alreadyFinished && r.job_id && db.getJob(r.job_id)?.data.use_docker !== false)
+    .map((r) => r.job_id!);
+  if (finishedDocker.length > 0) await removeContainers(finishedDocker);
   if (targets.length === 0) return results;
 
   // 1. Mark first, so that a sequential script skips these tasks from now on.

@@ -3,31 +3,25 @@
  * its output going to a file (never a pipe), so the CLI may exit (or be killed) while the scripts run.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { NelError } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
-import { appendJobRecord, execDbPath as defaultDbPath, type JobRecord } from '../../launcher/exec-db.js';
+import {
+  appendJobRecords,
+  execDbPath as defaultDbPath,
+  taskNameOf,
+  type JobRecord,
+} from '../../launcher/exec-db.js';
+import { readJobStatus } from '../../launcher/job-status.js';
+import { jobCause } from './cause.js';
 import type { InvocationPlan } from '../../launcher/types.js';
 import { dockerAvailable } from '../../runtime/docker.js';
 import type { LaunchedScript, LaunchResult } from '../types.js';
 
-/** The file in the invocation dir that lists the supervisor processes started for it. */
-export const LAUNCH_RECORD = '.nel-launch.json';
-
-export interface LaunchRecordFile {
-  invocation_id: string;
-  scripts: LaunchedScript[];
-}
-
-export function readLaunchRecord(invocationDir: string): LaunchRecordFile | null {
-  try {
-    const v = JSON.parse(readFileSync(join(invocationDir, LAUNCH_RECORD), 'utf8')) as LaunchRecordFile;
-    return v && Array.isArray(v.scripts) ? v : null;
-  } catch {
-    return null;
-  }
-}
+export { LAUNCH_RECORD, readLaunchRecord, type LaunchRecordFile } from './procs.js';
+import { readLaunchRecord, type LaunchRecordFile } from './procs.js';
+import { LAUNCH_RECORD } from './procs.js';
 
 /** Add supervisors to the launch record (kept: earlier ones, so kill can still check them). */
 export function addToLaunchRecord(
@@ -108,18 +102,36 @@ export function jobRecordFor(plan: InvocationPlan, index: number, now: Date): Jo
   };
 }
 
-/** Wait until every process has been running for `ms`, then fail on any early non-zero exit. */
-export async function checkEarlyExit(started: StartedProcess[], ms = 300): Promise<void> {
+/**
+ * Wait until every process has been running for `ms`, then fail on any early non-zero exit. The
+ * message has a line per failed job with its cause (from the job's logs) when `jobs` are given.
+ */
+export async function checkEarlyExit(
+  started: StartedProcess[],
+  ms = 300,
+  jobs: JobRecord[] = [],
+): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
   for (const p of started) {
     const ex = p.exited;
     if (ex && (ex.code !== 0 || ex.signal)) {
       const name =
-        p.script.argv[0] === 'bash' && p.script.argv[1] !== '-c' ? p.script.argv[1] : 'the supervisor';
+        p.script.argv[0] === 'bash' && p.script.argv[1] !== '-c'
+          ? `Script ${p.script.argv[1]}`
+          : 'The supervisor';
+      const failed = jobs
+        .map((rec) => ({ rec, st: readJobStatus(rec) }))
+        .filter((j) => j.st.state === 'failed')
+        .map((j) => ({ rec: j.rec, ...jobCause(j.rec, j.st.exitCode) }));
+      const lines = failed.map((f) =>
+        `  ${f.rec.job_id} ${taskNameOf(f.rec) ?? ''}: ${f.cause}`.replace(/ {2,}:/, ':'),
+      );
+      const hints = [...new Set(failed.map((f) => f.hint).filter((h): h is string => !!h))];
+      const head = `Job startup failed | ${name} exited with code ${ex.code ?? ex.signal}`;
       throw new NelError(
         'LAUNCH_FAILED',
-        `Job startup failed | Script ${name} exited with code ${ex.code ?? ex.signal}`,
-        { hint: `see ${p.script.log}` },
+        lines.length > 0 ? `${head}; ${lines.length} job(s) failed at once:\n${lines.join('\n')}` : head,
+        { hint: [...hints, `see ${p.script.log}`].join('; ') },
       );
     }
   }
@@ -156,10 +168,20 @@ export async function launchInvocation(plan: InvocationPlan, opts: LaunchOptions
       hint: 'the plan has no entry scripts; check evaluation.tasks',
     });
   }
-  if (plan.useDocker && !opts.skipDockerCheck) await assertDockerUsable();
   const dbPath = opts.execDbPath ?? defaultDbPath(opts.env);
   const now = opts.now ?? new Date();
-  for (let i = 0; i < plan.jobs.length; i++) appendJobRecord(dbPath, jobRecordFor(plan, i, now));
+  try {
+    if (plan.useDocker && !opts.skipDockerCheck) await assertDockerUsable();
+    // every job's record in one append: all of them are recorded, or (undone) none
+    appendJobRecords(
+      dbPath,
+      plan.jobs.map((_j, i) => jobRecordFor(plan, i, now)),
+    );
+  } catch (e) {
+    // a refused run leaves nothing behind: the invocation dir written for it goes too
+    rmSync(plan.invocationDir, { recursive: true, force: true });
+    throw e;
+  }
   const started: StartedProcess[] = [];
   try {
     for (const script of plan.entryScripts) {
@@ -174,7 +196,11 @@ export async function launchInvocation(plan: InvocationPlan, opts: LaunchOptions
       );
   }
   try {
-    await checkEarlyExit(started, opts.startupCheckMs ?? 300);
+    await checkEarlyExit(
+      started,
+      opts.startupCheckMs ?? 300,
+      plan.jobs.map((_j, i) => jobRecordFor(plan, i, now)),
+    );
   } finally {
     for (const s of started) s.detach();
   }

@@ -7,7 +7,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openExecDb, taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
 import { resolveId } from '../../launcher/id-resolve.js';
-import { readJobStatus } from '../../launcher/job-status.js';
+import { getJobStatuses } from '../../launcher/job-status.js';
 import { isTerminal } from '../types.js';
 
 export interface LogLine {
@@ -147,9 +147,13 @@ export async function streamLogs(ids: string[], opts: StreamLogsOptions): Promis
     if (!opts.noExit && !activity && Date.now() - lastStatusCheck >= 500) {
       lastStatusCheck = Date.now();
       const fresh = openExecDb({ dbPath: opts.dbPath, env: opts.env });
-      const allDone = followed.every((f) =>
-        isTerminal(readJobStatus(fresh.getJob(f.rec.job_id) ?? f.rec).state as never),
+      // the same states `nel status` shows: a job whose processes are gone counts as finished
+      const states = getJobStatuses(
+        fresh,
+        followed.map((f) => f.rec.job_id),
       );
+      const allDone =
+        states.length > 0 && states.every((s) => isTerminal(s.status) || s.status === 'not_found');
       if (allDone) {
         // drain once more, then flush partial last lines
         for (const f of followed) pump(f, tailLines, emit);
@@ -157,16 +161,17 @@ export async function streamLogs(ids: string[], opts: StreamLogsOptions): Promis
         break;
       }
     }
+    // one listener per wait, removed again when the wait ends (never one more per poll)
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, interval);
-      opts.signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
+      const onAbort = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(() => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, interval);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 }

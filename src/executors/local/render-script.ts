@@ -21,6 +21,9 @@
 import { shQuote } from '../../common/shell.js';
 import type { EnvVarSpec } from '../../launcher/types.js';
 
+/** The stage files a job's start removes (stage.pre-start is rewritten; stage.pid by the engine start). */
+const STAGE_FILES = ['stage.running', 'stage.exit', 'stage.lost', 'stage.script.pid'];
+
 export interface DeploymentScriptSpec {
   image: string;
   command: string;
@@ -139,6 +142,7 @@ function header(ctx: ScriptContext, title: string, jobs: ScriptJob[]): string[] 
     'exec 3>&2',
     'nel_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }',
     `nel_err() { printf '%s\\n' "$1"; printf '%s\\n' "$1" >&3; }`,
+    `nel_refuse() { printf '%s\\n' "$1" >&2; printf '%s\\n' "$1" >> "$logs_dir/stdout.log"; }`,
     `invocation_dir=${q(ctx.invocationDir)}`,
     'killed_jobs_file="$invocation_dir/killed_jobs.txt"',
     'nel_is_killed() { [ -f "$killed_jobs_file" ] && grep -qxF -- "$1" "$killed_jobs_file"; }',
@@ -168,11 +172,17 @@ function prepareDirs(job: ScriptJob): string[] {
 /** Capture, check and export the variables of a job (inside its subshell). */
 function envSetup(job: ScriptJob): {
   check: string[];
+  /** The same checks, silent: they only set nel_missing. */
+  quietCheck: string[];
+  /** The same checks, printed with nel_refuse (outside the job's subshell). */
+  refuseCheck: string[];
   capture: string[];
   exportEval: string[];
   exportDeploy: string[];
 } {
   const check: string[] = [];
+  const quietCheck: string[] = [];
+  const refuseCheck: string[] = [];
   const capture: string[] = [];
   const checked = new Set<string>();
   const exportLines = (specs: EnvVarSpec[], prefix: string): string[] =>
@@ -186,6 +196,8 @@ function envSetup(job: ScriptJob): {
           checked.add(name);
           const msg = `error: environment variable ${name} is not set (needed by ${s.declaredAt})`;
           check.push(`if [ -z "\${${name}+x}" ]; then nel_err ${q(msg)}; nel_missing=1; fi`);
+          quietCheck.push(`if [ -z "\${${name}+x}" ]; then nel_missing=1; fi`);
+          refuseCheck.push(`if [ -z "\${${name}+x}" ]; then nel_refuse ${q(msg)}; fi`);
         }
         capture.push(`${tmp}="\${${name}}"`);
       }
@@ -193,7 +205,7 @@ function envSetup(job: ScriptJob): {
     });
   const exportDeploy = job.deployment ? exportLines(job.deployment.env, 'dep') : [];
   const exportEval = exportLines(job.env, 'env');
-  return { check, capture, exportEval, exportDeploy };
+  return { check, quietCheck, refuseCheck, capture, exportEval, exportDeploy };
 }
 
 const cont = (lines: string[], indent: string): string[] =>
@@ -271,6 +283,12 @@ function dockerClientLines(job: ScriptJob, ctx: ScriptContext): string[] {
     `${I}client_container=${q(job.containerName)}"-$(date +%s)-$$-\${RANDOM}"`,
     ...cont(run, I),
     `${I}exit_code=$?`,
+    // 125: docker itself failed (image missing and not pullable, name conflict, bad mount ...): say so
+    // in this job's stdout.log and in the log of the script that started it
+    `${I}if [ "$exit_code" = 125 ]; then`,
+    `${I}  nel_docker_err=$(grep -E '^docker: ' "$logs_dir/client_stdout.log" | tail -n 1)`,
+    `${I}  nel_err "$(printf 'error: job %s: docker run of %s failed (exit code 125): %s' ${q(job.jobId)} ${q(job.evalImage)} "\${nel_docker_err:-see $logs_dir/client_stdout.log}")"`,
+    `${I}fi`,
     `${I}docker cp "$client_container:/results/." "$artifacts_dir/" || echo "warning: docker cp from $client_container failed"`,
     `${I}docker rm -f "$client_container" >/dev/null || echo "warning: docker rm $client_container failed"`,
     ...(job.deployment ? [`${I}nel_stop_server`] : []),
@@ -360,9 +378,22 @@ function taskBlock(job: ScriptJob, ctx: ScriptContext): string[] {
     'logs_dir="$task_dir/logs"',
     `if [ "$nel_honour_kills" = 1 ] && nel_is_killed ${q(job.jobId)}; then`,
     `  printf '%s Job %s (%s) was killed, skipping execution\\n' "$(nel_utc)" ${q(job.jobId)} ${q(job.taskName)} | tee -a "$logs_dir/stdout.log"`,
+    // A job that already has an outcome keeps it when its variables are missing: checked before any
+    // stage file is touched.
+    ...(env.quietCheck.length > 0
+      ? [
+          'elif nel_missing=0; ' +
+            env.quietCheck.map((l) => l.replace(/; fi$/, '; fi;')).join(' ') +
+            ' [ "$nel_missing" != 0 ] && [ -f "$logs_dir/stage.exit" ]; then',
+          ...env.refuseCheck.map((l) => '  ' + l),
+          `  nel_refuse ${q(`error: job ${job.jobId} not started; its earlier outcome (logs/stage.exit) is kept (hint: set the variables named above and run it again)`)}`,
+          '  (exit 1)',
+        ]
+      : []),
     'else',
-    '  rm -f "$logs_dir/stage.running" "$logs_dir/stage.exit" "$artifacts_dir/.nemo_evaluator_interrupted"',
+    `  rm -f ${STAGE_FILES.map((f) => `"$logs_dir/${f}"`).join(' ')} "$artifacts_dir/.nemo_evaluator_interrupted"`,
     '  nel_utc > "$logs_dir/stage.pre-start"',
+    `  printf '%s\\n' "$$" > "$logs_dir/stage.script.pid"`,
     ...configComment,
     '  (',
     ...body,

@@ -10,16 +10,30 @@ import { shQuote } from '../../common/shell.js';
 import { openExecDb, taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
 import { resolveInvocationPrefix } from '../../launcher/id-resolve.js';
 import { readJobStatus } from '../../launcher/job-status.js';
+import { loadEnvFile } from '../../config/env-file.js';
+import { containersWithLabel, stopAndRemoveContainers } from '../../runtime/docker.js';
 import type { LaunchedScript } from '../types.js';
-import { addToLaunchRecord, checkEarlyExit, readLaunchRecord, spawnDetached } from './launch.js';
-import { supervisorStillRunning } from './kill.js';
+import { jobCause } from './cause.js';
+import {
+  assertDockerUsable,
+  addToLaunchRecord,
+  checkEarlyExit,
+  readLaunchRecord,
+  spawnDetached,
+} from './launch.js';
+import { supervisorStillRunning } from './procs.js';
 
 export interface ResumeOptions {
   all?: boolean;
   env?: NodeJS.ProcessEnv;
   dbPath?: string;
   now?: Date;
+  /** How long to watch the new supervisor before reporting (default 1000 ms). */
   startupCheckMs?: number;
+  /** Where ./.env is looked for, as `nel run` does (default the current directory). */
+  cwd?: string;
+  /** Skip the check that the docker daemon answers. */
+  skipDockerCheck?: boolean;
 }
 
 export interface ResumeResult {
@@ -30,9 +44,78 @@ export interface ResumeResult {
   /** Jobs left alone because they succeeded. */
   skipped: { jobId: string; taskName: string }[];
   supervisor: LaunchedScript | null;
+  /** Jobs that already failed again when the startup check ended, with their causes. */
+  failedAtOnce: { jobId: string; taskName: string; cause: string; hint?: string }[];
 }
 
-const STAGE_FILES = ['stage.pre-start', 'stage.running', 'stage.exit', 'stage.pid'];
+const STAGE_FILES = [
+  'stage.pre-start',
+  'stage.running',
+  'stage.exit',
+  'stage.pid',
+  'stage.lost',
+  'stage.script.pid',
+];
+
+/** Host variables a job's run.sh checks (the names and where the config refers to them). */
+export function variablesOfScript(runSh: string): { name: string; declaredAt: string }[] {
+  const out: { name: string; declaredAt: string }[] = [];
+  const seen = new Set<string>();
+  for (const m of runSh.matchAll(
+    /error: environment variable ([A-Za-z_][A-Za-z0-9_]*) is not set \(needed by ([^)']*)\)/g,
+  )) {
+    if (seen.has(m[1]!)) continue;
+    seen.add(m[1]!);
+    out.push({ name: m[1]!, declaredAt: m[2]! });
+  }
+  return out;
+}
+
+/** The gate `nel run` applies: every variable the jobs read must be set, else nothing is touched. */
+export function checkResumeVariables(taskDirs: string[], env: NodeJS.ProcessEnv): void {
+  const missing: { name: string; declaredAt: string }[] = [];
+  const seen = new Set<string>();
+  for (const d of taskDirs) {
+    let text: string;
+    try {
+      text = readFileSync(join(d, 'run.sh'), 'utf8');
+    } catch {
+      continue; // reported by the caller
+    }
+    for (const v of variablesOfScript(text)) {
+      if (env[v.name] === undefined && !seen.has(v.name)) {
+        seen.add(v.name);
+        missing.push(v);
+      }
+    }
+  }
+  const first = missing[0];
+  if (first) {
+    const more =
+      missing.length > 1
+        ? ` (and ${missing.length - 1} more: ${missing
+            .slice(1)
+            .map((m) => m.name)
+            .join(', ')})`
+        : '';
+    throw new NelError(
+      'ENV_UNSET',
+      `environment variable ${first.name} is not set (referenced by ${first.declaredAt})${more}`,
+      { hint: 'export it (or add it to ./.env) and resume again; nothing was started' },
+    );
+  }
+}
+
+/** Remove every container left by earlier attempts of these jobs (their scripts are gone). */
+async function removeLeftoverContainers(jobIds: string[]): Promise<void> {
+  const found = await containersWithLabel('nel.job');
+  if (found.error) return;
+  const wanted = new Set(jobIds);
+  await stopAndRemoveContainers(
+    found.containers.filter((c) => wanted.has(c.value)).map((c) => c.id),
+    { graceSeconds: 2 },
+  );
+}
 
 /** Remove a job's stage files and its interrupted marker, so status starts from pending. */
 export function clearStageFiles(taskDir: string): void {
@@ -115,6 +198,7 @@ export async function resumeInvocation(id: string, opts: ResumeOptions = {}): Pr
       rerun: [],
       skipped: skipped.map(named),
       supervisor: null,
+      failedAtOnce: [],
     };
   }
   for (const r of rerun) {
@@ -125,6 +209,17 @@ export async function resumeInvocation(id: string, opts: ResumeOptions = {}): Pr
       });
     }
   }
+  // The gates of `nel run`, before anything is touched: variables, Docker.
+  loadEnvFile(undefined, { cwd: opts.cwd ?? process.cwd(), env });
+  checkResumeVariables(
+    rerun.map((r) => r.data.output_dir as string),
+    env,
+  );
+  const dockerJobs = rerun.filter((r) => r.data.use_docker !== false).map((r) => r.job_id);
+  if (dockerJobs.length > 0) {
+    if (!opts.skipDockerCheck) await assertDockerUsable();
+    await removeLeftoverContainers(dockerJobs);
+  }
   // Clear state, then record the resume (killed removed), then start.
   const now = opts.now ?? new Date();
   for (const r of rerun) clearStageFiles(r.data.output_dir as string);
@@ -132,9 +227,12 @@ export async function resumeInvocation(id: string, opts: ResumeOptions = {}): Pr
     invDir,
     rerun.map((r) => r.job_id),
   );
+  const resumedRecs: JobRecord[] = [];
   for (const r of rerun) {
     const { killed: _k, killed_at: _ka, ...data } = r.data;
-    db.append({ ...r, data: { ...data, resumed_at: now.getTime() / 1000 } });
+    const rec = { ...r, data: { ...data, resumed_at: now.getTime() / 1000 } };
+    db.append(rec);
+    resumedRecs.push(rec);
   }
   const command = buildResumeCommand(
     invDir,
@@ -143,15 +241,20 @@ export async function resumeInvocation(id: string, opts: ResumeOptions = {}): Pr
   const started = spawnDetached(['bash', '-c', command], invDir, join(invDir, 'launch.resume.log'), env);
   addToLaunchRecord(invDir, inv, [started.script]);
   try {
-    await checkEarlyExit([started], opts.startupCheckMs ?? 300);
+    await checkEarlyExit([started], opts.startupCheckMs ?? 1000, resumedRecs);
   } finally {
     started.detach();
   }
+  const failedAtOnce = resumedRecs
+    .map((r) => ({ r, st: readJobStatus(r) }))
+    .filter((x) => x.st.state === 'failed')
+    .map((x) => ({ ...named(x.r), ...jobCause(x.r, x.st.exitCode) }));
   return {
     invocationId: inv,
     invocationDir: invDir,
     rerun: rerun.map(named),
     skipped: skipped.map(named),
     supervisor: started.script,
+    failedAtOnce: failedAtOnce.map(({ jobId, taskName, cause, hint }) => ({ jobId, taskName, cause, hint })),
   };
 }
