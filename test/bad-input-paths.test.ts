@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { nel, scratch } from './support/cli.js';
-import { nelBin } from './support/paths.js';
+import { engineBin, nelBin, sharedPath } from './support/paths.js';
 
 const CONFIG = (out: string) => `defaults:
   - execution: local
@@ -101,6 +101,47 @@ test('a full disk is "no space left on device: PATH" and leaves no partial files
     }
     assert.deepEqual(filesUnder(join(mnt, 'out')), [], 'no partial or .tmp files');
     assert.equal(existsSync(s.dbPath), false);
+  } finally {
+    spawnSync('umount', [mnt]);
+    rmSync(dirname(mnt), { recursive: true, force: true });
+  }
+});
+
+test('the engine on a full disk: "no space left on device: PATH", not an internal error', (t) => {
+  const mnt = join(scratch('nel-full-engine-').dir, 'disk');
+  mkdirSync(mnt);
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', mnt], { encoding: 'utf8' });
+  if (m.status !== 0) {
+    if (process.env.CI === 'true') assert.fail(`cannot mount a tmpfs for the full-disk test: ${m.stderr}`);
+    t.skip('mounting a tmpfs needs root');
+    return;
+  }
+  try {
+    mkdirSync(join(mnt, 'out'));
+    spawnSync('dd', ['if=/dev/zero', `of=${join(mnt, 'fill')}`, 'bs=1k', 'count=64']);
+    const cfg = join(dirname(mnt), 'config_ef.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'config:',
+        '  type: gsm8k',
+        `  output_dir: ${JSON.stringify(join(mnt, 'out', 'a'))}`,
+        '  params: {limit_samples: 2}',
+        'target:',
+        '  api_endpoint: {url: "http://127.0.0.1:9/v1/chat/completions", model_id: m, type: chat}',
+        '',
+      ].join('\n'),
+    );
+    const r = spawnSync(process.execPath, ['--', engineBin(), 'run_eval', '--run_config', cfg], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, NEMO_EVALUATOR_DATASET_DIR: sharedPath('data', 'gsm8k') },
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^error: no space left on device: .*\/out\/a \(hint: free some space/);
+    assert.deepEqual(filesUnder(join(mnt, 'out')), [], 'no partial or .tmp files');
   } finally {
     spawnSync('umount', [mnt]);
     rmSync(dirname(mnt), { recursive: true, force: true });

@@ -101,7 +101,11 @@ test('host mode: the engine error is the cause; resume refuses without the key v
     );
     writeFileSync(cfgPath, cfg);
     const env = { ...s.env, NEL_LC_KEY: 'k' };
-    const r = await nelAsync(['run', '--config', cfgPath, '--wait'], { cwd: s.dir, env, timeoutMs: 120_000 });
+    const r = await nelAsync(['run', '--config', cfgPath, '--wait', '--skip-preflight'], {
+      cwd: s.dir,
+      env,
+      timeoutMs: 120_000,
+    });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const dir = launchedDir(r);
     const inv = invocationIdOfDir(dir);

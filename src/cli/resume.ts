@@ -9,8 +9,15 @@ export function register(program: Command): void {
     .description('rerun the jobs of an invocation that did not succeed (reusing their caches)')
     .argument('<invocation_id>', 'invocation id (a unique prefix works)')
     .option('--all', 'rerun every job, successful ones included')
-    .action(async (id: string, opts: { all?: boolean }) => {
-      const r = await resumeInvocation(id, { all: !!opts.all });
+    .option(
+      '--skip-preflight',
+      'do not probe the endpoints before relaunching (also NEMO_EVALUATOR_SKIP_PREFLIGHT=1)',
+    )
+    .action(async (id: string, opts: { all?: boolean; skipPreflight?: boolean }) => {
+      const r = await resumeInvocation(id, { all: !!opts.all, skipPreflight: !!opts.skipPreflight });
+      for (const w of r.warnings)
+        process.stderr.write(`${c.yellow('warning:')} ${w}
+`);
       if (r.rerun.length === 0) {
         process.stdout.write(
           `Nothing to resume: every job of ${r.invocationId} succeeded (use --all to rerun them).\n`,

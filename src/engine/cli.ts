@@ -4,7 +4,7 @@
  */
 import { basename } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { NelError, errorMessage, isNelError } from '../common/errors.js';
+import { NelError, errorMessage, isNelError, systemError } from '../common/errors.js';
 import { parseYaml, dumpYamlSorted } from '../common/yaml.js';
 import type { Benchmark } from './benchmarks/types.js';
 import type { EvaluationOptions } from './evaluate.js';
@@ -233,7 +233,8 @@ export async function main(argv: string[], deps: EngineCliDeps = {}): Promise<{ 
       return { stoppedBySignal };
     }
     throw usage(`invalid choice: '${cmd}' (choose from 'ls', 'run_eval')`);
-  } catch (e) {
+  } catch (caught) {
+    const e = isNelError(caught) ? caught : (systemError(caught) ?? caught);
     const msg = isNelError(e) ? e.message : `internal error: ${errorMessage(e)}`;
     // one line, as upstream's engine prints; the hint rides on the same line
     const hint = isNelError(e) && e.hint ? ` (hint: ${e.hint})` : '';

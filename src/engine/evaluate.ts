@@ -8,7 +8,7 @@ import { setMaxListeners } from 'node:events';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
-import { NelError, errorMessage, isNelError } from '../common/errors.js';
+import { NelError, errorMessage, isNelError, systemError } from '../common/errors.js';
 import { writeFileAtomic } from '../common/fs.js';
 import { isPlainObject } from '../common/objects.js';
 import { normaliseAdapterConfig, type AdapterConfig } from './adapters/adapter-config.js';
@@ -155,9 +155,13 @@ export function prepareOutputDir(evaluation: Evaluation, env: NodeJS.ProcessEnv)
   }
   const adapter = normaliseAdapterConfig(evaluation.target.api_endpoint.adapter_config, outputDir);
   evaluation.target.api_endpoint.adapter_config = adapter as unknown as Record<string, unknown>;
-  deleteStaleMarkers(outputDir);
-  writeRunConfig(outputDir, evaluation);
-  if (isPlainObject(evaluation.metadata)) writeMetadata(outputDir, evaluation.metadata, env);
+  try {
+    deleteStaleMarkers(outputDir);
+    writeRunConfig(outputDir, evaluation);
+    if (isPlainObject(evaluation.metadata)) writeMetadata(outputDir, evaluation.metadata, env);
+  } catch (e) {
+    throw systemError(e, outputDir) ?? e;
+  }
   return adapter;
 }
 
@@ -475,7 +479,9 @@ export async function runEvaluation(
         stopReason: reason,
       };
     }
-    const err = isNelError(e) ? e : new NelError('ENGINE_RUN', `evaluation failed: ${errorMessage(e)}`);
+    const err = isNelError(e)
+      ? e
+      : (systemError(e, outputDir) ?? new NelError('ENGINE_RUN', `evaluation failed: ${errorMessage(e)}`));
     return {
       status: 'failed',
       outputDir,

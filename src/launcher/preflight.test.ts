@@ -62,6 +62,15 @@ test('path kinds, the models URL and the suggested URL', () => {
     suggestedUrl(new URL('http://h:1/v1/chat/completions'), 'completions'),
     'http://h:1/v1/completions',
   );
+  assert.equal(
+    suggestedUrl(new URL('http://h:1/v1/no-such-path'), 'completions'),
+    'http://h:1/v1/completions',
+  );
+  assert.equal(
+    suggestedUrl(new URL('http://h:1/api/v1/chat/completion'), 'chat'),
+    'http://h:1/api/v1/chat/completions',
+  );
+  assert.equal(suggestedUrl(new URL('http://h:1/proxy'), 'chat'), 'http://h:1/proxy/v1/chat/completions');
 });
 
 test('planEndpoints: one per distinct url/type/model/key, with the key read by its name and the docker args', () => {

@@ -103,9 +103,10 @@ export const modelsUrlOf = (u: URL): string => `${apiBase(u)}/models`;
 /** What the URL should probably be for this endpoint type. */
 export function suggestedUrl(u: URL, kind: Kind): string {
   const k = kind === 'other' ? 'chat' : kind;
-  let base = apiBase(u);
-  if (!/\/v\d+$/.test(base)) base = `${base}/v1`;
-  return `${base}${SUFFIX[k]}`;
+  const base = apiBase(u);
+  // Keep the path up to its version segment (`/v1/no-such-path` -> `/v1`), else add `/v1`.
+  const m = /^(.*?\/v\d+)(\/|$)/.exec(new URL(base).pathname);
+  return `${u.origin}${m ? m[1]! : new URL(base).pathname.replace(/\/+$/, '') + '/v1'}${SUFFIX[k]}`;
 }
 
 const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\]|::1|0\.0\.0\.0)$/i;
@@ -705,17 +706,24 @@ export async function preflightJobRecords(
   if (!first || !isPlainObject(first.config))
     return { skipped: 'no recorded config', warnings: [], checked: [] };
   const cfg = first.config;
-  const plan = buildInvocationPlan(
-    { raw: cfg, resolved: cfg, sourcePath: null, sourceText: null, warnings: [] },
-    {
-      dryRun: true,
-      env,
-      launcherCommand: 'nel resume',
-      noDocker: first.data.use_docker === false,
-      invocationId: first.invocation_id,
-      toolPaths: { nelJs: '/nel.js', engineJs: '/nemo-evaluator.js' },
-    },
-  );
+  let plan: ReturnType<typeof buildInvocationPlan>;
+  try {
+    plan = buildInvocationPlan(
+      { raw: cfg, resolved: cfg, sourcePath: null, sourceText: null, warnings: [] },
+      {
+        dryRun: true,
+        env,
+        launcherCommand: 'nel resume',
+        noDocker: first.data.use_docker === false,
+        invocationId: first.invocation_id,
+        toolPaths: { nelJs: '/nel.js', engineJs: '/nemo-evaluator.js' },
+      },
+    );
+  } catch (e) {
+    // The jobs' scripts are what runs; a recorded config this version cannot plan again only costs the check.
+    const why = `preflight skipped: the recorded config cannot be planned again (${errorMessage(e)})`;
+    return { skipped: why, warnings: [why], checked: [] };
+  }
   const wanted = new Set(records.map((r) => r.job_id));
   const jobs = plan.jobs.filter((j) => wanted.has(j.jobId));
   const dtype = get(plan.resolvedConfig, 'deployment', 'type');

@@ -10,6 +10,7 @@ import { shQuote } from '../../common/shell.js';
 import { openExecDb, taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
 import { resolveInvocationPrefix } from '../../launcher/id-resolve.js';
 import { readJobStatus } from '../../launcher/job-status.js';
+import { preflightJobRecords } from '../../launcher/preflight.js';
 import { loadEnvFile } from '../../config/env-file.js';
 import { containersWithLabel, stopAndRemoveContainers } from '../../runtime/docker.js';
 import type { LaunchedScript } from '../types.js';
@@ -34,6 +35,8 @@ export interface ResumeOptions {
   cwd?: string;
   /** Skip the check that the docker daemon answers. */
   skipDockerCheck?: boolean;
+  /** Do not probe the endpoints first (`nel resume --skip-preflight`; also NEMO_EVALUATOR_SKIP_PREFLIGHT=1). */
+  skipPreflight?: boolean;
 }
 
 export interface ResumeResult {
@@ -46,6 +49,8 @@ export interface ResumeResult {
   supervisor: LaunchedScript | null;
   /** Jobs that already failed again when the startup check ended, with their causes. */
   failedAtOnce: { jobId: string; taskName: string; cause: string; hint?: string }[];
+  /** Non-fatal notes (inconclusive preflight answers). */
+  warnings: string[];
 }
 
 const STAGE_FILES = [
@@ -199,6 +204,7 @@ export async function resumeInvocation(id: string, opts: ResumeOptions = {}): Pr
       skipped: skipped.map(named),
       supervisor: null,
       failedAtOnce: [],
+      warnings: [],
     };
   }
   for (const r of rerun) {
@@ -220,6 +226,7 @@ export async function resumeInvocation(id: string, opts: ResumeOptions = {}): Pr
     if (!opts.skipDockerCheck) await assertDockerUsable();
     await removeLeftoverContainers(dockerJobs);
   }
+  const preflight = await preflightJobRecords(rerun, { env, skip: opts.skipPreflight });
   // Clear state, then record the resume (killed removed), then start.
   const now = opts.now ?? new Date();
   for (const r of rerun) clearStageFiles(r.data.output_dir as string);
@@ -256,5 +263,6 @@ export async function resumeInvocation(id: string, opts: ResumeOptions = {}): Pr
     skipped: skipped.map(named),
     supervisor: started.script,
     failedAtOnce: failedAtOnce.map(({ jobId, taskName, cause, hint }) => ({ jobId, taskName, cause, hint })),
+    warnings: preflight.warnings,
   };
 }
