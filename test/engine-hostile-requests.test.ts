@@ -53,6 +53,23 @@ test('a reply dripping one byte a second ends within about request_timeout', asy
   }
 });
 
+test('a body that stops short of its end just before request_timeout still ends at about request_timeout', async () => {
+  // The last byte arrives at 2.5 s of a 3 s timeout; an idle-read limit alone would wait until 5.5 s.
+  const server = await startHostileEndpoint(() => ({ kind: 'stall', pauseMs: 2500 }));
+  try {
+    const r = await runEngine(ws, {
+      url: server.url,
+      outputDir: join(ws.dir, 'stall'),
+      params: { request_timeout: 3, max_retries: 0, parallelism: 2 },
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /timed out after 3 s/);
+    assert.ok(r.ms < 5000, `took ${r.ms} ms with request_timeout 3 s`);
+  } finally {
+    await server.close();
+  }
+});
+
 test('SIGTERM ends a run within a few seconds with requests in flight, and a rerun completes it', async () => {
   const server = await startHostileEndpoint(() => ({ kind: 'hang' }));
   const out = join(ws.dir, 'sigterm');

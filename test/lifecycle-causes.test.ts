@@ -50,6 +50,12 @@ test('docker: an image that is not there and cannot be pulled is named, with hin
     assert.ok(out.includes(`docker login 127.0.0.1:9`), out);
     assert.ok(out.includes(`docker pull ${MISSING_IMAGE}`), out);
     assert.ok(out.includes('built-in engine'), out);
+    // Stopped at launch: a line per job, each with its own hint, and the log to read.
+    if (!invocationDir) {
+      assert.match(out, new RegExp(`^ {2}\\S+\\.0 \\S*: ${cause.replace(/[.]/g, '\\.')}`, 'm'));
+      assert.match(out, /^ {4}hint: log in to the registry/m);
+      assert.match(out, /^hint: see .*launch\.run_all\.sequential\.log$/m);
+    }
 
     // the run either stopped at launch (supervisor exited at once) or waited: either way the job is known
     const dir = invocationDir ?? join(s.dir, 'out', readdirSync(join(s.dir, 'out'))[0]!);

@@ -17,6 +17,7 @@ export type Behaviour =
   | { kind: 'null_content' }
   | { kind: 'reasoning_only' }
   | { kind: 'drip'; bytesPerSecond?: number }
+  | { kind: 'stall'; pauseMs: number }
   | { kind: 'huge'; bytes: number }
   | { kind: 'status'; status: number; retryAfter?: string; body?: string }
   | { kind: 'reset' }
@@ -151,6 +152,17 @@ export async function startHostileEndpoint(initial: Plan = OK): Promise<HostileE
           timers.add(t);
         };
         return step();
+      }
+      case 'stall': {
+        // A byte at once, one more after `pauseMs`, then nothing: a body that stops short of its end.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const text = completion(body, chat, answerFor(prompt));
+        res.write(text[0]!);
+        const t = setTimeout(() => {
+          if (!res.destroyed) res.write(text[1]!);
+        }, b.pauseMs);
+        timers.add(t);
+        return;
       }
       case 'huge': {
         res.writeHead(200, { 'content-type': 'application/json' });

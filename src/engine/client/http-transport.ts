@@ -50,24 +50,62 @@ function formatMiB(bytes: number): string {
   return Number.isInteger(mib) ? String(mib) : mib.toFixed(2);
 }
 
+/** A body being read, for the deadline sweep. */
+interface Reading {
+  deadline: number;
+  timeoutMs: number;
+  fail(e: Error): void;
+}
+
+/**
+ * One timer per transport (not per request) that fails every body still being read past its deadline:
+ * a body that stops short of the end cannot outlive `request_timeout` by more than the sweep interval.
+ */
+class DeadlineSweep {
+  private readonly reading = new Set<Reading>();
+  private timer: NodeJS.Timeout | null = null;
+  constructor(private readonly intervalMs = 200) {}
+  add(r: Reading): () => void {
+    this.reading.add(r);
+    this.timer ??= setInterval(() => this.sweep(), this.intervalMs).unref();
+    return () => {
+      this.reading.delete(r);
+      if (this.reading.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
+    };
+  }
+  private sweep(): void {
+    const now = Date.now();
+    for (const r of this.reading) if (now > r.deadline) r.fail(new RequestTimeoutError(r.timeoutMs));
+  }
+}
+
 /**
  * Read a body to the end, failing when it passes `limit` bytes or `deadline` (a Date.now() value; checked
- * as each piece arrives, while undici's body timeout ends a body that stops altogether).
+ * as each piece arrives, and by the sweep for a body that pauses past it).
  */
 function readBody(
   body: Dispatcher.ResponseData['body'],
   limit: number,
   deadline: number,
   timeoutMs: number,
+  sweep: DeadlineSweep,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let done = false;
     const fail = (e: Error): void => {
+      if (done) return;
+      done = true;
+      untrack();
       body.off('data', onData);
       body.destroy(e);
       reject(e);
     };
+    const untrack = sweep.add({ deadline, timeoutMs, fail });
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) return fail(new ResponseTooLargeError(limit));
@@ -75,12 +113,20 @@ function readBody(
       if (Date.now() > deadline) fail(new RequestTimeoutError(timeoutMs));
     };
     body.on('data', onData);
-    body.once('error', (e) => reject(e));
-    body.once('end', () =>
+    body.once('error', (e) => {
+      if (done) return;
+      done = true;
+      untrack();
+      reject(e);
+    });
+    body.once('end', () => {
+      if (done) return;
+      done = true;
+      untrack();
       resolve(
         chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'),
-      ),
-    );
+      );
+    });
   });
 }
 
@@ -103,6 +149,7 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
  */
 export function createHttpTransport(opts: { connections: number; dispatcher?: Dispatcher }): HttpTransport {
   const pools = new Map<string, Dispatcher>();
+  const sweep = new DeadlineSweep();
   const dispatcherFor = (origin: string): Dispatcher => {
     if (opts.dispatcher) return opts.dispatcher;
     let p = pools.get(origin);
@@ -146,8 +193,8 @@ export function createHttpTransport(opts: { connections: number; dispatcher?: Di
       const { origin, path } = targetOf(url);
       if (signal?.aborted) throw abortError(signal.reason);
       if (signal && !opts.dispatcher) watch(signal);
-      // undici's own timers bound the wait for the headers and every pause in the body (no controller or
-      // listener per request); the deadline check in readBody bounds the whole body.
+      // undici's own timers bound the wait for the headers (no controller or listener per request); the
+      // deadline (checked per piece of body and by the transport's one sweep timer) bounds the whole body.
       const deadline = Date.now() + timeoutMs;
       const limit = maxResponseBytes ?? DEFAULT_MAX_RESPONSE_MB * 1024 * 1024;
       try {
@@ -166,7 +213,7 @@ export function createHttpTransport(opts: { connections: number; dispatcher?: Di
           res.body.destroy();
           throw new ResponseTooLargeError(limit);
         }
-        const text = await readBody(res.body, limit, deadline, timeoutMs);
+        const text = await readBody(res.body, limit, deadline, timeoutMs, sweep);
         return { status: res.statusCode, headers: flattenHeaders(res.headers), text };
       } catch (e) {
         const code = (e as { code?: unknown }).code;

@@ -123,15 +123,16 @@ export async function checkEarlyExit(
         .map((rec) => ({ rec, st: readJobStatus(rec) }))
         .filter((j) => j.st.state === 'failed')
         .map((j) => ({ rec: j.rec, ...jobCause(j.rec, j.st.exitCode) }));
-      const lines = failed.map((f) =>
+      // A line per failed job, each followed by its own hint.
+      const lines = failed.flatMap((f) => [
         `  ${f.rec.job_id} ${taskNameOf(f.rec) ?? ''}: ${f.cause}`.replace(/ {2,}:/, ':'),
-      );
-      const hints = [...new Set(failed.map((f) => f.hint).filter((h): h is string => !!h))];
+        ...(f.hint ? [`    hint: ${f.hint}`] : []),
+      ]);
       const head = `Job startup failed | ${name} exited with code ${ex.code ?? ex.signal}`;
       throw new NelError(
         'LAUNCH_FAILED',
-        lines.length > 0 ? `${head}; ${lines.length} job(s) failed at once:\n${lines.join('\n')}` : head,
-        { hint: [...hints, `see ${p.script.log}`].join('; ') },
+        failed.length > 0 ? `${head}; ${failed.length} job(s) failed at once:\n${lines.join('\n')}` : head,
+        { hint: `see ${p.script.log}` },
       );
     }
   }
