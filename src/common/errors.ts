@@ -23,7 +23,6 @@ export type ErrorCode =
   | 'LAUNCH_FAILED'
   | 'JOB_NOT_FOUND'
   | 'ID_AMBIGUOUS'
-  | 'KILL_FAILED'
   | 'EXPORT_FAILED'
   | 'USAGE'
   | 'ENGINE_CONFIG'

@@ -9,6 +9,7 @@ import { openExecDb, taskNameOf, type JobRecord } from '../../launcher/exec-db.j
 import { resolveId } from '../../launcher/id-resolve.js';
 import { getJobStatuses } from '../../launcher/job-status.js';
 import { isTerminal } from '../types.js';
+import { pause } from '../../common/pause.js';
 
 export interface LogLine {
   jobId: string;
@@ -161,17 +162,6 @@ export async function streamLogs(ids: string[], opts: StreamLogsOptions): Promis
         break;
       }
     }
-    // one listener per wait, removed again when the wait ends (never one more per poll)
-    await new Promise<void>((resolve) => {
-      const onAbort = () => {
-        clearTimeout(t);
-        resolve();
-      };
-      const t = setTimeout(() => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, interval);
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    await pause(interval, opts.signal); // one listener per wait, removed when it ends
   }
 }

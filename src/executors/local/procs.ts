@@ -64,19 +64,7 @@ export function supervisorStillRunning(s: LaunchedScript): boolean {
 
 /** The host-mode engine PID from logs/stage.pid, only if that process started before the file was written. */
 export function hostEnginePid(taskDir: string): number | null {
-  const file = join(taskDir, 'logs', 'stage.pid');
-  let pid: number;
-  let written: number;
-  try {
-    pid = Number(readFileSync(file, 'utf8').trim());
-    written = statSync(file).mtimeMs;
-  } catch {
-    return null;
-  }
-  if (!Number.isInteger(pid) || pid <= 1) return null;
-  const started = processStartMs(pid);
-  if (started === null || isZombieOrGone(pid)) return null;
-  return started <= written + 2000 ? pid : null;
+  return livePidFromFile(join(taskDir, 'logs', 'stage.pid'));
 }
 
 /**

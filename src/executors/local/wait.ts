@@ -2,6 +2,7 @@
 import { openExecDb } from '../../launcher/exec-db.js';
 import { getJobStatuses } from '../../launcher/job-status.js';
 import { isTerminal, type StatusEntry } from '../types.js';
+import { pause } from '../../common/pause.js';
 
 export interface WaitOptions {
   env?: NodeJS.ProcessEnv;
@@ -24,17 +25,7 @@ export async function waitForInvocation(
     const done =
       statuses.length > 0 && statuses.every((s) => isTerminal(s.status) || s.status === 'not_found');
     if (done || opts.signal?.aborted) return statuses;
-    await new Promise<void>((resolve) => {
-      const onAbort = () => {
-        clearTimeout(t);
-        resolve();
-      };
-      const t = setTimeout(() => {
-        opts.signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, interval);
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    await pause(interval, opts.signal); // one listener per wait, removed when it ends
   }
 }
 
