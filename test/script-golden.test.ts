@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildInvocationPlan } from '../src/launcher/plan.js';
+import { buildInvocationPlan } from '../src/executors/local/plan.js';
 import { repoRoot } from './support/paths.js';
 
 const resolved = {

@@ -19,7 +19,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseYaml } from '../src/common/yaml.js';
-import { buildInvocationPlan, writeInvocationPlan } from '../src/launcher/plan.js';
+import { buildInvocationPlan } from '../src/executors/local/plan.js';
+import { writeInvocationPlan } from '../src/launcher/plan.js';
 import { createDockerStandin, type DockerCall } from './support/docker-standin.js';
 
 function filesUnder(dir: string): string[] {

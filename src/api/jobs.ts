@@ -1,13 +1,20 @@
-/** Programmatic API for job management: status, kill, logs, resume, export, and listing runs. */
+/** Programmatic API for job management: status, kill, logs, resume, info, export, and listing runs. */
 import { NelError } from '../common/errors.js';
 import { openExecDb, type InvocationSummary } from '../launcher/exec-db.js';
+import { resolveId } from '../launcher/id-resolve.js';
 import { getJobStatuses } from '../launcher/job-status.js';
-// kill, logs, resume and export are loaded when called, so `nel status` and `nel ls runs` start fast
-import type { KillOptions, KillOutcome } from '../executors/local/kill.js';
-import type { StreamLogsOptions } from '../executors/local/logs.js';
-import type { ResumeOptions, ResumeResult } from '../executors/local/resume.js';
+// executors load their kill, logs, resume and info code when called, so `nel status` starts fast
+import { DEFAULT_EXECUTOR, getExecutor } from '../executors/registry.js';
+import type {
+  InfoOptions,
+  KillOptions,
+  KillOutcome,
+  ResumeOptions,
+  ResumeResult,
+  StatusEntry,
+  StreamLogsOptions,
+} from '../executors/types.js';
 import type { ExportOptions, ExportResult } from '../exporters/index.js';
-import type { StatusEntry } from '../executors/types.js';
 
 export interface DbOptions {
   env?: NodeJS.ProcessEnv;
@@ -23,16 +30,51 @@ export function getStatus(
   return { statuses: getJobStatuses(db, ids), warnings: [...db.warnings] };
 }
 
+/**
+ * The ids grouped by the executor that recorded their jobs, in first-seen order. An id that matches
+ * nothing (or several things) goes to the default executor, which reports it as it always has.
+ */
+function idsByExecutor(ids: string[], opts: DbOptions): Map<string, string[]> {
+  const db = openExecDb(opts);
+  const groups = new Map<string, string[]>();
+  for (const id of ids) {
+    let name = DEFAULT_EXECUTOR;
+    try {
+      const first = resolveId(db, id).jobIds[0];
+      const rec = first === undefined ? undefined : db.getJob(first);
+      if (rec) name = rec.executor;
+    } catch {
+      /* unknown or ambiguous: reported by the executor */
+    }
+    groups.set(name, [...(groups.get(name) ?? []), id]);
+  }
+  return groups;
+}
+
+const executorOf = async (id: string, opts: DbOptions) =>
+  getExecutor([...idsByExecutor([id], opts).keys()][0]);
+
 export async function killJobOrInvocation(id: string, opts: KillOptions = {}): Promise<KillOutcome[]> {
-  return (await import('../executors/local/kill.js')).killJobOrInvocation(id, opts);
+  return (await executorOf(id, opts)).kill(id, opts);
 }
 
 export async function streamLogs(ids: string[], opts: StreamLogsOptions): Promise<void> {
-  return (await import('../executors/local/logs.js')).streamLogs(ids, opts);
+  const groups = [...idsByExecutor(ids, opts)];
+  if (groups.length === 0) return (await getExecutor()).streamLogs(ids, opts);
+  await Promise.all(groups.map(async ([name, mine]) => (await getExecutor(name)).streamLogs(mine, opts)));
 }
 
 export async function resumeInvocation(id: string, opts: ResumeOptions = {}): Promise<ResumeResult> {
-  return (await import('../executors/local/resume.js')).resumeInvocation(id, opts);
+  return (await executorOf(id, opts)).resume(id, opts);
+}
+
+/** What `nel info` prints: where each job's artifacts and logs are (copies made when asked). */
+export async function describeJobs(ids: string[], opts: InfoOptions = {}): Promise<string> {
+  const groups = [...idsByExecutor(ids, opts)];
+  if (groups.length === 0) return (await getExecutor()).info(ids, opts);
+  let out = '';
+  for (const [name, mine] of groups) out += await (await getExecutor(name)).info(mine, opts);
+  return out;
 }
 
 export async function exportResults(ids: string[], opts: ExportOptions = {}): Promise<ExportResult> {

@@ -1,6 +1,7 @@
 /**
- * `nel run` as a library call: load the config, plan the invocation, apply the safety gates, write the
- * scripts, and (unless dry-run) record the jobs and launch them detached.
+ * `nel run` as a library call: load the config, let the executor named by `execution.type` plan the
+ * invocation, apply the safety gates, write the scripts, and (unless dry-run) launch through the
+ * executor.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -8,13 +9,10 @@ import { join, resolve } from 'node:path';
 import { NelError } from '../common/errors.js';
 import { dumpYaml } from '../common/yaml.js';
 import { loadConfig, loadEnvFile, type LoadedConfig } from '../config/index.js';
-import { buildInvocationPlan, ensureOutputDir, formatDryRun, writeInvocationPlan } from '../launcher/plan.js';
+import { ensureOutputDir, writeInvocationPlan } from '../launcher/plan.js';
 import type { InvocationPlan } from '../launcher/types.js';
-import { launchInvocation } from '../executors/local/launch.js';
+import { executionType, getExecutor } from '../executors/registry.js';
 import type { LaunchResult } from '../executors/types.js';
-import { dockerAvailable } from '../runtime/docker.js';
-import { engineImageRef } from '../runtime/engine-image-ref.js';
-import { imageExists } from '../runtime/engine-image.js';
 import { preflightInvocation } from '../launcher/preflight.js';
 
 export interface RunOptions {
@@ -80,22 +78,6 @@ function checkRealRunGates(plan: InvocationPlan, env: NodeJS.ProcessEnv): void {
   }
 }
 
-async function checkDocker(plan: InvocationPlan): Promise<void> {
-  if (!plan.useDocker) return;
-  const d = await dockerAvailable();
-  if (!d.ok) {
-    throw new NelError('DOCKER_UNAVAILABLE', `Docker is not available: ${d.reason ?? 'docker info failed'}`, {
-      hint: 'start the Docker engine, or run the tasks on the host with `nel run --no-docker` (or execution.use_docker: false)',
-    });
-  }
-  const ownImage = engineImageRef();
-  if (plan.jobs.some((j) => j.evalImage === ownImage) && !imageExists(ownImage)) {
-    throw new NelError('DOCKER_UNAVAILABLE', `the engine image ${ownImage} is not built on this machine`, {
-      hint: 'build it once with `nel build-image` (no registry needed), or run on the host with --no-docker',
-    });
-  }
-}
-
 function saveRunConfig(plan: InvocationPlan, dir: string, command: string): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${plan.invocationId}_config.yml`);
@@ -137,7 +119,8 @@ export async function runEval(opts: RunOptions): Promise<RunResult> {
   });
   warnings.push(...loaded.warnings);
   const launcherCommand = opts.launcherCommand ?? 'nel run';
-  const plan = buildInvocationPlan(loaded, {
+  const executor = await getExecutor(executionType(loaded.resolved));
+  const plan = executor.plan(loaded, {
     taskFilter: opts.tasks && opts.tasks.length > 0 ? opts.tasks : undefined,
     dryRun: !!opts.dryRun,
     env,
@@ -150,17 +133,17 @@ export async function runEval(opts: RunOptions): Promise<RunResult> {
     return {
       loaded,
       plan,
-      dryRunText: formatDryRun(plan, loaded),
+      dryRunText: executor.formatDryRun(plan, loaded),
       warnings: [...warnings, ...plan.warnings],
     };
   }
   checkRealRunGates(plan, env);
-  await checkDocker(plan);
+  await executor.checkRuntime(plan);
   ensureOutputDir(plan); // a local mistake is reported before the endpoints are probed
   const preflight = await preflightInvocation(plan, { env, skip: opts.skipPreflight });
   warnings.push(...plan.warnings, ...preflight.warnings);
   writeInvocationPlan(plan);
-  const launched = await launchInvocation(plan, { env, execDbPath: opts.execDbPath });
+  const launched = await executor.launch(plan, { env, execDbPath: opts.execDbPath });
   const dir = opts.configOutput
     ? resolve(cwd, opts.configOutput)
     : join(env.HOME ?? homedir(), '.nemo-evaluator', 'run_configs');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeJobs } from '../executors/local/info.js';
+import { describeJobs } from '../api/jobs.js';
 
 export function register(program: Command): void {
   program
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--copy-logs <dir>', 'copy the log files to DIR/<job_id>/logs')
     .option('--copy-artifacts <dir>', 'copy the artifacts to DIR/<job_id>/artifacts')
     .action(
-      (
+      async (
         ids: string[],
         opts: {
           config?: boolean;
@@ -22,7 +22,7 @@ export function register(program: Command): void {
           copyArtifacts?: string;
         },
       ) => {
-        process.stdout.write(describeJobs(ids, opts));
+        process.stdout.write(await describeJobs(ids, opts));
       },
     );
 }

@@ -51,3 +51,18 @@ export function reportError(e: unknown, verbose = false): number {
   else process.stderr.write(`${c.dim('hint:')} this looks like a bug; rerun with --verbose for details\n`);
   return 1;
 }
+
+/** The follow-up commands printed after a launch or a resume. */
+export function followUpCommands(
+  invocationId: string,
+  jobs: { jobId: string; taskName: string }[],
+): string[] {
+  const lines = [
+    `To check status: nel status ${invocationId}`,
+    `To follow logs: nel logs ${invocationId}`,
+    `To view job info: nel info ${invocationId}`,
+    `To kill all jobs: nel kill ${invocationId}`,
+  ];
+  for (const j of jobs) lines.push(`  nel kill ${j.jobId}  # ${j.taskName}`);
+  return lines;
+}

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { resumeInvocation } from '../api/jobs.js';
-import { followUpCommands } from '../executors/local/launch.js';
-import { c } from './output.js';
+import { c, followUpCommands } from './output.js';
 
 export function register(program: Command): void {
   program

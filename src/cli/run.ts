@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { runEval } from '../api/run.js';
 import { shJoin } from '../common/shell.js';
 import { parseYaml } from '../common/yaml.js';
-import { followUpCommands } from '../executors/local/launch.js';
-import { createProgressRenderer, waitForInvocation } from '../executors/local/wait.js';
 import type { StatusEntry } from '../executors/types.js';
 import { extractAccuracyMetrics } from '../exporters/metrics.js';
 import type { InvocationPlan } from '../launcher/types.js';
-import { c } from './output.js';
+import { createProgressRenderer, waitForInvocation } from '../launcher/wait.js';
+import { c, followUpCommands } from './output.js';
 import { formatStatusTable } from './status.js';
 
 interface RunFlags {

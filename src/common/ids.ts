@@ -5,10 +5,6 @@ export function newInvocationId(): string {
   return randomBytes(8).toString('hex');
 }
 
-export function jobId(invocationId: string, index: number): string {
-  return `${invocationId}.${index}`;
-}
-
 /** Local time as YYYYmmdd_HHMMSS (invocation directory prefix). */
 export function localStamp(d: Date = new Date()): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');

@@ -1,4 +1,11 @@
-/** Types shared by executors and the job-management commands (status, kill, logs, resume). */
+/**
+ * The executor seam: what an executor offers the commands (Executor, loaded on demand) and how the
+ * status of its jobs is read (ExecutorStatus, synchronous so that `nel status` stays fast), plus the
+ * types the job-management commands share. Executors are registered in ./registry.ts.
+ */
+import type { LoadedConfig } from '../config/index.js';
+import type { JobRecord } from '../launcher/exec-db.js';
+import type { BuildPlanOptions } from '../launcher/plan.js';
 import type { InvocationPlan } from '../launcher/types.js';
 
 /** Upstream ExecutionState values. */
@@ -66,8 +73,126 @@ export interface LaunchResult {
   scripts: LaunchedScript[];
 }
 
-/** What an executor offers the commands. Only `local` exists today. */
+export interface LaunchOptions {
+  env: NodeJS.ProcessEnv;
+  execDbPath?: string;
+  now?: Date;
+  /** How long to wait before checking for early failures (default 300 ms). */
+  startupCheckMs?: number;
+  /** Skip the check that the docker daemon answers (Docker plans only). */
+  skipDockerCheck?: boolean;
+}
+
+export interface KillOptions {
+  env?: NodeJS.ProcessEnv;
+  dbPath?: string;
+  /** Time between SIGTERM and SIGKILL (default 5000 ms). */
+  graceMs?: number;
+}
+
+/** A kill result, with a flag telling "it had already finished" apart from real failures. */
+export type KillOutcome = KillResult & { alreadyFinished?: boolean };
+
+export interface ResumeOptions {
+  all?: boolean;
+  env?: NodeJS.ProcessEnv;
+  dbPath?: string;
+  now?: Date;
+  /** How long to watch the new supervisor before reporting (default 1000 ms). */
+  startupCheckMs?: number;
+  /** Where ./.env is looked for, as `nel run` does (default the current directory). */
+  cwd?: string;
+  /** Skip the check that the docker daemon answers. */
+  skipDockerCheck?: boolean;
+  /** Do not probe the endpoints first (`nel resume --skip-preflight`; also NEMO_EVALUATOR_SKIP_PREFLIGHT=1). */
+  skipPreflight?: boolean;
+}
+
+export interface ResumeResult {
+  invocationId: string;
+  invocationDir: string;
+  /** Jobs started again. */
+  rerun: { jobId: string; taskName: string }[];
+  /** Jobs left alone because they succeeded. */
+  skipped: { jobId: string; taskName: string }[];
+  supervisor: LaunchedScript | null;
+  /** Jobs that already failed again when the startup check ended, with their causes. */
+  failedAtOnce: { jobId: string; taskName: string; cause: string; hint?: string }[];
+  /** Non-fatal notes (inconclusive preflight answers). */
+  warnings: string[];
+}
+
+export interface LogLine {
+  jobId: string;
+  /** `<inv[:6]>.<n>` */
+  prefix: string;
+  taskName: string;
+  line: string;
+}
+
+export interface StreamLogsOptions {
+  env?: NodeJS.ProcessEnv;
+  dbPath?: string;
+  /** Keep following after every job finished. */
+  noExit?: boolean;
+  intervalMs?: number;
+  /** Lines of an existing file printed first (default 15). */
+  tailLines?: number;
+  signal?: AbortSignal;
+  onLine: (l: LogLine) => void;
+}
+
+export interface InfoOptions {
+  env?: NodeJS.ProcessEnv;
+  dbPath?: string;
+  config?: boolean;
+  artifacts?: boolean;
+  logs?: boolean;
+  copyLogs?: string;
+  copyArtifacts?: string;
+}
+
+/** Why a FAILED job failed, read from its logs. */
+export interface JobCause {
+  cause: string;
+  hint?: string;
+  /** The log the cause was read from. */
+  log?: string;
+}
+
+/** A job whose files claim RUNNING or PENDING, with the entry `nel status` will show for it. */
+export interface Claim {
+  rec: JobRecord;
+  entry: StatusEntry;
+}
+
+/** How the state of an executor's jobs is read from their DB records (and whatever the executor keeps). */
+export interface ExecutorStatus {
+  /** The state of one job, cheaply (no process or container probes). */
+  readJobStatus(rec: JobRecord): JobStatus;
+  /** Correct the claims whose processes are gone (mutates the entries; may record the outcome). */
+  reconcile(claims: Claim[]): void;
+  /** Why a FAILED job failed. */
+  cause(rec: JobRecord, exitCode: number | null): JobCause;
+}
+
+/**
+ * What an executor offers the commands, chosen by `execution.type` for a new run and by the job
+ * records' `executor` afterwards. Ids are invocation or job ids (unique prefixes work) of its jobs.
+ */
 export interface Executor {
   readonly name: string;
-  launch(plan: InvocationPlan, opts: { env: NodeJS.ProcessEnv; execDbPath?: string }): Promise<LaunchResult>;
+  /** The invocation plan: the neutral plan (launcher/plan.ts) plus this executor's files. Pure. */
+  plan(loaded: LoadedConfig, opts: BuildPlanOptions): InvocationPlan;
+  /** What `nel run --dry-run` prints for a plan. */
+  formatDryRun(plan: InvocationPlan, loaded: LoadedConfig): string;
+  /** Refuse a real run whose runtime is missing (for local: Docker and the engine image), writing nothing. */
+  checkRuntime(plan: InvocationPlan): Promise<void>;
+  /** Record the jobs in the exec DB and start them; the plan's files are written already. */
+  launch(plan: InvocationPlan, opts: LaunchOptions): Promise<LaunchResult>;
+  kill(id: string, opts?: KillOptions): Promise<KillOutcome[]>;
+  resume(id: string, opts?: ResumeOptions): Promise<ResumeResult>;
+  streamLogs(ids: string[], opts: StreamLogsOptions): Promise<void>;
+  /** Where the jobs' artifacts and logs are (the text `nel info` prints; copies made when asked). */
+  info(ids: string[], opts?: InfoOptions): Promise<string>;
 }

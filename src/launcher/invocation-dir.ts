@@ -22,12 +22,6 @@ export function taskDirName(taskName: string, index: number): string {
   return `${taskName.replace(/[/\u0000]/g, '_')}.${index}`;
 }
 
-/** A Docker-safe container name part: [A-Za-z0-9_.-], starting with an alphanumeric. */
-export function containerNamePart(s: string): string {
-  const cleaned = s.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
-  return (cleaned || 'task').slice(0, 60);
-}
-
 /**
  * Keep the tasks the `-t` filters select, in config order. A filter equal to a task's name selects every
  * task with that name; `<name>.<index>` selects the one at that (original) index. Unknown filters are an

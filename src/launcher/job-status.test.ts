@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseStageExit, readJobStatus } from './job-status.js';
+import { readJobStatus } from './job-status.js';
 import type { JobRecord } from './exec-db.js';
 
 function job(files: Record<string, string>, data: Record<string, unknown> = {}): JobRecord {
@@ -21,13 +21,6 @@ function job(files: Record<string, string>, data: Record<string, unknown> = {}):
     config: {},
   };
 }
-
-test('stage.exit is split on the last space', () => {
-  assert.equal(parseStageExit('2026-01-01T00:00:00Z 0\n'), 0);
-  assert.equal(parseStageExit('2026-01-01T00:00:00Z 143'), 143);
-  assert.equal(parseStageExit('garbage'), null);
-  assert.equal(parseStageExit('ts notanumber'), null);
-});
 
 test('state from stage files, in upstream order', () => {
   assert.equal(readJobStatus(undefined).state, 'unknown');

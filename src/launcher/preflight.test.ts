@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { buildInvocationPlan } from './plan.js';
+import { getExecutor } from '../executors/registry.js';
 import {
   modelsUrlOf,
   pathKind,
@@ -12,6 +12,8 @@ import {
   suggestedUrl,
 } from './preflight.js';
 import type { JobRecord } from './exec-db.js';
+
+const { plan: buildInvocationPlan } = await getExecutor('local');
 
 function loaded(over: Record<string, unknown> = {}, execution: Record<string, unknown> = {}) {
   const resolved: Record<string, unknown> = {

@@ -12,12 +12,15 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { NelError, errorMessage } from '../common/errors.js';
 import { isPlainObject, type Obj } from '../common/objects.js';
-import { dockerArgWords } from '../executors/local/shell-words.js';
+import { dockerArgWords } from './shell-words.js';
 import { runDocker } from '../runtime/docker.js';
 import { engineImageRef } from '../runtime/engine-image-ref.js';
 import type { JobRecord } from './exec-db.js';
-import { buildInvocationPlan } from './plan.js';
-import type { InvocationPlan, JobPlan } from './types.js';
+import { planInvocation } from './plan.js';
+import type { InvocationPlan, PlannedJob } from './types.js';
+
+/** What the endpoint list needs of a plan: its config, where its jobs run, and its jobs. */
+type PlanFacts = Pick<InvocationPlan, 'resolvedConfig' | 'useDocker'> & { jobs: PlannedJob[] };
 
 export const SKIP_PREFLIGHT_ENV = 'NEMO_EVALUATOR_SKIP_PREFLIGHT';
 export const PREFLIGHT_TIMEOUT_ENV = 'NEMO_EVALUATOR_PREFLIGHT_TIMEOUT';
@@ -631,7 +634,7 @@ export async function preflightEndpoints(
 }
 
 /** The key's value for a job: from the variable its env spec reads (host/runtime name, or a literal). */
-function keyValueOf(job: JobPlan, keyName: string, env: NodeJS.ProcessEnv): string | undefined {
+function keyValueOf(job: PlannedJob, keyName: string, env: NodeJS.ProcessEnv): string | undefined {
   const spec = job.env.find((s) => s.target === keyName);
   if (!spec) return env[keyName];
   return spec.source.kind === 'lit' ? spec.source.value : env[spec.source.name];
@@ -642,9 +645,9 @@ const get = (o: unknown, ...path: string[]): unknown =>
 
 /** The distinct endpoints of a plan's jobs (none when nel starts the deployment itself). */
 export function planEndpoints(
-  plan: InvocationPlan,
+  plan: PlanFacts,
   env: NodeJS.ProcessEnv = process.env,
-  jobs: JobPlan[] = plan.jobs,
+  jobs: PlannedJob[] = plan.jobs,
 ): PreflightEndpoint[] {
   const dtype = get(plan.resolvedConfig, 'deployment', 'type');
   if (typeof dtype === 'string' && dtype !== 'none') return [];
@@ -706,19 +709,15 @@ export async function preflightJobRecords(
   if (!first || !isPlainObject(first.config))
     return { skipped: 'no recorded config', warnings: [], checked: [] };
   const cfg = first.config;
-  let plan: ReturnType<typeof buildInvocationPlan>;
+  let plan: PlanFacts;
+  const useDocker = first.data.use_docker !== false;
   try {
-    plan = buildInvocationPlan(
+    // the endpoints are the neutral plan's: no executor needed to find them again
+    const neutral = planInvocation(
       { raw: cfg, resolved: cfg, sourcePath: null, sourceText: null, warnings: [] },
-      {
-        dryRun: true,
-        env,
-        launcherCommand: 'nel resume',
-        noDocker: first.data.use_docker === false,
-        invocationId: first.invocation_id,
-        toolPaths: { nelJs: '/nel.js', engineJs: '/nemo-evaluator.js' },
-      },
+      { dryRun: true, env, launcherCommand: 'nel resume', invocationId: first.invocation_id },
     );
+    plan = { resolvedConfig: neutral.resolvedConfig, useDocker, jobs: neutral.jobs };
   } catch (e) {
     // The jobs' scripts are what runs; a recorded config this version cannot plan again only costs the check.
     const why = `preflight skipped: the recorded config cannot be planned again (${errorMessage(e)})`;

@@ -37,77 +37,35 @@ export function runDocker(
   });
 }
 
+const VERSION_ARGS = ['version', '--format', '{{.Server.Version}}'];
+const daemonDown = (stderr: string): string =>
+  stderr.trim().split('\n')[0] || 'the docker daemon is not running';
+
 /** Whether the docker CLI exists and its daemon answers. */
 export async function dockerAvailable(
   opts: { timeoutMs?: number } = {},
 ): Promise<{ ok: boolean; reason?: string }> {
-  const r = await runDocker(['version', '--format', '{{.Server.Version}}'], {
-    timeoutMs: opts.timeoutMs ?? 10_000,
-  });
+  const r = await runDocker(VERSION_ARGS, { timeoutMs: opts.timeoutMs ?? 10_000 });
   if (r.error) return { ok: false, reason: r.error };
-  if (r.code !== 0)
-    return { ok: false, reason: r.stderr.trim().split('\n')[0] || 'the docker daemon is not running' };
+  if (r.code !== 0) return { ok: false, reason: daemonDown(r.stderr) };
   return { ok: true };
 }
 
-/** Ids of containers (running or not, with `all`) carrying a label `key=value`. */
-export async function containersByLabel(
-  label: string,
-  opts: { all?: boolean; timeoutMs?: number } = {},
-): Promise<{ ids: string[]; error?: string }> {
-  const args = ['ps', '-q', '--no-trunc', '--filter', `label=${label}`];
-  if (opts.all) args.splice(1, 0, '-a');
-  const r = await runDocker(args, { timeoutMs: opts.timeoutMs ?? 15_000 });
-  if (r.error || r.code !== 0)
-    return { ids: [], error: r.error ?? (r.stderr.trim().split('\n')[0] || `exit ${r.code}`) };
-  return {
-    ids: r.stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  };
-}
-
-/** Every container (running or not) carrying label `key`, with that label's value: one docker call. */
-export async function containersWithLabel(
-  key: string,
-  opts: { timeoutMs?: number } = {},
-): Promise<{ containers: { id: string; value: string }[]; error?: string }> {
-  const r = await runDocker(
-    [
-      'ps',
-      '-a',
-      '--no-trunc',
-      '--filter',
-      `label=${key}`,
-      '--format',
-      `{{.ID}}\t{{.Label ${JSON.stringify(key)}}}`,
-    ],
-    { timeoutMs: opts.timeoutMs ?? 15_000 },
-  );
-  if (r.error || r.code !== 0)
-    return { containers: [], error: r.error ?? (r.stderr.trim().split('\n')[0] || `exit ${r.code}`) };
-  const containers = r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => {
-      const tab = l.indexOf('\t');
-      return { id: l.slice(0, tab), value: l.slice(tab + 1) };
-    });
-  return { containers };
-}
-
-/** `docker stop -t <grace>` then `docker rm -f`; returns whether docker reported success. */
-export async function stopAndRemoveContainers(
-  ids: string[],
-  opts: { graceSeconds?: number } = {},
-): Promise<{ ok: boolean; error?: string }> {
-  if (ids.length === 0) return { ok: true };
-  const grace = opts.graceSeconds ?? 5;
-  const stop = await runDocker(['stop', '-t', String(grace), ...ids], { timeoutMs: (grace + 20) * 1000 });
-  const rm = await runDocker(['rm', '-f', ...ids], { timeoutMs: 20_000 });
-  if (rm.code === 0 || stop.code === 0) return { ok: true };
-  return { ok: false, error: rm.error ?? (rm.stderr.trim().split('\n')[0] || `docker rm exited ${rm.code}`) };
+/** dockerAvailable in one synchronous docker call (for the synchronous image build). */
+export function dockerAvailableSync(opts: { timeoutMs?: number } = {}): { ok: boolean; reason?: string } {
+  const r = spawnSync('docker', VERSION_ARGS, { encoding: 'utf8', timeout: opts.timeoutMs ?? 20_000 });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'docker is not installed'
+        : code === 'ETIMEDOUT'
+          ? 'docker timed out'
+          : r.error.message;
+    return { ok: false, reason };
+  }
+  if (r.status !== 0) return { ok: false, reason: daemonDown(r.stderr ?? '') };
+  return { ok: true };
 }
 
 export interface LabelledContainer {
@@ -122,29 +80,19 @@ export interface LabelledContainer {
   exitCode: number | null;
 }
 
-/**
- * Every container (running or not) carrying label `key`, with its state: one synchronous docker call,
- * for `nel status`, which stays synchronous and fast. Null when docker cannot be asked.
- */
-export function containersWithLabelSync(
-  key: string,
-  opts: { timeoutMs?: number } = {},
-): LabelledContainer[] | null {
-  const r = spawnSync(
-    'docker',
-    [
-      'ps',
-      '-a',
-      '--no-trunc',
-      '--filter',
-      `label=${key}`,
-      '--format',
-      `{{.ID}}\t{{.Label ${JSON.stringify(key)}}}\t{{.State}}\t{{.Status}}\t{{.Labels}}`,
-    ],
-    { encoding: 'utf8', timeout: opts.timeoutMs ?? 10_000 },
-  );
-  if (r.error || r.status !== 0) return null;
-  return r.stdout
+/** `docker ps` arguments listing every container (running or not) carrying label `key`, one per line. */
+const labelPsArgs = (key: string): string[] => [
+  'ps',
+  '-a',
+  '--no-trunc',
+  '--filter',
+  `label=${key}`,
+  '--format',
+  `{{.ID}}\t{{.Label ${JSON.stringify(key)}}}\t{{.State}}\t{{.Status}}\t{{.Labels}}`,
+];
+
+function parseLabelled(stdout: string): LabelledContainer[] {
+  return stdout
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => {
@@ -157,6 +105,43 @@ export function containersWithLabelSync(
       }
       return { id, value, labels, state, exitCode: m ? Number(m[1]) : null };
     });
+}
+
+/** Every container (running or not) carrying label `key`, with that label's value and its state. */
+export async function containersWithLabel(
+  key: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ containers: LabelledContainer[]; error?: string }> {
+  const r = await runDocker(labelPsArgs(key), { timeoutMs: opts.timeoutMs ?? 15_000 });
+  if (r.error || r.code !== 0)
+    return { containers: [], error: r.error ?? (r.stderr.trim().split('\n')[0] || `exit ${r.code}`) };
+  return { containers: parseLabelled(r.stdout) };
+}
+
+/**
+ * containersWithLabel in one synchronous docker call, for `nel status`, which stays synchronous and
+ * fast. Null when docker cannot be asked.
+ */
+export function containersWithLabelSync(
+  key: string,
+  opts: { timeoutMs?: number } = {},
+): LabelledContainer[] | null {
+  const r = spawnSync('docker', labelPsArgs(key), { encoding: 'utf8', timeout: opts.timeoutMs ?? 10_000 });
+  if (r.error || r.status !== 0) return null;
+  return parseLabelled(r.stdout);
+}
+
+/** `docker stop -t <grace>` then `docker rm -f`; returns whether docker reported success. */
+export async function stopAndRemoveContainers(
+  ids: string[],
+  opts: { graceSeconds?: number } = {},
+): Promise<{ ok: boolean; error?: string }> {
+  if (ids.length === 0) return { ok: true };
+  const grace = opts.graceSeconds ?? 5;
+  const stop = await runDocker(['stop', '-t', String(grace), ...ids], { timeoutMs: (grace + 20) * 1000 });
+  const rm = await runDocker(['rm', '-f', ...ids], { timeoutMs: 20_000 });
+  if (rm.code === 0 || stop.code === 0) return { ok: true };
+  return { ok: false, error: rm.error ?? (rm.stderr.trim().split('\n')[0] || `docker rm exited ${rm.code}`) };
 }
 
 /** `docker rm -f` synchronously (containers that already exited: quick). Returns whether docker succeeded. */

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { NelError } from '../common/errors.js';
 import { packageRoot, packageVersion } from '../common/version.js';
+import { dockerAvailableSync } from './docker.js';
 import { ENGINE_IMAGE_NAME } from './engine-image-ref.js';
 
 export const BASE_IMAGE = `${ENGINE_IMAGE_NAME}-base:bookworm-1`;
@@ -55,14 +56,6 @@ function run(
     throw new NelError('IMAGE_BUILD', `${cmd} ${args[0] ?? ''} exited with ${r.status}: ${tail}`);
   }
   return r.stdout ?? '';
-}
-
-export function dockerAvailable(): boolean {
-  const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  return r.status === 0;
 }
 
 export function imageExists(ref: string): boolean {
@@ -161,8 +154,9 @@ function copyProductionModules(root: string, dest: string): void {
 
 export function buildEngineImage(opts: BuildImageOptions = {}): BuildImageResult {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  if (!dockerAvailable()) {
-    throw new NelError('DOCKER_UNAVAILABLE', 'the Docker engine is not reachable (docker info failed)', {
+  const docker = dockerAvailableSync();
+  if (!docker.ok) {
+    throw new NelError('DOCKER_UNAVAILABLE', `the Docker engine is not reachable (${docker.reason})`, {
       hint: 'start dockerd (or install docker.io), or run evaluations on the host with `nel run --no-docker`',
     });
   }

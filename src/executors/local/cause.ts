@@ -8,6 +8,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
 import { BUILTIN_ENGINE_TASKS } from '../../tasks/builtin-catalogue.js';
+import type { JobCause } from '../types.js';
 
 /** The hint's second half: the built-in engine's own version of the task, when it has one. */
 function builtinAlternative(rec: JobRecord): string {
@@ -21,12 +22,7 @@ function builtinAlternative(rec: JobRecord): string {
   return `the built-in engine has no ${task || 'such'} task yet (nel ls tasks lists the builtin.* ones)`;
 }
 
-export interface JobCause {
-  cause: string;
-  hint?: string;
-  /** The log the cause was read from. */
-  log?: string;
-}
+export type { JobCause } from '../types.js';
 
 /** The note written when a job is found without any of its processes (read back by jobCause). */
 export const LOST_FILE = 'stage.lost';

@@ -6,17 +6,10 @@ import { packageVersion } from '../../common/version.js';
 import { dumpYaml } from '../../common/yaml.js';
 import { openExecDb, taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
 import { resolveId } from '../../launcher/id-resolve.js';
-import { readJobStatus } from '../../launcher/job-status.js';
+import type { InfoOptions } from '../types.js';
+import { readLocalJobStatus as readJobStatus } from './status.js';
 
-export interface InfoOptions {
-  env?: NodeJS.ProcessEnv;
-  dbPath?: string;
-  config?: boolean;
-  artifacts?: boolean;
-  logs?: boolean;
-  copyLogs?: string;
-  copyArtifacts?: string;
-}
+export type { InfoOptions } from '../types.js';
 
 const KEY_ARTIFACTS: [string, string][] = [
   ['results.yml', 'benchmark scores'],

@@ -1,29 +1,22 @@
 /**
  * Killing a job or a whole invocation: only what belongs to it. Containers are found by the label
  * `nel.job=<job_id>`, the host-mode engine by logs/stage.pid (checked against its start time), and the
- * supervisor scripts by <inv_dir>/.nel-launch.json (checked against /proc/<pid>/cmdline). Nothing is
- * ever found by pattern-matching over all processes.
+ * supervisor scripts by <inv_dir>/.nel-launch.json (a recorded PID counts only while /proc/<pid>/cmdline
+ * is the recorded argv and the process started no later than recorded). Nothing is ever found by
+ * pattern-matching over all processes.
  */
 import { appendFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { openExecDb, type ExecDb, type JobRecord } from '../../launcher/exec-db.js';
 import { resolveId, type ResolvedId } from '../../launcher/id-resolve.js';
-import { readJobStatus } from '../../launcher/job-status.js';
 import { containersWithLabel, stopAndRemoveContainers } from '../../runtime/docker.js';
-import type { KillResult, LaunchedScript } from '../types.js';
-import { readLaunchRecord } from './launch.js';
+import type { KillOptions, KillOutcome, LaunchedScript } from '../types.js';
+import { readLaunchRecord } from './procs.js';
+import { LOCAL, readLocalJobStatus as readJobStatus } from './status.js';
 import { groupAlive, hostEnginePid, isZombieOrGone, supervisorStillRunning } from './procs.js';
 import { NelError } from '../../common/errors.js';
 
-export interface KillOptions {
-  env?: NodeJS.ProcessEnv;
-  dbPath?: string;
-  /** Time between SIGTERM and SIGKILL (default 5000 ms). */
-  graceMs?: number;
-}
-
-/** A kill result, with a flag telling "it had already finished" apart from real failures. */
-export type KillOutcome = KillResult & { alreadyFinished?: boolean };
+export type { KillOptions, KillOutcome } from '../types.js';
 
 // ---- process helpers (procs.ts; re-exported for callers of this module) ----------------------
 
@@ -150,15 +143,17 @@ export async function killJobOrInvocation(id: string, opts: KillOptions = {}): P
   for (const jobId of resolved.jobIds) {
     const rec = db.getJob(jobId);
     if (!rec) continue;
-    const st = readJobStatus(rec);
-    if (rec.executor !== 'local') {
+    if (rec.executor !== LOCAL) {
       results.push({
         invocation: rec.invocation_id,
         job_id: jobId,
         status: 'error',
         data: { error: `Job ${jobId} is not a local job` },
       });
-    } else if (st.state === 'success' || st.state === 'failed' || st.state === 'killed') {
+      continue;
+    }
+    const st = readJobStatus(rec);
+    if (st.state === 'success' || st.state === 'failed' || st.state === 'killed') {
       results.push({
         invocation: rec.invocation_id,
         job_id: jobId,

@@ -13,11 +13,11 @@ import {
   taskNameOf,
   type JobRecord,
 } from '../../launcher/exec-db.js';
-import { readJobStatus } from '../../launcher/job-status.js';
 import { jobCause } from './cause.js';
 import type { InvocationPlan } from '../../launcher/types.js';
 import { dockerAvailable } from '../../runtime/docker.js';
-import type { LaunchedScript, LaunchResult } from '../types.js';
+import type { LaunchedScript, LaunchOptions, LaunchResult } from '../types.js';
+import { LOCAL, readLocalJobStatus as readJobStatus } from './status.js';
 
 export { LAUNCH_RECORD, readLaunchRecord, type LaunchRecordFile } from './procs.js';
 import { readLaunchRecord, type LaunchRecordFile } from './procs.js';
@@ -91,7 +91,7 @@ export function jobRecordFor(plan: InvocationPlan, index: number, now: Date): Jo
     invocation_id: plan.invocationId,
     job_id: job.jobId,
     timestamp: now.getTime() / 1000,
-    executor: 'local',
+    executor: LOCAL,
     data: {
       output_dir: job.taskDir,
       container: plan.useDocker ? job.containerName : '',
@@ -138,15 +138,7 @@ export async function checkEarlyExit(
   }
 }
 
-export interface LaunchOptions {
-  env: NodeJS.ProcessEnv;
-  execDbPath?: string;
-  now?: Date;
-  /** How long to wait before checking for early failures (default 300 ms). */
-  startupCheckMs?: number;
-  /** Skip the check that the docker daemon answers (Docker plans only). */
-  skipDockerCheck?: boolean;
-}
+export type { LaunchOptions } from '../types.js';
 
 /** Fail before anything is recorded or started when a Docker plan cannot reach a docker daemon. */
 export async function assertDockerUsable(): Promise<void> {
@@ -211,19 +203,4 @@ export async function launchInvocation(plan: InvocationPlan, opts: LaunchOptions
     jobIds: plan.jobs.map((j) => j.jobId),
     scripts: started.map((s) => s.script),
   };
-}
-
-/** The follow-up commands printed after a launch or a resume. */
-export function followUpCommands(
-  invocationId: string,
-  jobs: { jobId: string; taskName: string }[],
-): string[] {
-  const lines = [
-    `To check status: nel status ${invocationId}`,
-    `To follow logs: nel logs ${invocationId}`,
-    `To view job info: nel info ${invocationId}`,
-    `To kill all jobs: nel kill ${invocationId}`,
-  ];
-  for (const j of jobs) lines.push(`  nel kill ${j.jobId}  # ${j.taskName}`);
-  return lines;
 }

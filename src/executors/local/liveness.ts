@@ -20,7 +20,7 @@ import {
   removeContainersSync,
   type LabelledContainer,
 } from '../../runtime/docker.js';
-import type { StatusEntry } from '../types.js';
+import type { Claim } from '../types.js';
 import { LOST_FILE } from './cause.js';
 import { hostEnginePid, livePidFromFile, readLaunchRecord, supervisorStillRunning } from './procs.js';
 
@@ -30,10 +30,7 @@ export const OWNER_FILE = 'stage.script.pid';
 /** A launch or resume whose supervisor is not recorded yet is trusted this long. */
 const START_GRACE_MS = 10_000;
 
-export interface Claim {
-  rec: JobRecord;
-  entry: StatusEntry;
-}
+export type { Claim } from '../types.js';
 
 const utc = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -85,7 +82,7 @@ export function reconcileLiveness(claims: Claim[], now = Date.now()): void {
   const dockerProbe: Claim[] = [];
   for (const c of claims) {
     const st = c.entry.status;
-    if ((st !== 'running' && st !== 'pending') || c.rec.executor !== 'local') continue;
+    if (st !== 'running' && st !== 'pending') continue;
     const taskDir = c.rec.data.output_dir;
     if (typeof taskDir !== 'string') continue;
     const logs = join(taskDir, 'logs');

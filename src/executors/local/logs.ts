@@ -8,28 +8,10 @@ import { join } from 'node:path';
 import { openExecDb, taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
 import { resolveId } from '../../launcher/id-resolve.js';
 import { getJobStatuses } from '../../launcher/job-status.js';
-import { isTerminal } from '../types.js';
+import { isTerminal, type LogLine, type StreamLogsOptions } from '../types.js';
 import { pause } from '../../common/pause.js';
 
-export interface LogLine {
-  jobId: string;
-  /** `<inv[:6]>.<n>` */
-  prefix: string;
-  taskName: string;
-  line: string;
-}
-
-export interface StreamLogsOptions {
-  env?: NodeJS.ProcessEnv;
-  dbPath?: string;
-  /** Keep following after every job finished. */
-  noExit?: boolean;
-  intervalMs?: number;
-  /** Lines of an existing file printed first (default 15). */
-  tailLines?: number;
-  signal?: AbortSignal;
-  onLine: (l: LogLine) => void;
-}
+export type { LogLine, StreamLogsOptions } from '../types.js';
 
 interface Followed {
   rec: JobRecord;

@@ -50,7 +50,8 @@ export function groupAlive(pgid: number): boolean {
   } catch {
     return false;
   }
-  // kill(0) succeeds for zombies too: look for a live member via /proc only for the leader.
+  // Signal 0 reaches zombies too, so a group whose members all exited but are not reaped yet still
+  // counts as alive here; callers wait a bounded time for it.
   return true;
 }
 

@@ -9,12 +9,12 @@ import { writeFileAtomic } from '../../common/fs.js';
 import { shQuote } from '../../common/shell.js';
 import { openExecDb, taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
 import { resolveInvocationPrefix } from '../../launcher/id-resolve.js';
-import { readJobStatus } from '../../launcher/job-status.js';
 import { preflightJobRecords } from '../../launcher/preflight.js';
 import { loadEnvFile } from '../../config/env-file.js';
 import { containersWithLabel, stopAndRemoveContainers } from '../../runtime/docker.js';
-import type { LaunchedScript } from '../types.js';
+import type { ResumeOptions, ResumeResult } from '../types.js';
 import { jobCause } from './cause.js';
+import { LOCAL, readLocalJobStatus as readJobStatus } from './status.js';
 import {
   assertDockerUsable,
   addToLaunchRecord,
@@ -24,34 +24,7 @@ import {
 } from './launch.js';
 import { supervisorStillRunning } from './procs.js';
 
-export interface ResumeOptions {
-  all?: boolean;
-  env?: NodeJS.ProcessEnv;
-  dbPath?: string;
-  now?: Date;
-  /** How long to watch the new supervisor before reporting (default 1000 ms). */
-  startupCheckMs?: number;
-  /** Where ./.env is looked for, as `nel run` does (default the current directory). */
-  cwd?: string;
-  /** Skip the check that the docker daemon answers. */
-  skipDockerCheck?: boolean;
-  /** Do not probe the endpoints first (`nel resume --skip-preflight`; also NEMO_EVALUATOR_SKIP_PREFLIGHT=1). */
-  skipPreflight?: boolean;
-}
-
-export interface ResumeResult {
-  invocationId: string;
-  invocationDir: string;
-  /** Jobs started again. */
-  rerun: { jobId: string; taskName: string }[];
-  /** Jobs left alone because they succeeded. */
-  skipped: { jobId: string; taskName: string }[];
-  supervisor: LaunchedScript | null;
-  /** Jobs that already failed again when the startup check ended, with their causes. */
-  failedAtOnce: { jobId: string; taskName: string; cause: string; hint?: string }[];
-  /** Non-fatal notes (inconclusive preflight answers). */
-  warnings: string[];
-}
+export type { ResumeOptions, ResumeResult } from '../types.js';
 
 const STAGE_FILES = [
   'stage.pre-start',
@@ -174,7 +147,7 @@ export async function resumeInvocation(id: string, opts: ResumeOptions = {}): Pr
     }
     throw e;
   }
-  const recs = db.jobsOf(inv).filter((r) => r.executor === 'local' && typeof r.data.output_dir === 'string');
+  const recs = db.jobsOf(inv).filter((r) => r.executor === LOCAL && typeof r.data.output_dir === 'string');
   if (recs.length === 0)
     throw new NelError('JOB_NOT_FOUND', `Invocation '${inv}' has no local jobs to resume`);
   const invDir = dirname(recs[0]!.data.output_dir as string);

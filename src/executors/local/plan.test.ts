@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NelError } from '../common/errors.js';
-import { buildInvocationPlan, formatDryRun, writeInvocationPlan } from './plan.js';
+import { NelError } from '../../common/errors.js';
+import { writeInvocationPlan } from '../../launcher/plan.js';
+import { buildInvocationPlan, formatDryRun } from './plan.js';
 
 function loaded(over: Record<string, unknown> = {}, execution: Record<string, unknown> = {}) {
   const resolved: Record<string, unknown> = {

@@ -4,7 +4,7 @@
  * backslash-newline; a backslash outside quotes escapes the next character. `$(...)`, backticks and
  * globs are kept as plain text (the words are quoted again before they reach a script).
  */
-import { NelError } from '../../common/errors.js';
+import { NelError } from '../common/errors.js';
 
 export function splitShellWords(input: string): string[] {
   const words: string[] = [];

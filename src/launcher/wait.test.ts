@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createProgressRenderer, formatProgressLine } from './wait.js';
-import type { StatusEntry } from '../types.js';
+import type { StatusEntry } from '../executors/types.js';
 
 const entry = (
   status: StatusEntry['status'],

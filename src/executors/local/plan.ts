@@ -1,0 +1,312 @@
+/**
+ * The local executor's plan: the neutral plan (launcher/plan.ts) rendered into `<task>/run.sh` and
+ * `run_all.{sequential,parallel}.sh`, with container names and the `/results` mount of Docker mode.
+ * buildInvocationPlan is pure (writes nothing, throws NelError for every config problem); formatDryRun
+ * renders what `--dry-run` prints.
+ */
+import { join, resolve } from 'node:path';
+import type { LoadedConfig } from '../../config/index.js';
+import { NelError, errorMessage } from '../../common/errors.js';
+import { localStampMicros } from '../../common/ids.js';
+import { isPlainObject, type Obj } from '../../common/objects.js';
+import { packageRoot } from '../../common/version.js';
+import { dumpYaml } from '../../common/yaml.js';
+import { dumpEngineConfig } from '../../launcher/engine-config.js';
+import { describeEnvSource } from '../../launcher/env-vars.js';
+import { invalidConfig as invalid, planInvocation, type BuildPlanOptions } from '../../launcher/plan.js';
+import { dockerArgWords } from '../../launcher/shell-words.js';
+import type { EnvVarSpec, InvocationPlan, JobPlan } from '../../launcher/types.js';
+import {
+  renderParallelScript,
+  renderSequentialScript,
+  renderTaskScript,
+  type ScriptContext,
+  type ScriptJob,
+} from './render-script.js';
+
+/** Where a job's artifacts directory is mounted in its container. */
+export const CONTAINER_RESULTS_DIR = '/results';
+
+const obj = (v: unknown): Obj => (isPlainObject(v) ? v : {});
+
+function defaultToolPaths(): { nelJs: string; engineJs: string } {
+  let root: string;
+  try {
+    root = packageRoot();
+  } catch (e) {
+    throw new NelError('INTERNAL', `cannot locate the installed package: ${errorMessage(e)}`);
+  }
+  return {
+    nelJs: join(root, 'dist', 'src', 'bin', 'nel.js'),
+    engineJs: join(root, 'dist', 'src', 'bin', 'nemo-evaluator.js'),
+  };
+}
+
+/** A Docker-safe container name part: [A-Za-z0-9_.-], starting with an alphanumeric. */
+export function containerNamePart(s: string): string {
+  const cleaned = s.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return (cleaned || 'task').slice(0, 60);
+}
+
+function mountPairs(v: unknown, where: string, cwd: string): [string, string][] {
+  if (v === undefined || v === null) return [];
+  if (!isPlainObject(v))
+    throw invalid(
+      `${where} must be a map of host path: container path`,
+      `for example ${where}: {/data: /data}`,
+    );
+  return Object.entries(v).map(([h, c]) => {
+    if (typeof c !== 'string' || c === '')
+      throw invalid(`${where}.${h} must be a container path`, 'for example /data');
+    return [resolve(cwd, h), c];
+  });
+}
+
+/** The model server's volumes: checkpoint, cache and execution.mounts.deployment. */
+function deploymentVolumes(resolved: Obj, execution: Obj, cwd: string): string[] {
+  const d = obj(resolved.deployment);
+  const volumes: string[] = [];
+  if (typeof d.checkpoint_path === 'string' && d.checkpoint_path)
+    volumes.push(`${resolve(cwd, d.checkpoint_path)}:/checkpoint:ro`);
+  if (typeof d.cache_path === 'string' && d.cache_path) volumes.push(`${resolve(cwd, d.cache_path)}:/cache`);
+  for (const [h, c] of mountPairs(obj(execution.mounts).deployment, 'execution.mounts.deployment', cwd))
+    volumes.push(`${h}:${c}`);
+  return volumes;
+}
+
+function readMode(execution: Obj, deploymentType?: string): 'sequential' | 'parallel' {
+  const mode = execution.mode ?? 'sequential';
+  if (mode !== 'sequential' && mode !== 'parallel') {
+    throw invalid(
+      `unknown execution mode: '${String(mode)}'. Choose one of ['parallel', 'sequential']`,
+      'set execution.mode',
+    );
+  }
+  if (mode === 'parallel' && deploymentType) {
+    throw invalid(
+      `Execution mode 'parallel' is not supported with deployment type: ${deploymentType}. Use 'sequential' instead.`,
+      'set execution.mode=sequential',
+    );
+  }
+  return mode;
+}
+
+function readMaxParallel(execution: Obj): number | null {
+  const v = execution.max_parallel_tasks;
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw invalid(
+      `execution.max_parallel_tasks must be a positive integer or null, got ${JSON.stringify(v)}`,
+      'for example 2',
+    );
+  }
+  return v;
+}
+
+function readTimeout(execution: Obj): number {
+  const v = execution.endpoint_readiness_timeout ?? 600;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw invalid(
+      `execution.endpoint_readiness_timeout must be a whole number of seconds, got ${JSON.stringify(v)}`,
+      'for example 600',
+    );
+  }
+  return v;
+}
+
+function readDestinations(execution: Obj): string[] {
+  const v = obj(execution.auto_export).destinations;
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every((d) => typeof d === 'string' && d !== '')) {
+    throw invalid(
+      'execution.auto_export.destinations must be a list of exporter names',
+      'for example ["local"]',
+    );
+  }
+  return v as string[];
+}
+
+const withNewline = (s: string): string => (s.endsWith('\n') ? s : s + '\n');
+
+/** The local executor's plan of an invocation: jobs, container names, scripts and files. */
+export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions): InvocationPlan {
+  const cwd = opts.cwd ?? process.cwd();
+  const resolved = loaded.resolved as Obj;
+  const execution = obj(resolved.execution);
+  const useDocker = !opts.noDocker && execution.use_docker !== false;
+  const neutral = planInvocation(loaded, opts, {
+    engineOutputDir: (taskDir) => (useDocker ? CONTAINER_RESULTS_DIR : join(taskDir, 'artifacts')),
+  });
+  const { deployment, invocationId, invocationDir, outputDir } = neutral;
+  const mode = readMode(execution, deployment?.type);
+  if (!useDocker && deployment) {
+    throw invalid(
+      `deployment type '${deployment.type}' needs Docker; it cannot run with execution.use_docker=false (--no-docker)`,
+      'use deployment: none with an existing endpoint, or run with Docker',
+    );
+  }
+  const maxParallelTasks = readMaxParallel(execution);
+  const readinessTimeout = readTimeout(execution);
+  const destinations = readDestinations(execution);
+  const extraDockerArgs = dockerArgWords(execution.extra_docker_args);
+  // Docker's `-v SRC:DST` splits at ':'; the task directories are mounted that way.
+  if (useDocker && outputDir.includes(':')) {
+    throw invalid(
+      `execution.output_dir contains ':', which Docker cannot mount: ${outputDir}`,
+      "choose a path without ':', or run on the host with --no-docker",
+    );
+  }
+  const volumes = deployment ? deploymentVolumes(resolved, execution, cwd) : [];
+  const evalMounts = mountPairs(obj(execution.mounts).evaluation, 'execution.mounts.evaluation', cwd);
+  const tools = opts.toolPaths ?? defaultToolPaths();
+  const stamp = localStampMicros(neutral.now);
+
+  const jobs: JobPlan[] = [];
+  const scriptJobs: ScriptJob[] = [];
+  const files: InvocationPlan['files'] = [];
+  for (const nj of neutral.jobs) {
+    const { entry, preCmd, postCmd, index, taskDir } = nj;
+    const part = containerNamePart(nj.taskName);
+    const job: JobPlan = {
+      index,
+      jobId: nj.jobId,
+      taskName: nj.taskName,
+      uniqueName: nj.uniqueName,
+      taskDir,
+      task: nj.task,
+      evalImage: nj.evalImage,
+      containerName: useDocker ? `client-${part}-${index}-${stamp}` : '',
+      serverContainerName: deployment ? `server-${part}-${index}-${stamp}` : undefined,
+      env: nj.env,
+      engineConfig: nj.engineConfig,
+    };
+    jobs.push(job);
+    const engineConfigYaml = dumpEngineConfig(job.engineConfig);
+    scriptJobs.push({
+      jobId: job.jobId,
+      taskName: job.taskName,
+      taskDir,
+      evalImage: job.evalImage,
+      containerName: job.containerName,
+      env: job.env,
+      engineConfigYaml,
+      preCmd,
+      postCmd,
+      unresolvedConfigText: neutral.sourceText,
+      datasetDir:
+        typeof entry.dataset_dir === 'string' && entry.dataset_dir
+          ? resolve(cwd, entry.dataset_dir)
+          : undefined,
+      datasetMountPath:
+        typeof entry.dataset_mount_path === 'string' && entry.dataset_mount_path
+          ? entry.dataset_mount_path
+          : '/datasets',
+      evaluationMounts: evalMounts,
+      deployment: deployment
+        ? {
+            image: deployment.image,
+            command: deployment.command,
+            port: deployment.port,
+            healthUrl: deployment.healthUrl,
+            readinessTimeoutSec: readinessTimeout,
+            env: deployment.env,
+            volumes,
+            serverContainerName: job.serverContainerName!,
+          }
+        : undefined,
+    });
+    if (!useDocker) {
+      files.push({ path: join(taskDir, 'config_ef.yaml'), text: engineConfigYaml });
+      if (preCmd) files.push({ path: join(taskDir, 'pre_cmd.sh'), text: withNewline(preCmd) });
+      if (postCmd) files.push({ path: join(taskDir, 'post_cmd.sh'), text: withNewline(postCmd) });
+    }
+  }
+
+  const ctx: ScriptContext = {
+    invocationId,
+    invocationDir,
+    useDocker,
+    extraDockerArgs,
+    autoExportDestinations: destinations,
+    nelJs: tools.nelJs,
+    engineJs: tools.engineJs,
+    version: neutral.version,
+  };
+  for (const sj of scriptJobs)
+    files.push({ path: join(sj.taskDir, 'run.sh'), text: renderTaskScript(sj, ctx), mode: 0o755 });
+  const entryScript =
+    mode === 'sequential'
+      ? {
+          path: join(invocationDir, 'run_all.sequential.sh'),
+          text: renderSequentialScript(scriptJobs, ctx),
+          mode: 0o755,
+        }
+      : {
+          path: join(invocationDir, 'run_all.parallel.sh'),
+          text: renderParallelScript(scriptJobs, ctx, maxParallelTasks),
+          mode: 0o755,
+        };
+  files.push(entryScript);
+
+  return {
+    invocationId,
+    invocationDir,
+    outputDir,
+    mode,
+    maxParallelTasks,
+    useDocker,
+    jobs,
+    resolvedConfig: neutral.resolvedConfig,
+    files,
+    entryScripts: [entryScript.path],
+    warnings: neutral.warnings,
+    missingHostVars: neutral.missingHostVars,
+    unlistedTasks: neutral.unlistedTasks,
+    hasPrePostCmd: neutral.hasPrePostCmd,
+  };
+}
+
+function envLine(s: EnvVarSpec): string {
+  return `${s.target} <- ${describeEnvSource(s)}`;
+}
+
+/** What `nel run --dry-run` prints: config, invocation dir, jobs, variables (names only), scripts, warnings. */
+export function formatDryRun(plan: InvocationPlan, loaded: LoadedConfig): string {
+  const out: string[] = [];
+  out.push('# Configuration (as composed, before interpolation)', dumpYaml(loaded.raw).trimEnd(), '');
+  out.push(`Invocation: ${plan.invocationId}`);
+  out.push(`Directory:  ${plan.invocationDir}`);
+  out.push(
+    `Mode:       ${plan.mode}${plan.mode === 'parallel' ? ` (max ${plan.maxParallelTasks ?? plan.jobs.length} at once)` : ''}`,
+  );
+  out.push(`Runs in:    ${plan.useDocker ? 'Docker' : 'host (no Docker)'}`);
+  out.push('', 'Jobs:');
+  for (const j of plan.jobs) {
+    out.push(`  ${j.jobId}  ${j.taskName}`);
+    out.push(`    harness: ${j.task.harness || '(unknown)'}${j.task.isUnlisted ? ' (unlisted)' : ''}`);
+    out.push(`    image: ${j.evalImage}`);
+    out.push(`    endpoint type: ${j.task.endpointType}`);
+    out.push(`    dir: ${j.taskDir}`);
+    if (j.env.length > 0) {
+      out.push('    environment (names only; values are read when the script runs):');
+      for (const s of j.env) out.push(`      ${envLine(s)}`);
+    }
+  }
+  for (const path of plan.entryScripts) {
+    const f = plan.files.find((x) => x.path === path);
+    out.push('', `# ${path}`, f ? f.text.trimEnd() : '');
+  }
+  if (plan.mode === 'parallel') {
+    for (const j of plan.jobs) {
+      const f = plan.files.find((x) => x.path === join(j.taskDir, 'run.sh'));
+      if (f) out.push('', `# ${f.path}`, f.text.trimEnd());
+    }
+  }
+  out.push(
+    '',
+    `DRY RUN: Scripts prepared and saved to ${plan.invocationDir}`,
+    'To execute, run without --dry-run',
+  );
+  for (const w of plan.warnings) out.push(`warning: ${w}`);
+  return out.join('\n') + '\n';
+}
