@@ -14,7 +14,6 @@
  */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { JobRecord } from '../../launcher/exec-db.js';
 import {
   containersWithLabelSync,
   removeContainersSync,
