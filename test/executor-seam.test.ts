@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { nel, scratch } from './support/cli.js';
 import { repoRoot } from './support/paths.js';
 import { executorNames, executorStatus, getExecutor } from '../src/executors/registry.js';
+import { appendJobRecord } from '../src/launcher/exec-db.js';
 
 function writeConfig(dir: string): string {
   const file = join(dir, 'cfg.yaml');
@@ -103,4 +104,22 @@ test("src/executors/local is loaded only by the registry (and its own modules' i
   assert.deepEqual(offenders, []);
   const registry = readFileSync(join(dir, 'registry.ts'), 'utf8');
   assert.match(registry, /import\('\.\/local\/index\.js'\)/, 'the executor itself is loaded lazily');
+});
+
+test('jobs recorded by an executor this build does not have: status unknown, kill refused per job', () => {
+  const s = scratch('nel-seam-');
+  appendJobRecord(s.dbPath, {
+    invocation_id: 'feedc0de12345678',
+    job_id: 'feedc0de12345678.0',
+    timestamp: Date.now() / 1000,
+    executor: 'slurm',
+    data: { output_dir: '/remote/x' },
+    config: {},
+  });
+  const st = nel(['status', 'feedc0de', '--json'], { cwd: s.dir, env: s.env });
+  assert.equal(st.code, 0, st.stderr);
+  assert.equal(JSON.parse(st.stdout)[0].status, 'unknown');
+  const k = nel(['kill', 'feedc0de12345678.0'], { cwd: s.dir, env: s.env });
+  assert.equal(k.code, 1);
+  assert.match(k.stderr, /Job feedc0de12345678\.0 is not a local job/);
 });

@@ -4,7 +4,7 @@ import { openExecDb, type InvocationSummary } from '../launcher/exec-db.js';
 import { resolveId } from '../launcher/id-resolve.js';
 import { getJobStatuses } from '../launcher/job-status.js';
 // executors load their kill, logs, resume and info code when called, so `nel status` starts fast
-import { DEFAULT_EXECUTOR, getExecutor } from '../executors/registry.js';
+import { DEFAULT_EXECUTOR, executorNames, getExecutor } from '../executors/registry.js';
 import type {
   InfoOptions,
   KillOptions,
@@ -15,6 +15,17 @@ import type {
   StreamLogsOptions,
 } from '../executors/types.js';
 import type { ExportOptions, ExportResult } from '../exporters/index.js';
+
+export type {
+  InfoOptions,
+  KillOptions,
+  KillOutcome,
+  LogLine,
+  ResumeOptions,
+  ResumeResult,
+  StatusEntry,
+  StreamLogsOptions,
+} from '../executors/types.js';
 
 export interface DbOptions {
   env?: NodeJS.ProcessEnv;
@@ -32,7 +43,8 @@ export function getStatus(
 
 /**
  * The ids grouped by the executor that recorded their jobs, in first-seen order. An id that matches
- * nothing (or several things) goes to the default executor, which reports it as it always has.
+ * nothing (or several things), or whose jobs were recorded by an executor this build does not have,
+ * goes to the default executor, which reports it as it always has.
  */
 function idsByExecutor(ids: string[], opts: DbOptions): Map<string, string[]> {
   const db = openExecDb(opts);
@@ -42,7 +54,7 @@ function idsByExecutor(ids: string[], opts: DbOptions): Map<string, string[]> {
     try {
       const first = resolveId(db, id).jobIds[0];
       const rec = first === undefined ? undefined : db.getJob(first);
-      if (rec) name = rec.executor;
+      if (rec && executorNames().includes(rec.executor)) name = rec.executor;
     } catch {
       /* unknown or ambiguous: reported by the executor */
     }
