@@ -4,9 +4,9 @@
  * When loaded, the last record of a job wins and invocations keep their jobs in first-seen order.
  *
  * Reading large DBs fast: an index file beside the JSONL (`<db>.index`, e.g. `exec.v1.jsonl.index`)
- * records, per job, the byte offset of its latest record plus a per-invocation summary. It is keyed by the byte offset it has read
- * up to and a fingerprint of the file's first bytes, and is brought up to date incrementally from that
- * offset. The JSONL stays the source of truth: a missing, stale or damaged index is rebuilt from it.
+ * records, per job, the byte offset of its latest record plus a per-invocation summary. It is keyed by
+ * the byte offset it has read up to and a fingerprint of the file's first bytes, and is brought up to
+ * date incrementally from that offset. The JSONL stays the source of truth: a missing, stale or damaged index is rebuilt from it.
  */
 import {
   closeSync,
