@@ -30,29 +30,24 @@ export const endpointInterceptor = defineInterceptor({
     endpointHooks({ url, transport, timeoutMs, signal, endpointType, maxResponseBytes }),
 });
 
-/** An endpoint interceptor built outside a chain (the model client's tests). */
-export function createEndpointInterceptor(opts: {
+interface EndpointOptions {
   url: string;
   transport: HttpTransport;
   timeoutMs: number;
   signal?: AbortSignal;
-  now?: () => number;
-  endpointType?: EndpointType;
-  maxResponseBytes?: number;
-}): Interceptor {
-  return { name: 'endpoint', stage: 'request_to_response', ...endpointHooks(opts) };
-}
-
-function endpointHooks(opts: {
-  url: string;
-  transport: HttpTransport;
-  timeoutMs: number;
-  signal?: AbortSignal;
+  /** Monotonic clock for the latency (default performance.now). */
   now?: () => number;
   /** The endpoint type whose completions a 200 reply must carry (default chat). */
   endpointType?: EndpointType;
   maxResponseBytes?: number;
-}): InterceptorHooks {
+}
+
+/** An endpoint interceptor built outside a chain (the model client's tests). */
+export function createEndpointInterceptor(opts: EndpointOptions): Interceptor {
+  return { name: 'endpoint', stage: 'request_to_response', ...endpointHooks(opts) };
+}
+
+function endpointHooks(opts: EndpointOptions): InterceptorHooks {
   const endpointType = opts.endpointType ?? 'chat';
   const now = opts.now ?? (() => performance.now());
   return {
