@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appendJobRecord } from '../launcher/exec-db.js';
 import { buildLocalExportConfig, exportResults } from './index.js';
-import { parseCsv } from './local.js';
+import { parse } from 'csv-parse/sync';
 import { NelError } from '../common/errors.js';
 
 function setup() {
@@ -89,7 +89,7 @@ test('CSV export: fixed columns, sorted metric columns, upsert by job id', () =>
   const out = join(s.root, 'exp');
   const r = exportResults([`${s.inv}.0`, `${s.inv}.1`], { env: s.env, outputDir: out, format: 'csv' });
   assert.equal(r.success, true);
-  const read = () => parseCsv(readFileSync(join(out, 'processed_results.csv'), 'utf8'));
+  const read = () => parse(readFileSync(join(out, 'processed_results.csv'), 'utf8')) as string[][];
   const [header, ...rows] = read();
   assert.deepEqual(header, [
     'Model Name',

@@ -1,6 +1,7 @@
 /**
- * `nel export`: find jobs (exec DB, or --job-dirs rebuilt from artifacts/metadata.yaml), read their
- * results and write them to a destination. Only `local` exists; every failed job is reported.
+ * `nel export`: find the jobs (exec DB, or --job-dirs rebuilt from artifacts/metadata.yaml), prepare each
+ * job's data once from its artifacts, and hand them to the exporter `--dest` names (registry.ts). Every
+ * failed job is reported.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -9,19 +10,12 @@ import { isPlainObject, getPath, setPath, type Obj } from '../common/objects.js'
 import { parseYaml, readYamlFile } from '../common/yaml.js';
 import { openExecDb, taskNameOf, type JobRecord } from '../launcher/exec-db.js';
 import { resolveId } from '../launcher/id-resolve.js';
+import { localExporter, type LocalExportConfig } from './local.js';
 import { extractAccuracyMetrics, filterMetrics } from './metrics.js';
-import { upsertCsv, upsertJson, type ExportEntry } from './local.js';
+import { getExporter } from './registry.js';
+import type { BaseExportConfig, ExportEntry, Exporter, ExportFailure, PreparedJob } from './types.js';
 
-export interface LocalExportConfig {
-  job_dirs: string[];
-  copy_logs: boolean;
-  copy_artifacts: boolean;
-  only_required: boolean;
-  log_metrics: string[];
-  output_dir: string;
-  format: 'json' | 'csv';
-  output_filename: string | null;
-}
+export type { LocalExportConfig } from './local.js';
 
 export interface ExportOptions {
   dest?: string;
@@ -34,6 +28,9 @@ export interface ExportOptions {
   overrides?: string[];
   jobDirs?: string[];
   logMetrics?: string[];
+  copyLogs?: boolean;
+  copyArtifacts?: boolean;
+  onlyRequired?: boolean;
   env?: NodeJS.ProcessEnv;
   dbPath?: string;
   cwd?: string;
@@ -43,33 +40,25 @@ export interface ExportOptions {
 export interface ExportResult {
   success: boolean;
   metadata: { successful_jobs: number; failed_jobs: number; skipped_jobs: number };
-  failures: { jobId: string; error: string }[];
+  failures: ExportFailure[];
   /** Files written. */
   files: string[];
 }
 
-const DEFAULTS: LocalExportConfig = {
+const BASE_DEFAULTS: BaseExportConfig = {
   job_dirs: [],
   copy_logs: false,
   copy_artifacts: true,
   only_required: true,
   log_metrics: [],
-  output_dir: './nemo-evaluator-launcher-results',
-  format: 'json',
-  output_filename: null,
 };
-const DEPRECATED: Record<string, keyof LocalExportConfig> = {
+const DEPRECATED: Record<string, keyof BaseExportConfig> = {
   log_logs: 'copy_logs',
   log_artifacts: 'copy_artifacts',
 };
 
-function badConfig(msg: string): NelError {
-  return new NelError('CONFIG_INVALID', msg, { hint: `valid keys: ${Object.keys(DEFAULTS).join(', ')}` });
-}
-
-/** Merge --config, flags and -o overrides into a validated local exporter config. */
-export function buildLocalExportConfig(opts: ExportOptions): LocalExportConfig {
-  const dest = opts.dest ?? 'local';
+/** The `export.<dest>` section: --config, then flags, then -o overrides. */
+function rawExportSection(dest: string, opts: ExportOptions): Obj {
   let section: Obj = {};
   if (opts.configFile) {
     const doc = readYamlFile(opts.configFile);
@@ -82,7 +71,10 @@ export function buildLocalExportConfig(opts: ExportOptions): LocalExportConfig {
       }
       section = { ...s };
     } else if (isPlainObject(doc)) section = { ...doc };
-    else if (doc !== null) throw badConfig(`${opts.configFile} must hold a mapping`);
+    else if (doc !== null)
+      throw new NelError('CONFIG_INVALID', `${opts.configFile} must hold a mapping`, {
+        hint: `put the export.${dest} keys at the top of the file`,
+      });
   }
   const flags: Obj = {};
   if (opts.format !== undefined) flags.format = opts.format;
@@ -90,8 +82,10 @@ export function buildLocalExportConfig(opts: ExportOptions): LocalExportConfig {
   if (opts.outputFilename !== undefined) flags.output_filename = opts.outputFilename;
   if (opts.jobDirs && opts.jobDirs.length > 0) flags.job_dirs = opts.jobDirs;
   if (opts.logMetrics && opts.logMetrics.length > 0) flags.log_metrics = opts.logMetrics;
-  const merged: Obj = { ...section, ...flags };
-  const wrapper: Obj = { export: { [dest]: merged } };
+  if (opts.copyLogs !== undefined) flags.copy_logs = opts.copyLogs;
+  if (opts.copyArtifacts !== undefined) flags.copy_artifacts = opts.copyArtifacts;
+  if (opts.onlyRequired !== undefined) flags.only_required = opts.onlyRequired;
+  const wrapper: Obj = { export: { [dest]: { ...section, ...flags } } };
   for (const o of opts.overrides ?? []) {
     const del = o.startsWith('~');
     const body = del ? o.slice(1) : o;
@@ -112,28 +106,41 @@ export function buildLocalExportConfig(opts: ExportOptions): LocalExportConfig {
       setPath(wrapper, path, parseYaml(body.slice(eq + 1), `override ${key}`));
     }
   }
-  const raw = getPath(wrapper, ['export', dest]) as Obj;
-  const cfg: Obj = { ...DEFAULTS };
-  for (const [k, v] of Object.entries(raw)) {
+  return getPath(wrapper, ['export', dest]) as Obj;
+}
+
+/** Merge --config, flags and -o overrides into a validated config of `exporter`. */
+export function buildExportConfig<C extends Obj>(
+  exporter: Exporter<C>,
+  opts: ExportOptions,
+): BaseExportConfig & C {
+  const dest = exporter.name;
+  const where = `export.${dest}`;
+  const defaults: Obj = { ...BASE_DEFAULTS, ...exporter.defaults };
+  const badConfig = (msg: string): NelError =>
+    new NelError('CONFIG_INVALID', msg, { hint: `valid keys: ${Object.keys(defaults).join(', ')}` });
+  const cfg: Obj = { ...defaults };
+  for (const [k, v] of Object.entries(rawExportSection(dest, opts))) {
     const key = DEPRECATED[k] ?? k;
-    if (!(key in DEFAULTS)) throw badConfig(`unknown export.${dest} key '${k}'`);
+    if (!(key in defaults)) throw badConfig(`unknown ${where} key '${k}'`);
     cfg[key] = v;
   }
-  if (cfg.format !== 'json' && cfg.format !== 'csv')
-    throw badConfig(`export.${dest}.format must be json or csv, not '${String(cfg.format)}'`);
-  if (typeof cfg.output_dir !== 'string' || cfg.output_dir === '')
-    throw badConfig(`export.${dest}.output_dir must be a path`);
-  if (cfg.output_filename !== null && typeof cfg.output_filename !== 'string')
-    throw badConfig(`export.${dest}.output_filename must be a file name`);
   for (const k of ['job_dirs', 'log_metrics'] as const) {
     if (typeof cfg[k] === 'string') cfg[k] = [cfg[k]];
     if (!Array.isArray(cfg[k]) || !(cfg[k] as unknown[]).every((x) => typeof x === 'string'))
-      throw badConfig(`export.${dest}.${k} must be a list of strings`);
+      throw badConfig(`${where}.${k} must be a list of strings`);
   }
   for (const k of ['copy_logs', 'copy_artifacts', 'only_required'] as const) {
-    if (typeof cfg[k] !== 'boolean') throw badConfig(`export.${dest}.${k} must be true or false`);
+    if (typeof cfg[k] !== 'boolean') throw badConfig(`${where}.${k} must be true or false`);
   }
-  return cfg as unknown as LocalExportConfig;
+  const typed = cfg as BaseExportConfig & C;
+  exporter.validate(typed, where);
+  return typed;
+}
+
+/** The local exporter's config (see buildExportConfig). */
+export function buildLocalExportConfig(opts: ExportOptions): LocalExportConfig {
+  return buildExportConfig(localExporter, { ...opts, dest: 'local' });
 }
 
 /** Rebuild the jobs of an invocation from a directory tree (artifacts/metadata.yaml of each task dir). */
@@ -221,12 +228,12 @@ export function buildExportEntry(rec: JobRecord, logMetrics: string[]): ExportEn
 
 function findJobs(
   ids: string[],
-  cfg: LocalExportConfig,
+  cfg: BaseExportConfig,
   opts: ExportOptions,
-): { jobs: JobRecord[]; failures: { jobId: string; error: string }[] } {
+): { jobs: JobRecord[]; failures: ExportFailure[] } {
   const db = openExecDb({ dbPath: opts.dbPath, env: opts.env });
   const jobs: JobRecord[] = [];
-  const failures: { jobId: string; error: string }[] = [];
+  const failures: ExportFailure[] = [];
   const seen = new Set<string>();
   for (const id of ids) {
     let recs: JobRecord[] = [];
@@ -254,43 +261,37 @@ function findJobs(
 
 /** Export the results of jobs/invocations. `success` is false when any job failed. */
 export function exportResults(ids: string[], opts: ExportOptions = {}): ExportResult {
-  const dest = opts.dest ?? 'local';
-  if (dest !== 'local') {
-    throw new NelError('USAGE', `export destination '${dest}' is not supported`, {
-      hint: 'use --dest local',
-    });
-  }
+  const exporter = getExporter(opts.dest ?? 'local');
   if (ids.length === 0)
-    throw new NelError('USAGE', 'at least one id is required', { hint: 'nel export <id> --dest local' });
-  const cfg = buildLocalExportConfig(opts);
+    throw new NelError('USAGE', 'at least one id is required', {
+      hint: `nel export <id> --dest ${exporter.name}`,
+    });
+  const cfg = buildExportConfig(exporter, opts);
   const { jobs, failures } = findJobs(ids, cfg, opts);
-  const entries: ExportEntry[] = [];
+  const prepared: PreparedJob[] = [];
   for (const rec of jobs) {
     try {
-      entries.push(buildExportEntry(rec, cfg.log_metrics));
+      const entry = buildExportEntry(rec, cfg.log_metrics);
+      prepared.push({
+        record: rec,
+        entry,
+        artifactsDir: join(entry.results_dir, 'artifacts'),
+        logsDir: join(entry.results_dir, 'logs'),
+      });
     } catch (e) {
       failures.push({ jobId: rec.job_id, error: errorMessage(e) });
     }
   }
-  const outDir = resolve(opts.cwd ?? process.cwd(), cfg.output_dir);
-  const fname = cfg.output_filename ?? `processed_results.${cfg.format}`;
-  const write = (path: string, list: ExportEntry[]) =>
-    cfg.format === 'json' ? upsertJson(path, list, opts.now) : upsertCsv(path, list);
-  const files: string[] = [];
-  for (const e of entries) {
-    const p = join(outDir, e.invocation_id, e.job_id, fname);
-    write(p, [e]);
-    files.push(p);
-  }
-  if (entries.length > 1) {
-    const p = join(outDir, fname);
-    write(p, entries);
-    files.push(p);
-  }
+  const out = exporter.exportJobs(prepared, cfg, { cwd: opts.cwd ?? process.cwd(), now: opts.now });
+  failures.push(...out.failures);
   return {
     success: failures.length === 0,
-    metadata: { successful_jobs: entries.length, failed_jobs: failures.length, skipped_jobs: 0 },
+    metadata: {
+      successful_jobs: prepared.length - out.failures.length,
+      failed_jobs: failures.length,
+      skipped_jobs: 0,
+    },
     failures,
-    files,
+    files: out.files,
   };
 }

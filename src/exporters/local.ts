@@ -1,26 +1,28 @@
 /**
  * The local exporter: upstream's processed_results JSON and CSV (launcher-spec 9.3), written as upserts
- * keyed by job id, so exporting a job again replaces its entry instead of adding a second one.
+ * keyed by job id, so exporting a job again replaces its entry instead of adding a second one. With
+ * copy_artifacts / copy_logs each job's files are copied into `<output_dir>/<inv>/<job_id>/`.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { NelError } from '../common/errors.js';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseCsvText } from 'csv-parse/sync';
+import { stringify as stringifyCsv } from 'csv-stringify/sync';
+import { NelError, errorMessage } from '../common/errors.js';
 import { writeFileAtomic } from '../common/fs.js';
 import { isPlainObject } from '../common/objects.js';
-import type { Metrics } from './metrics.js';
+import type { BaseExportConfig, ExportEntry, Exporter, ExportFailure, PreparedJob } from './types.js';
 
-/** One exported job (the JSON entry, plus the task and model it is filed under). */
-export interface ExportEntry {
-  task: string;
-  model: string;
-  invocation_id: string;
-  job_id: string;
-  harness: string;
-  container: string;
-  scores: Metrics;
-  timestamp: string;
-  executor: string;
-  results_dir: string;
+export type { ExportEntry } from './types.js';
+
+export interface LocalSettings {
+  output_dir: string;
+  format: 'json' | 'csv';
+  output_filename: string | null;
 }
+export type LocalExportConfig = BaseExportConfig & LocalSettings;
+
+/** The artifacts `only_required` keeps (upstream's required and optional ones). */
+export const REQUIRED_ARTIFACTS = ['results.yml', 'eval_factory_metrics.json', 'omni-info.json'];
 
 export interface ProcessedResultsJson {
   benchmarks: Record<string, { models: Record<string, Omit<ExportEntry, 'task' | 'model'>[]> }>;
@@ -77,43 +79,6 @@ export const CSV_FIXED_COLUMNS = [
   'Results Dir',
 ] as const;
 
-function csvCell(v: string): string {
-  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
-/** Parse RFC 4180 CSV text into rows of cells. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += ch;
-  }
-  if (cell !== '' || row.length > 0) {
-    row.push(cell);
-    rows.push(row);
-  }
-  return rows;
-}
-
 function formatMetric(v: number): string {
   return Number.isInteger(v) ? v.toFixed(1) : String(v);
 }
@@ -123,7 +88,9 @@ export function upsertCsv(path: string, entries: ExportEntry[]): void {
   const rows = new Map<string, Record<string, string>>();
   const metricCols = new Set<string>();
   if (existsSync(path)) {
-    const [header, ...body] = parseCsv(readFileSync(path, 'utf8'));
+    const [header, ...body] = parseCsvText(readFileSync(path, 'utf8'), {
+      relax_column_count: true,
+    }) as string[][];
     if (!header || !header.includes('Job ID')) {
       throw new NelError('EXPORT_FAILED', `${path} is not a processed_results CSV (no 'Job ID' column)`, {
         hint: 'move it away or choose another --output-filename',
@@ -156,7 +123,77 @@ export function upsertCsv(path: string, entries: ExportEntry[]): void {
     rows.set(e.job_id, r);
   }
   const header = [...CSV_FIXED_COLUMNS, ...[...metricCols].sort()];
-  const lines = [header.map(csvCell).join(',')];
-  for (const r of rows.values()) lines.push(header.map((h) => csvCell(r[h] ?? '')).join(','));
-  writeFileAtomic(path, lines.join('\n') + '\n');
+  const records = [header, ...[...rows.values()].map((r) => header.map((h) => r[h] ?? ''))];
+  writeFileAtomic(path, stringifyCsv(records));
 }
+
+/** Copy a job's artifacts (all, or the required ones) and top-level log files into `dest`. */
+function copyJobFiles(job: PreparedJob, cfg: BaseExportConfig, dest: string): string[] {
+  const files: string[] = [];
+  if (cfg.copy_artifacts) {
+    const to = join(dest, 'artifacts');
+    mkdirSync(to, { recursive: true });
+    const names = cfg.only_required
+      ? REQUIRED_ARTIFACTS.filter((n) => existsSync(join(job.artifactsDir, n)))
+      : readdirSync(job.artifactsDir);
+    for (const n of names) {
+      cpSync(join(job.artifactsDir, n), join(to, n), { recursive: true });
+      files.push(join(to, n));
+    }
+  }
+  if (cfg.copy_logs) {
+    if (!existsSync(job.logsDir)) throw new Error(`no logs directory ${job.logsDir}`);
+    const to = join(dest, 'logs');
+    mkdirSync(to, { recursive: true });
+    for (const n of readdirSync(job.logsDir)) {
+      if (!statSync(join(job.logsDir, n)).isFile()) continue;
+      cpSync(join(job.logsDir, n), join(to, n));
+      files.push(join(to, n));
+    }
+  }
+  return files;
+}
+
+export const localExporter: Exporter<LocalSettings & Record<string, unknown>> = {
+  name: 'local',
+  defaults: { output_dir: './nemo-evaluator-launcher-results', format: 'json', output_filename: null },
+  validate(cfg, where) {
+    const bad = (msg: string): NelError =>
+      new NelError('CONFIG_INVALID', msg, { hint: `see the ${where} keys in docs` });
+    if (cfg.format !== 'json' && cfg.format !== 'csv')
+      throw bad(`${where}.format must be json or csv, not '${String(cfg.format)}'`);
+    if (typeof cfg.output_dir !== 'string' || cfg.output_dir === '')
+      throw bad(`${where}.output_dir must be a path`);
+    if (cfg.output_filename !== null && typeof cfg.output_filename !== 'string')
+      throw bad(`${where}.output_filename must be a file name`);
+  },
+  exportJobs(jobs, cfg, ctx) {
+    const outDir = resolve(ctx.cwd, cfg.output_dir);
+    const fname = cfg.output_filename ?? `processed_results.${cfg.format}`;
+    const write = (path: string, list: ExportEntry[]) =>
+      cfg.format === 'json' ? upsertJson(path, list, ctx.now) : upsertCsv(path, list);
+    const files: string[] = [];
+    const failures: ExportFailure[] = [];
+    const done: ExportEntry[] = [];
+    for (const job of jobs) {
+      const e = job.entry;
+      const dir = join(outDir, e.invocation_id, e.job_id);
+      try {
+        files.push(...copyJobFiles(job, cfg, dir));
+        const p = join(dir, fname);
+        write(p, [e]);
+        files.push(p);
+        done.push(e);
+      } catch (err) {
+        if (err instanceof NelError) throw err;
+        failures.push({ jobId: e.job_id, error: errorMessage(err) });
+      }
+    }
+    if (done.length > 1) {
+      const p = join(outDir, fname);
+      write(p, done);
+      files.push(p);
+    }
+    return { files, failures };
+  },
+};

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normaliseAdapterConfig } from './adapter-config.js';
-import { validateChainSpec } from './chain.js';
+import { validateChainSpec } from './registry.js';
 
 test('nothing configured gives the upstream default chain', () => {
   const c = normaliseAdapterConfig(null, '/out');

@@ -5,6 +5,7 @@
 import { NelError } from '../../common/errors.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
 import { join } from 'node:path';
+import { checkComponentSettings } from './registry.js';
 
 export interface ComponentSpec {
   name: string;
@@ -231,6 +232,7 @@ export function normaliseAdapterConfig(raw: unknown, outputDir: string | null): 
       ? cfg.post_eval_hooks.map((e) => normaliseComponent(e, 'post_eval_hook'))
       : conv.hooks;
   }
+  checkComponentSettings(interceptors, hooks);
   return {
     mode,
     discovery: {

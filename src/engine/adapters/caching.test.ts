@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { PyFloat, pyJsonDumps } from '../../common/pyjson.js';
-import { cacheKey, cacheKeyText, createCachingInterceptor } from './caching.js';
+import { interceptorDeps } from '../../../test/support/interceptor-deps.js';
+import { cacheKey, cacheKeyText, cachingInterceptor } from './caching.js';
 import { isAdapterResponse, type AdapterRequest, type AdapterResponse } from './types.js';
 
 const body = {
@@ -65,11 +66,10 @@ const reply = (text: string): AdapterResponse => ({
 test('stores requests, responses and headers in the diskcache layout and serves hits', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'caching-'));
   try {
-    const ic = createCachingInterceptor({
-      cache_dir: dir,
-      reuse_cached_responses: true,
-      save_requests: true,
-    });
+    const ic = cachingInterceptor.build(
+      { cache_dir: dir, reuse_cached_responses: true, save_requests: true },
+      interceptorDeps(),
+    );
     const r1 = req();
     const first = await ic.onRequest!(r1);
     assert.ok(!isAdapterResponse(first));
@@ -123,7 +123,10 @@ test('stores requests, responses and headers in the diskcache layout and serves 
 test('without reuse_cached_responses the cache records but never answers; max_saved_requests limits requests', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'caching-'));
   try {
-    const ic = createCachingInterceptor({ cache_dir: dir, save_requests: true, max_saved_requests: 1 });
+    const ic = cachingInterceptor.build(
+      { cache_dir: dir, save_requests: true, max_saved_requests: 1 },
+      interceptorDeps(),
+    );
     for (let i = 0; i < 3; i++) {
       const r = { ...req(), body: { ...body, n: i } };
       assert.ok(!isAdapterResponse(await ic.onRequest!(r)));
@@ -146,7 +149,10 @@ test('a reply with a fault is never stored; a stored reply that is not a valid c
   try {
     const warnings: string[] = [];
     const log = { debug() {}, info() {}, warn: (m: string) => void warnings.push(m), error() {} };
-    const ic = createCachingInterceptor({ cache_dir: dir, reuse_cached_responses: true }, { log });
+    const ic = cachingInterceptor.build(
+      { cache_dir: dir, reuse_cached_responses: true },
+      interceptorDeps({ log }),
+    );
     const req = (q: string) => ({
       body: { q },
       headers: {},

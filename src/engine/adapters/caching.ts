@@ -17,7 +17,13 @@ import { completionFault } from '../client/completion.js';
 import type { Logger } from '../logging.js';
 import type { EndpointType } from '../types.js';
 import { DiskCacheStore, MODE_RAW } from './disk-cache-store.js';
-import type { AdapterRequest, AdapterResponse, Interceptor } from './types.js';
+import type { SettingsOf, SettingsSchema } from './settings.js';
+import {
+  defineInterceptor,
+  type AdapterRequest,
+  type AdapterResponse,
+  type InterceptorHooks,
+} from './types.js';
 
 /** Strings Python and JSON.stringify escape alike: no character above U+007E. */
 const ASCII_UP_TO_TILDE = /^[\u0000-\u007e]*$/;
@@ -75,14 +81,15 @@ function cachedResponse(body: unknown, text: string, loadHeaders: () => unknown)
   return res;
 }
 
-export interface CachingConfig {
-  cache_dir?: string;
-  reuse_cached_responses?: boolean;
-  save_requests?: boolean;
-  save_responses?: boolean;
-  max_saved_requests?: number | null;
-  max_saved_responses?: number | null;
-}
+const CACHING_SETTINGS = {
+  cache_dir: { kind: 'string' },
+  reuse_cached_responses: { kind: 'boolean' },
+  save_requests: { kind: 'boolean' },
+  save_responses: { kind: 'boolean' },
+  max_saved_requests: { kind: 'number', nullable: true },
+  max_saved_responses: { kind: 'number', nullable: true },
+} as const satisfies SettingsSchema;
+export type CachingConfig = SettingsOf<typeof CACHING_SETTINGS>;
 
 export interface CacheStores {
   requests: DiskCacheStore;
@@ -102,25 +109,33 @@ export function openCacheStores(cacheDir: string, onWarning?: (m: string) => voi
   };
 }
 
-export interface CachingDeps {
-  /** Where the cache lives when `cache_dir` is not set: the run's own `<output_dir>/cache`. */
-  defaultCacheDir?: string;
-  /** Cached replies must be valid completions of this endpoint type (default chat). */
-  endpointType?: EndpointType;
-  log?: Logger;
-}
+/**
+ * Without `cache_dir` the cache lives in the run's own `<output_dir>/cache`; cached replies must be valid
+ * completions of the endpoint type.
+ */
+export const cachingInterceptor = defineInterceptor({
+  name: 'caching',
+  stage: 'request_to_response',
+  settings: CACHING_SETTINGS,
+  create(config, { outputDir, endpointType, log }) {
+    return cachingHooks(config, {
+      cacheDir: config.cache_dir ?? join(outputDir, 'cache'),
+      endpointType,
+      log,
+    });
+  },
+});
 
-export function createCachingInterceptor(
+function cachingHooks(
   config: CachingConfig,
-  deps: CachingDeps = {},
-): Interceptor & { stores: CacheStores; flush(): void } {
+  deps: { cacheDir: string; endpointType?: EndpointType; log?: Logger },
+): InterceptorHooks & { stores: CacheStores; flush(): void } {
   const reuse = config.reuse_cached_responses === true;
   const saveRequests = config.save_requests === true;
   const saveResponses = reuse || config.save_responses !== false;
   const maxRequests = config.max_saved_requests ?? null;
   const maxResponses = reuse ? null : (config.max_saved_responses ?? null);
-  const cacheDir = config.cache_dir ?? deps.defaultCacheDir;
-  if (cacheDir === undefined) throw new Error('caching: no cache_dir and no output dir to put the cache in');
+  const cacheDir = deps.cacheDir;
   const warn = (m: string): void => (deps.log ? deps.log.warn(m) : undefined);
   const endpointType = deps.endpointType ?? 'chat';
   const stores = openCacheStores(cacheDir, warn);
@@ -139,8 +154,6 @@ export function createCachingInterceptor(
   let savedRequests = stores.requests.count();
   let savedResponses = stores.responses.count();
   return {
-    name: 'caching',
-    stage: 'request_to_response',
     stores,
     onRequest(req) {
       const key = cacheKey(req.body, req.meta.repeatIndex);

@@ -6,15 +6,16 @@ import { join } from 'node:path';
 import type { Logger } from '../logging.js';
 import { silentLogger } from '../logging.js';
 import { chainOf } from './chain.js';
+import { interceptorDeps as deps } from '../../../test/support/interceptor-deps.js';
 import {
-  createPayloadModifierInterceptor,
-  createRequestLoggingInterceptor,
-  createSystemMessageInterceptor,
+  payloadModifierInterceptor,
+  requestLoggingInterceptor,
+  systemMessageInterceptor,
 } from './request-interceptors.js';
 import {
-  createProgressTrackingInterceptor,
-  createRaiseClientErrorsInterceptor,
-  createReasoningInterceptor,
+  progressTrackingInterceptor,
+  raiseClientErrorsInterceptor,
+  reasoningInterceptor,
 } from './response-interceptors.js';
 import {
   FatalInterceptorError,
@@ -55,7 +56,10 @@ test('system_message strategies rebuild messages with one system message first',
     { role: 'system', content: 'old' },
   ];
   const run = async (strategy?: string) => {
-    const ic = createSystemMessageInterceptor({ system_message: 'new', ...(strategy ? { strategy } : {}) });
+    const ic = systemMessageInterceptor.build(
+      { system_message: 'new', ...(strategy ? { strategy } : {}) },
+      deps(),
+    );
     return ((await ic.onRequest!(baseReq({ messages }))) as AdapterRequest).body.messages;
   };
   assert.deepEqual(await run(), [
@@ -73,14 +77,17 @@ test('system_message strategies rebuild messages with one system message first',
 });
 
 test('payload_modifier removes recursively, then adds, then renames; headers too', async () => {
-  const ic = createPayloadModifierInterceptor({
-    params_to_remove: ['logprobs'],
-    params_to_add: { extra_body: { chat_template_kwargs: { enable_thinking: false } }, seed: 3 },
-    params_to_rename: { max_tokens: 'max_completion_tokens' },
-    headers_to_remove: ['X-Drop'],
-    headers_to_add: { 'X-Team': 'eval' },
-    headers_to_rename: { 'x-old': 'x-new' },
-  });
+  const ic = payloadModifierInterceptor.build(
+    {
+      params_to_remove: ['logprobs'],
+      params_to_add: { extra_body: { chat_template_kwargs: { enable_thinking: false } }, seed: 3 },
+      params_to_rename: { max_tokens: 'max_completion_tokens' },
+      headers_to_remove: ['X-Drop'],
+      headers_to_add: { 'X-Team': 'eval' },
+      headers_to_rename: { 'x-old': 'x-new' },
+    },
+    deps(),
+  );
   const out = (await ic.onRequest!(
     baseReq(
       { model: 'm', logprobs: true, max_tokens: 5, nested: { logprobs: 1, keep: 2 } },
@@ -95,13 +102,16 @@ test('payload_modifier removes recursively, then adds, then renames; headers too
     seed: 3,
   });
   assert.deepEqual(out.headers, { 'x-new': 'v', 'x-team': 'eval' });
-  assert.throws(() => createPayloadModifierInterceptor({ headers_to_add: { Host: 'h' } }), /cannot be added/);
+  assert.throws(
+    () => payloadModifierInterceptor.build({ headers_to_add: { Host: 'h' } }, deps()),
+    /cannot be added/,
+  );
 });
 
 test('request_logging redacts Authorization and stops after max_requests', async () => {
   const lines: string[] = [];
   const log: Logger = { ...silentLogger, info: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`) };
-  const ic = createRequestLoggingInterceptor({}, log, 'http://x');
+  const ic = requestLoggingInterceptor.build({}, deps({ log, url: 'http://x' }));
   for (let i = 0; i < 3; i++) await ic.onRequest!(baseReq({ n: i }, { authorization: 'Bearer sk-secret' }));
   assert.equal(lines.length, 2);
   assert.ok(lines.every((l) => l.includes('[REDACTED]') && !l.includes('sk-secret')));
@@ -110,7 +120,7 @@ test('request_logging redacts Authorization and stops after max_requests', async
 test('reasoning strips up to the last end token, keeps unfinished replies, and writes its stats block', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'reasoning-'));
   try {
-    const ic = createReasoningInterceptor({}, dir);
+    const ic = reasoningInterceptor.build({}, deps({ outputDir: dir }));
     const r1 = (await ic.onResponse!(
       ok('<think>a b c</think>\n\nAnswer: B'),
       baseReq({}),
@@ -137,7 +147,7 @@ test('reasoning strips up to the last end token, keeps unfinished replies, and w
     assert.equal(stats.reasoning_unfinished_count, 1);
     assert.equal(stats.max_reasoning_words, 3);
     assert.equal(stats.total_reasoning_tokens, 12);
-    const blanking = createReasoningInterceptor({ include_if_not_finished: false }, dir);
+    const blanking = reasoningInterceptor.build({ include_if_not_finished: false }, deps({ outputDir: dir }));
     const r4 = (await blanking.onResponse!(ok('<think>never ends'), baseReq({}))) as AdapterResponse;
     assert.equal((r4.body as any).choices[0].message.content, '');
   } finally {
@@ -146,12 +156,12 @@ test('reasoning strips up to the last end token, keeps unfinished replies, and w
 });
 
 test('raise_client_errors: 4xx is fatal except 408/429; status_codes override', async () => {
-  const ic = createRaiseClientErrorsInterceptor({});
+  const ic = raiseClientErrorsInterceptor.build({}, deps());
   const res = (status: number): AdapterResponse => ({ ...ok('x'), status, text: 'nope' });
   await assert.rejects(async () => ic.onResponse!(res(401), baseReq({})), FatalInterceptorError);
   assert.equal((await ic.onResponse!(res(429), baseReq({}))).status, 429);
   assert.equal((await ic.onResponse!(res(500), baseReq({}))).status, 500);
-  const only = createRaiseClientErrorsInterceptor({ status_codes: [500] });
+  const only = raiseClientErrorsInterceptor.build({ status_codes: [500] }, deps());
   await assert.rejects(async () => only.onResponse!(res(500), baseReq({})), /HTTP 500/);
 });
 
@@ -178,7 +188,7 @@ test('chain: request phase stops at the first response; response phase runs in r
   const chain = chainOf(
     [
       broken,
-      createSystemMessageInterceptor({ system_message: 'S' }),
+      systemMessageInterceptor.build({ system_message: 'S' }, deps()),
       fakeEndpoint(() => ok('hi'), seen),
       tag('a'),
       tag('b'),
@@ -195,7 +205,7 @@ test('chain: request phase stops at the first response; response phase runs in r
   assert.equal(warnings.length, 1);
   assert.match(warnings[0]!, /'broken' failed/);
   const fatal = chainOf(
-    [fakeEndpoint(() => ({ ...ok('x'), status: 403 }), seen), createRaiseClientErrorsInterceptor({})],
+    [fakeEndpoint(() => ({ ...ok('x'), status: 403 }), seen), raiseClientErrorsInterceptor.build({}, deps())],
     ctx,
   );
   await assert.rejects(() => fatal.send(baseReq({})), FatalInterceptorError);
@@ -210,22 +220,18 @@ test('progress_tracking counts non-cached 200s, writes its own file monotonicall
       posts.push(init.body);
       return new Response('{}');
     }) as unknown as typeof fetch;
-    const ic = createProgressTrackingInterceptor(
+    const ic = progressTrackingInterceptor.build(
       { output_dir: dir, progress_tracking_interval: 2, progress_tracking_url: 'http://127.0.0.1:1/p' },
-      '/run-output',
-      silentLogger,
-      fakeFetch,
+      deps({ outputDir: '/run-output', fetch: fakeFetch }),
     );
     for (const r of [ok('a'), { ...ok('b'), cacheHit: true }, ok('c'), { ...ok('d'), status: 500 }, ok('e')])
       await ic.onResponse!(r, baseReq({}));
     await ic.postEval!();
     assert.equal(readFileSync(join(dir, 'progress'), 'utf8').trim(), '5');
     assert.deepEqual(posts, ['{"samples_processed":4}', '{"samples_processed":5}']);
-    const silent = createProgressTrackingInterceptor(
+    const silent = progressTrackingInterceptor.build(
       { output_dir: dir },
-      '/run-output',
-      silentLogger,
-      fakeFetch,
+      deps({ outputDir: '/run-output', fetch: fakeFetch }),
     );
     await silent.onResponse!(ok('x'), baseReq({}));
     assert.equal(posts.length, 2, 'no URL configured -> no request');

@@ -5,24 +5,10 @@
  * interceptor is skipped; FatalInterceptorError and endpoint transport failures propagate.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { NelError } from '../../common/errors.js';
 import type { HttpTransport } from '../client/http-transport.js';
-import type { AdapterConfig, ComponentSpec } from './adapter-config.js';
-import { createCachingInterceptor } from './caching.js';
-import { createEndpointInterceptor, EndpointCallError } from './endpoint.js';
-import {
-  createPayloadModifierInterceptor,
-  createRequestLoggingInterceptor,
-  createSystemMessageInterceptor,
-} from './request-interceptors.js';
-import {
-  createProgressTrackingInterceptor,
-  createRaiseClientErrorsInterceptor,
-  createReasoningInterceptor,
-  createResponseLoggingInterceptor,
-} from './response-interceptors.js';
-import { createResponseStatsInterceptor } from './response-stats.js';
+import type { AdapterConfig } from './adapter-config.js';
+import { EndpointCallError } from './endpoint.js';
+import { findInterceptor, validateChainSpec } from './registry.js';
 import {
   FatalInterceptorError,
   isAdapterResponse,
@@ -30,25 +16,9 @@ import {
   type AdapterResponse,
   type Interceptor,
   type InterceptorContext,
-  type InterceptorStage,
+  type InterceptorDefinition,
+  type InterceptorDeps,
 } from './types.js';
-
-export const INTERCEPTOR_STAGES: Record<string, InterceptorStage> = {
-  system_message: 'request',
-  payload_modifier: 'request',
-  request_logging: 'request',
-  caching: 'request_to_response',
-  endpoint: 'request_to_response',
-  response_stats: 'response',
-  response_logging: 'response',
-  reasoning: 'response',
-  progress_tracking: 'response',
-  raise_client_errors: 'response',
-};
-
-export const POST_EVAL_HOOKS = ['post_eval_report'];
-
-const STAGE_RANK: Record<InterceptorStage, number> = { request: 0, request_to_response: 1, response: 2 };
 
 export interface ChainDeps {
   ctx: InterceptorContext;
@@ -58,9 +28,11 @@ export interface ChainDeps {
   maxResponseBytes?: number;
   /** Aborts in-flight endpoint calls (hard shutdown). */
   signal?: AbortSignal;
-  /** Extra interceptor factories by name (tests, plug-ins). */
-  factories?: Record<string, (spec: ComponentSpec, deps: ChainDeps) => Interceptor>;
+  /** Interceptors for this chain only, beside the registered ones (registry.ts registerInterceptor). */
+  factories?: readonly InterceptorDefinition[];
   fetchImpl?: typeof fetch;
+  /** Wall clock (default Date.now). */
+  now?: () => number;
 }
 
 export interface InterceptorChain {
@@ -73,91 +45,31 @@ export interface InterceptorChain {
   close(): Promise<void>;
 }
 
-/** Check names and stage order before anything is created. */
-export function validateChainSpec(specs: ComponentSpec[], extraNames: string[] = []): void {
-  const enabled = specs.filter((s) => s.enabled);
-  let rank = 0;
-  let prev = '';
-  for (const s of enabled) {
-    if (POST_EVAL_HOOKS.includes(s.name)) {
-      throw new NelError(
-        'ENGINE_CONFIG',
-        `'${s.name}' is a post-eval hook and cannot be listed as an interceptor`,
-      );
-    }
-    const stage = INTERCEPTOR_STAGES[s.name] ?? (extraNames.includes(s.name) ? undefined : null);
-    if (stage === null) {
-      throw new NelError(
-        'ENGINE_CONFIG',
-        `Unknown interceptor '${s.name}'. Available: ${Object.keys(INTERCEPTOR_STAGES).join(', ')}`,
-      );
-    }
-    if (stage === undefined) continue;
-    const r = STAGE_RANK[stage];
-    if (r < rank) {
-      throw new NelError(
-        'ENGINE_CONFIG',
-        `Interceptor order: '${s.name}' (${stage}) cannot come after '${prev}': request interceptors must precede caching/endpoint, which must precede response interceptors`,
-      );
-    }
-    rank = r;
-    prev = s.name;
-  }
-  if (!enabled.some((s) => s.name === 'endpoint')) {
-    throw new NelError('ENGINE_CONFIG', "The interceptor chain has no enabled 'endpoint' interceptor", {
-      hint: 'add {name: endpoint} to adapter_config.interceptors',
-    });
-  }
-}
-
-function createInterceptor(spec: ComponentSpec, deps: ChainDeps): Interceptor {
-  const extra = deps.factories?.[spec.name];
-  if (extra) return extra(spec, deps);
+/** The one deps object every interceptor of the chain is built with. */
+function interceptorDeps(deps: ChainDeps): InterceptorDeps {
   const { ctx } = deps;
-  const c = spec.config;
-  switch (spec.name) {
-    case 'system_message':
-      return createSystemMessageInterceptor(c);
-    case 'payload_modifier':
-      return createPayloadModifierInterceptor(c);
-    case 'request_logging':
-      return createRequestLoggingInterceptor(c, ctx.log, ctx.url);
-    case 'caching':
-      return createCachingInterceptor(c, {
-        defaultCacheDir: join(ctx.outputDir, 'cache'),
-        endpointType: ctx.endpointType,
-        log: ctx.log,
-      });
-    case 'endpoint':
-      return createEndpointInterceptor({
-        url: ctx.url,
-        transport: deps.transport,
-        timeoutMs: deps.timeoutMs,
-        signal: deps.signal,
-        endpointType: ctx.endpointType,
-        maxResponseBytes: deps.maxResponseBytes,
-      });
-    case 'response_stats':
-      return createResponseStatsInterceptor(c, ctx.outputDir, Date.now, ctx.log);
-    case 'response_logging':
-      return createResponseLoggingInterceptor(c, ctx.log);
-    case 'reasoning':
-      return createReasoningInterceptor(c, ctx.outputDir);
-    case 'progress_tracking':
-      return createProgressTrackingInterceptor(c, ctx.outputDir, ctx.log, deps.fetchImpl);
-    case 'raise_client_errors':
-      return createRaiseClientErrorsInterceptor(c);
-    default:
-      throw new NelError('ENGINE_CONFIG', `Unknown interceptor '${spec.name}'`);
-  }
+  return {
+    outputDir: ctx.outputDir,
+    url: ctx.url,
+    log: ctx.log,
+    endpointType: ctx.endpointType,
+    transport: deps.transport,
+    timeoutMs: deps.timeoutMs,
+    maxResponseBytes: deps.maxResponseBytes,
+    signal: deps.signal,
+    fetch: deps.fetchImpl ?? fetch,
+    now: deps.now ?? Date.now,
+  };
 }
 
 export function buildChain(config: AdapterConfig, deps: ChainDeps): InterceptorChain {
-  validateChainSpec(config.interceptors, Object.keys(deps.factories ?? {}));
+  const extra = deps.factories ?? [];
+  validateChainSpec(config.interceptors, extra);
+  const shared = interceptorDeps(deps);
   const interceptors: Interceptor[] = [];
   try {
     for (const spec of config.interceptors)
-      if (spec.enabled) interceptors.push(createInterceptor(spec, deps));
+      if (spec.enabled) interceptors.push(findInterceptor(spec.name, extra)!.build(spec.config, shared));
   } catch (e) {
     for (const ic of interceptors) void ic.close?.();
     throw e;

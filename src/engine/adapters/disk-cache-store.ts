@@ -3,9 +3,15 @@
  * `Settings` and `Cache` tables, string keys stored with raw=1, values as BLOBs with mode 1 (raw bytes)
  * or 2 (JSON text). Upstream's modified diskcache reads these rows without pickle.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+
+/** The native SQLite binding, loaded when the first store opens (not when the engine CLI starts). */
+let sqlite: typeof Database | undefined;
+const openSqlite = (file: string, opts: Database.Options): Database.Database =>
+  new (sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database)(file, opts);
 
 export const MODE_RAW = 1;
 export const MODE_JSON = 2;
@@ -153,7 +159,7 @@ export class DiskCacheStore {
     file: string,
     writeBehind: boolean,
   ): { db: Database.Database; present: Set<number> } {
-    const db = new Database(file, { timeout: 60_000 });
+    const db = openSqlite(file, { timeout: 60_000 });
     try {
       // Responses are about a kilobyte: 8 KiB pages take fewer page splits per row than SQLite's 4 KiB
       // (applies when the file is created; any reader handles either size).

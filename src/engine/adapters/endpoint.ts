@@ -2,7 +2,13 @@
 import { completionFault } from '../client/completion.js';
 import type { HttpTransport } from '../client/http-transport.js';
 import type { EndpointType } from '../types.js';
-import type { AdapterRequest, AdapterResponse, Interceptor } from './types.js';
+import {
+  defineInterceptor,
+  type AdapterRequest,
+  type AdapterResponse,
+  type Interceptor,
+  type InterceptorHooks,
+} from './types.js';
 
 /** A transport failure of the endpoint call: propagated (not skipped) so the client can retry. */
 export class EndpointCallError extends Error {
@@ -15,21 +21,36 @@ export class EndpointCallError extends Error {
   }
 }
 
-export function createEndpointInterceptor(opts: {
+export const endpointInterceptor = defineInterceptor({
+  name: 'endpoint',
+  stage: 'request_to_response',
+  settings: {},
+  // Latency is measured on the monotonic clock, not the deps' wall clock.
+  create: (_settings, { url, transport, timeoutMs, signal, endpointType, maxResponseBytes }) =>
+    endpointHooks({ url, transport, timeoutMs, signal, endpointType, maxResponseBytes }),
+});
+
+interface EndpointOptions {
   url: string;
   transport: HttpTransport;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Monotonic clock for the latency (default performance.now). */
   now?: () => number;
   /** The endpoint type whose completions a 200 reply must carry (default chat). */
   endpointType?: EndpointType;
   maxResponseBytes?: number;
-}): Interceptor {
+}
+
+/** An endpoint interceptor built outside a chain (the model client's tests). */
+export function createEndpointInterceptor(opts: EndpointOptions): Interceptor {
+  return { name: 'endpoint', stage: 'request_to_response', ...endpointHooks(opts) };
+}
+
+function endpointHooks(opts: EndpointOptions): InterceptorHooks {
   const endpointType = opts.endpointType ?? 'chat';
   const now = opts.now ?? (() => performance.now());
   return {
-    name: 'endpoint',
-    stage: 'request_to_response',
     async onRequest(req: AdapterRequest): Promise<AdapterResponse> {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers))

@@ -1,27 +1,28 @@
 /** Request-stage interceptors: system_message, payload_modifier, request_logging (engine-spec 7.5). */
 import { NelError } from '../../common/errors.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
-import type { Logger } from '../logging.js';
-import type { AdapterRequest, Interceptor } from './types.js';
+import { defineInterceptor, type AdapterRequest, type InterceptorHooks } from './types.js';
 
-export function createSystemMessageInterceptor(config: Obj): Interceptor {
-  if (typeof config.system_message !== 'string') {
-    throw new NelError(
-      'ENGINE_CONFIG',
-      "interceptor 'system_message' needs config.system_message (a string)",
-    );
-  }
-  const configured = config.system_message;
-  const strategy = (config.strategy as string | undefined) ?? 'prepend';
-  if (!['prepend', 'append', 'replace'].includes(strategy)) {
-    throw new NelError(
-      'ENGINE_CONFIG',
-      `interceptor 'system_message': invalid strategy '${strategy}' (prepend, append, replace)`,
-    );
-  }
+export const systemMessageInterceptor = defineInterceptor({
+  name: 'system_message',
+  stage: 'request',
+  settings: {
+    system_message: { kind: 'string' },
+    strategy: { kind: 'string', choices: ['prepend', 'append', 'replace'] },
+  },
+  create(config) {
+    if (config.system_message === undefined) {
+      throw new NelError(
+        'ENGINE_CONFIG',
+        "interceptor 'system_message' needs config.system_message (a string)",
+      );
+    }
+    return systemMessageHooks(config.system_message, config.strategy ?? 'prepend');
+  },
+});
+
+function systemMessageHooks(configured: string, strategy: string): InterceptorHooks {
   return {
-    name: 'system_message',
-    stage: 'request',
     onRequest(req) {
       const messages = req.body.messages;
       if (!Array.isArray(messages)) throw new Error('request has no messages');
@@ -52,31 +53,46 @@ function removeRecursive(v: unknown, keys: Set<string>): unknown {
 
 const FORBIDDEN_HEADERS = ['host', 'content-length', 'connection', 'transfer-encoding'];
 
-export function createPayloadModifierInterceptor(config: Obj): Interceptor {
-  const remove = new Set((config.params_to_remove as string[] | null) ?? []);
-  const add = (config.params_to_add as Obj | null) ?? {};
-  const rename = (config.params_to_rename as Record<string, string> | null) ?? {};
-  const hRemove = ((config.headers_to_remove as string[] | null) ?? []).map((h) => h.toLowerCase());
-  const hRename = Object.fromEntries(
-    Object.entries((config.headers_to_rename as Record<string, string> | null) ?? {}).map(([a, b]) => [
-      a.toLowerCase(),
-      b.toLowerCase(),
-    ]),
-  );
-  const hAdd = Object.fromEntries(
-    Object.entries((config.headers_to_add as Record<string, string> | null) ?? {}).map(([a, b]) => [
-      a.toLowerCase(),
-      String(b),
-    ]),
-  );
-  for (const h of Object.keys(hAdd)) {
-    if (FORBIDDEN_HEADERS.includes(h)) {
-      throw new NelError('ENGINE_CONFIG', `interceptor 'payload_modifier': header '${h}' cannot be added`);
+export const payloadModifierInterceptor = defineInterceptor({
+  name: 'payload_modifier',
+  stage: 'request',
+  settings: {
+    params_to_remove: { kind: 'string-list', nullable: true },
+    params_to_add: { kind: 'map', nullable: true },
+    params_to_rename: { kind: 'string-map', nullable: true },
+    headers_to_remove: { kind: 'string-list', nullable: true },
+    headers_to_add: { kind: 'map', nullable: true },
+    headers_to_rename: { kind: 'string-map', nullable: true },
+  },
+  create(config) {
+    const remove = new Set(config.params_to_remove ?? []);
+    const add = config.params_to_add ?? {};
+    const rename = config.params_to_rename ?? {};
+    const hRemove = (config.headers_to_remove ?? []).map((h) => h.toLowerCase());
+    const hRename = Object.fromEntries(
+      Object.entries(config.headers_to_rename ?? {}).map(([a, b]) => [a.toLowerCase(), b.toLowerCase()]),
+    );
+    const hAdd = Object.fromEntries(
+      Object.entries(config.headers_to_add ?? {}).map(([a, b]) => [a.toLowerCase(), String(b)]),
+    );
+    for (const h of Object.keys(hAdd)) {
+      if (FORBIDDEN_HEADERS.includes(h)) {
+        throw new NelError('ENGINE_CONFIG', `interceptor 'payload_modifier': header '${h}' cannot be added`);
+      }
     }
-  }
+    return payloadModifierHooks(remove, add, rename, hRemove, hRename, hAdd);
+  },
+});
+
+function payloadModifierHooks(
+  remove: Set<string>,
+  add: Obj,
+  rename: Record<string, string>,
+  hRemove: string[],
+  hRename: Record<string, string>,
+  hAdd: Record<string, string>,
+): InterceptorHooks {
   return {
-    name: 'payload_modifier',
-    stage: 'request',
     onRequest(req): AdapterRequest {
       let body = (remove.size > 0 ? removeRecursive(req.body, remove) : { ...req.body }) as Obj;
       body = { ...body, ...structuredClone(add) };
@@ -113,25 +129,32 @@ export function redactHeaders(headers: Record<string, string>): Record<string, s
   return out;
 }
 
-export function createRequestLoggingInterceptor(config: Obj, log: Logger, url: string): Interceptor {
-  const max = config.max_requests === undefined ? 2 : (config.max_requests as number | null);
-  const logBody = config.log_request_body !== false;
-  const logHeaders = config.log_request_headers !== false;
-  let n = 0;
-  return {
-    name: 'request_logging',
-    stage: 'request',
-    onRequest(req) {
-      if (max == null || n < max) {
-        n++;
-        log.info('Incoming request', {
-          method: 'POST',
-          url,
-          headers: logHeaders ? redactHeaders(req.headers) : undefined,
-          body: logBody ? req.body : undefined,
-        });
-      }
-      return req;
-    },
-  };
-}
+export const requestLoggingInterceptor = defineInterceptor({
+  name: 'request_logging',
+  stage: 'request',
+  settings: {
+    log_request_body: { kind: 'boolean' },
+    log_request_headers: { kind: 'boolean' },
+    max_requests: { kind: 'number', nullable: true },
+  },
+  create(config, { log, url }) {
+    const max = config.max_requests === undefined ? 2 : config.max_requests;
+    const logBody = config.log_request_body !== false;
+    const logHeaders = config.log_request_headers !== false;
+    let n = 0;
+    return {
+      onRequest(req) {
+        if (max == null || n < max) {
+          n++;
+          log.info('Incoming request', {
+            method: 'POST',
+            url,
+            headers: logHeaders ? redactHeaders(req.headers) : undefined,
+            body: logBody ? req.body : undefined,
+          });
+        }
+        return req;
+      },
+    };
+  },
+});

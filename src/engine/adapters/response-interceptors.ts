@@ -3,53 +3,74 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/fs.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
-import type { Logger } from '../logging.js';
 import { mergeMetricsBlock } from '../output/metrics-file.js';
 import { redactHeaders } from './request-interceptors.js';
-import { FatalInterceptorError, type AdapterResponse, type Interceptor } from './types.js';
+import type { SettingsOf, SettingsSchema } from './settings.js';
+import {
+  defineInterceptor,
+  FatalInterceptorError,
+  type AdapterResponse,
+  type InterceptorDeps,
+  type InterceptorHooks,
+} from './types.js';
 
-export function createResponseLoggingInterceptor(config: Obj, log: Logger): Interceptor {
-  const max = (config.max_responses as number | null | undefined) ?? null;
-  const logBody = config.log_response_body !== false;
-  const logHeaders = config.log_response_headers !== false;
-  let n = 0;
-  return {
-    name: 'response_logging',
-    stage: 'response',
-    onResponse(res) {
-      if (max == null || n < max) {
-        n++;
-        log.info('Outgoing response', {
-          status: res.status,
-          cache_hit: res.cacheHit,
-          headers: logHeaders ? redactHeaders(res.headers) : undefined,
-          body: logBody ? (res.body ?? res.text) : undefined,
-        });
-      }
-      return res;
-    },
-  };
-}
+export const responseLoggingInterceptor = defineInterceptor({
+  name: 'response_logging',
+  stage: 'response',
+  settings: {
+    log_response_body: { kind: 'boolean' },
+    log_response_headers: { kind: 'boolean' },
+    max_responses: { kind: 'number', nullable: true },
+  },
+  create(config, { log }) {
+    const max = config.max_responses ?? null;
+    const logBody = config.log_response_body !== false;
+    const logHeaders = config.log_response_headers !== false;
+    let n = 0;
+    return {
+      onResponse(res) {
+        if (max == null || n < max) {
+          n++;
+          log.info('Outgoing response', {
+            status: res.status,
+            cache_hit: res.cacheHit,
+            headers: logHeaders ? redactHeaders(res.headers) : undefined,
+            body: logBody ? (res.body ?? res.text) : undefined,
+          });
+        }
+        return res;
+      },
+    };
+  },
+});
 
-export function createRaiseClientErrorsInterceptor(config: Obj): Interceptor {
-  const codes = (config.status_codes as number[] | null | undefined) ?? null;
-  const exclude = (config.exclude_status_codes as number[] | null | undefined) ?? [408, 429];
-  const start = (config.status_code_range_start as number | undefined) ?? 400;
-  const end = (config.status_code_range_end as number | undefined) ?? 499;
-  return {
-    name: 'raise_client_errors',
-    stage: 'response',
-    onResponse(res) {
-      const s = res.status;
-      const fatal = codes?.includes(s) ? true : exclude.includes(s) ? false : s >= start && s <= end;
-      if (fatal) {
-        const detail = res.text.replace(/\s+/g, ' ').slice(0, 200);
-        throw new FatalInterceptorError(`the endpoint answered HTTP ${s} (client error): ${detail}`);
-      }
-      return res;
-    },
-  };
-}
+export const raiseClientErrorsInterceptor = defineInterceptor({
+  name: 'raise_client_errors',
+  stage: 'response',
+  settings: {
+    status_codes: { kind: 'number-list', nullable: true },
+    exclude_status_codes: { kind: 'number-list', nullable: true },
+    status_code_range_start: { kind: 'number' },
+    status_code_range_end: { kind: 'number' },
+  },
+  create(config) {
+    const codes = config.status_codes ?? null;
+    const exclude = config.exclude_status_codes ?? [408, 429];
+    const start = config.status_code_range_start ?? 400;
+    const end = config.status_code_range_end ?? 499;
+    return {
+      onResponse(res) {
+        const s = res.status;
+        const fatal = codes?.includes(s) ? true : exclude.includes(s) ? false : s >= start && s <= end;
+        if (fatal) {
+          const detail = res.text.replace(/\s+/g, ' ').slice(0, 200);
+          throw new FatalInterceptorError(`the endpoint answered HTTP ${s} (client error): ${detail}`);
+        }
+        return res;
+      },
+    };
+  },
+});
 
 const words = (s: string): number => (s.trim() ? s.trim().split(/\s+/).length : 0);
 
@@ -66,15 +87,38 @@ interface ReasoningStats {
   updated_content_tokens: number[];
 }
 
+const REASONING_SETTINGS = {
+  start_reasoning_token: { kind: 'string' },
+  end_reasoning_token: { kind: 'string' },
+  add_reasoning: { kind: 'boolean' },
+  migrate_reasoning_content: { kind: 'boolean' },
+  include_if_not_finished: { kind: 'boolean' },
+  enable_reasoning_tracking: { kind: 'boolean' },
+  stats_file_saving_interval: { kind: 'number', nullable: true },
+  // Accepted as upstream's; the statistics go to eval_factory_metrics.json.
+  enable_caching: { kind: 'boolean' },
+  cache_dir: { kind: 'string', nullable: true },
+  logging_aggregated_stats_interval: { kind: 'number', nullable: true },
+} as const satisfies SettingsSchema;
+
 /** Strip `<think>…</think>` (everything up to the last end token) and count reasoning (engine-spec 7.5). */
-export function createReasoningInterceptor(config: Obj, outputDir: string): Interceptor {
-  const startTok = (config.start_reasoning_token as string | undefined) ?? '<think>';
-  const endTok = (config.end_reasoning_token as string | undefined) ?? '</think>';
+export const reasoningInterceptor = defineInterceptor({
+  name: 'reasoning',
+  stage: 'response',
+  settings: REASONING_SETTINGS,
+  create(config, { outputDir }) {
+    return reasoningHooks(config, outputDir);
+  },
+});
+
+function reasoningHooks(config: SettingsOf<typeof REASONING_SETTINGS>, outputDir: string): InterceptorHooks {
+  const startTok = config.start_reasoning_token ?? '<think>';
+  const endTok = config.end_reasoning_token ?? '</think>';
   const addReasoning = config.add_reasoning !== false;
   const migrate = config.migrate_reasoning_content === true;
   const includeUnfinished = config.include_if_not_finished !== false;
   const tracking = config.enable_reasoning_tracking !== false;
-  const interval = (config.stats_file_saving_interval as number | null | undefined) ?? null;
+  const interval = config.stats_file_saving_interval ?? null;
   const st: ReasoningStats = {
     total_responses: 0,
     responses_with_reasoning: 0,
@@ -116,8 +160,6 @@ export function createReasoningInterceptor(config: Obj, outputDir: string): Inte
   };
   const save = (): void => mergeMetricsBlock(outputDir, 'reasoning', block());
   return {
-    name: 'reasoning',
-    stage: 'response',
     onResponse(res): AdapterResponse {
       if (res.cacheHit || res.status !== 200 || !isPlainObject(res.body) || !Array.isArray(res.body.choices))
         return res;
@@ -177,22 +219,38 @@ export function createReasoningInterceptor(config: Obj, outputDir: string): Inte
   };
 }
 
+const PROGRESS_TRACKING_SETTINGS = {
+  progress_tracking_url: { kind: 'string', nullable: true },
+  progress_tracking_interval: { kind: 'number' },
+  // Accepted as upstream's; progress is counted in responses only.
+  progress_tracking_interval_seconds: { kind: 'number', nullable: true },
+  request_method: { kind: 'string' },
+  output_dir: { kind: 'string', nullable: true },
+} as const satisfies SettingsSchema;
+
 /**
  * `progress_tracking`: counts non-cached HTTP 200 responses; every `progress_tracking_interval` sends
  * `{"samples_processed": N}` to `progress_tracking_url` (only when configured explicitly) and writes N to
  * `<output_dir>/progress` when `output_dir` is set and is not the run's own output dir (the engine writes
  * that one itself, counting cached answers too). Writes are monotonic.
  */
-export function createProgressTrackingInterceptor(
-  config: Obj,
-  runOutputDir: string,
-  log: Logger,
-  fetchImpl: typeof fetch = fetch,
-): Interceptor {
+export const progressTrackingInterceptor = defineInterceptor({
+  name: 'progress_tracking',
+  stage: 'response',
+  settings: PROGRESS_TRACKING_SETTINGS,
+  create(config, deps) {
+    return progressTrackingHooks(config, deps);
+  },
+});
+
+function progressTrackingHooks(
+  config: SettingsOf<typeof PROGRESS_TRACKING_SETTINGS>,
+  { outputDir: runOutputDir, log, fetch: fetchImpl }: InterceptorDeps,
+): InterceptorHooks {
   const url =
     typeof config.progress_tracking_url === 'string' ? expandEnv(config.progress_tracking_url) : null;
-  const every = Math.max(1, (config.progress_tracking_interval as number | undefined) ?? 1);
-  const method = ((config.request_method as string | undefined) ?? 'PATCH').toUpperCase();
+  const every = Math.max(1, config.progress_tracking_interval ?? 1);
+  const method = (config.request_method ?? 'PATCH').toUpperCase();
   const dir =
     typeof config.output_dir === 'string' && config.output_dir !== runOutputDir ? config.output_dir : null;
   const file = dir ? join(dir, 'progress') : null;
@@ -222,8 +280,6 @@ export function createProgressTrackingInterceptor(
     }
   };
   return {
-    name: 'progress_tracking',
-    stage: 'response',
     async onResponse(res) {
       if (!res.cacheHit && res.status === 200) {
         count++;

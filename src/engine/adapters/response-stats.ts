@@ -6,8 +6,8 @@
 import { isPlainObject, type Obj } from '../../common/objects.js';
 import { mergeMetricsBlock } from '../output/metrics-file.js';
 import { DiskCacheStore } from './disk-cache-store.js';
-import type { Logger } from '../logging.js';
-import type { Interceptor } from './types.js';
+import type { SettingsOf, SettingsSchema } from './settings.js';
+import { defineInterceptor, type InterceptorDeps, type InterceptorHooks } from './types.js';
 
 interface Aggregates {
   count: number;
@@ -57,17 +57,33 @@ const MIN_SAVE_INTERVAL_MS = 1000;
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 const localIso = (ms: number): string => new Date(ms).toISOString().replace('Z', '');
 
-export function createResponseStatsInterceptor(
-  config: Obj,
-  outputDir: string,
-  now: () => number = Date.now,
-  log?: Logger,
-): Interceptor & { snapshot(): Obj } {
-  const logEvery = (config.logging_aggregated_stats_interval as number | null | undefined) ?? 100;
+const RESPONSE_STATS_SETTINGS = {
+  collect_token_stats: { kind: 'boolean' },
+  collect_finish_reasons: { kind: 'boolean' },
+  collect_tool_calls: { kind: 'boolean' },
+  stats_file_saving_interval: { kind: 'number', nullable: true },
+  // Accepted as upstream's; per-response rows are not kept.
+  save_individuals: { kind: 'boolean' },
+  cache_dir: { kind: 'string', nullable: true },
+  logging_aggregated_stats_interval: { kind: 'number', nullable: true },
+} as const satisfies SettingsSchema;
+
+export const responseStatsInterceptor = defineInterceptor({
+  name: 'response_stats',
+  stage: 'response',
+  settings: RESPONSE_STATS_SETTINGS,
+  create: (config, deps) => responseStatsHooks(config, deps),
+});
+
+function responseStatsHooks(
+  config: SettingsOf<typeof RESPONSE_STATS_SETTINGS>,
+  { outputDir, now, log }: InterceptorDeps,
+): InterceptorHooks & { snapshot(): Obj } {
+  const logEvery = config.logging_aggregated_stats_interval ?? 100;
   const collectTokens = config.collect_token_stats !== false;
   const collectFinish = config.collect_finish_reasons !== false;
   const collectTools = config.collect_tool_calls !== false;
-  const saveEvery = (config.stats_file_saving_interval as number | null | undefined) ?? 100;
+  const saveEvery = config.stats_file_saving_interval ?? 100;
   const store = typeof config.cache_dir === 'string' ? new DiskCacheStore(config.cache_dir) : null;
   const prior = store?.getJson('interceptor_state') as
     { run_ids?: { run_id: number; start: number }[]; aggregated_stats?: Aggregates } | undefined;
@@ -130,8 +146,6 @@ export function createResponseStatsInterceptor(
     }
   };
   return {
-    name: 'response_stats',
-    stage: 'response',
     snapshot,
     onResponse(res) {
       if (res.cacheHit) return res;
@@ -173,7 +187,7 @@ export function createResponseStatsInterceptor(
           if (msg.function_call != null) agg.function_calls_count++;
         }
       }
-      if (log && logEvery && agg.count % logEvery === 0) {
+      if (logEvery && agg.count % logEvery === 0) {
         const snap = snapshot();
         log.info('response stats', {
           count: snap.count,

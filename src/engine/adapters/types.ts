@@ -1,5 +1,9 @@
 /** The in-process interceptor chain's data types (engine-spec 7). */
+import type { Obj } from '../../common/objects.js';
+import type { HttpTransport } from '../client/http-transport.js';
 import type { Logger } from '../logging.js';
+import type { EndpointType } from '../types.js';
+import { checkSettings, type SettingsOf, type SettingsSchema } from './settings.js';
 
 export interface AdapterRequest {
   /** JSON body sent to the endpoint (mutable by request interceptors). */
@@ -38,7 +42,7 @@ export interface InterceptorContext {
   url: string;
   log: Logger;
   /** The endpoint type replies must be completions of (default chat). */
-  endpointType?: import('../types.js').EndpointType;
+  endpointType?: EndpointType;
 }
 
 export interface Interceptor {
@@ -67,4 +71,57 @@ export class FatalInterceptorError extends Error {
 
 export function isAdapterResponse(v: AdapterRequest | AdapterResponse): v is AdapterResponse {
   return typeof (v as AdapterResponse).status === 'number';
+}
+
+/** What every interceptor is built with (one object, the same for all). */
+export interface InterceptorDeps {
+  /** The run's output dir. */
+  outputDir: string;
+  /** The original full endpoint URL. */
+  url: string;
+  log: Logger;
+  /** The endpoint type replies must be completions of (default chat). */
+  endpointType?: EndpointType;
+  transport: HttpTransport;
+  /** Per-request timeout of the endpoint call. */
+  timeoutMs: number;
+  /** Cap of one reply's body in bytes. */
+  maxResponseBytes?: number;
+  /** Aborts in-flight endpoint calls (hard shutdown). */
+  signal?: AbortSignal;
+  /** For interceptors that call out (progress_tracking). */
+  fetch: typeof fetch;
+  /** Wall clock, ms since the epoch. */
+  now: () => number;
+}
+
+/** An interceptor's hooks; the registry adds its name and stage. */
+export type InterceptorHooks = Omit<Interceptor, 'name' | 'stage'>;
+
+export interface InterceptorDefinition<
+  S extends SettingsSchema = SettingsSchema,
+  H extends InterceptorHooks = InterceptorHooks,
+> {
+  readonly name: string;
+  readonly stage: InterceptorStage;
+  /** Its settings (the `config:` of its entry in adapter_config.interceptors). */
+  readonly settings: S;
+  create(settings: SettingsOf<S>, deps: InterceptorDeps): H;
+  /** Check `raw` against the settings, then create: the one way to build an instance. */
+  build(raw: Obj, deps: InterceptorDeps): Interceptor & H;
+}
+
+export function defineInterceptor<S extends SettingsSchema, H extends InterceptorHooks>(def: {
+  name: string;
+  stage: InterceptorStage;
+  settings: S;
+  create(settings: SettingsOf<S>, deps: InterceptorDeps): H;
+}): InterceptorDefinition<S, H> {
+  return {
+    ...def,
+    build(raw, deps) {
+      const hooks = def.create(checkSettings(`interceptor '${def.name}'`, def.settings, raw), deps);
+      return Object.assign(hooks, { name: def.name, stage: def.stage });
+    },
+  };
 }
