@@ -1,6 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { NelError } from '../common/errors.js';
-import { FAULT_KINDS, startReferenceEndpoint, type FaultKind } from '../reference-endpoint/index.js';
+import {
+  FAULT_KINDS,
+  benchmarkNames,
+  startReferenceEndpoint,
+  type FaultKind,
+} from '../reference-endpoint/index.js';
 
 function number(name: string, min: number, max = Infinity) {
   return (value: string): number => {
@@ -46,10 +51,7 @@ export function register(program: Command): void {
     .description(
       "serve an OpenAI-compatible endpoint that answers from a benchmark's gold answers (no model, no tokens)",
     )
-    .requiredOption(
-      '--benchmark <name>',
-      'benchmark whose prompts it answers (gsm8k, humaneval, mmlu, mmlu_pro, gpqa_diamond, custom)',
-    )
+    .requiredOption('--benchmark <name>', `benchmark whose prompts it answers (${benchmarkNames().join(', ')})`)
     .option(
       '--dataset-path <path>',
       "local data file or folder (default: the benchmark's data set, cache or hub)",
