@@ -51,7 +51,10 @@ export function register(program: Command): void {
     .description(
       "serve an OpenAI-compatible endpoint that answers from a benchmark's gold answers (no model, no tokens)",
     )
-    .requiredOption('--benchmark <name>', `benchmark whose prompts it answers (${benchmarkNames().join(', ')})`)
+    .requiredOption(
+      '--benchmark <name>',
+      `benchmark whose prompts it answers (${benchmarkNames().join(', ')})`,
+    )
     .option(
       '--dataset-path <path>',
       "local data file or folder (default: the benchmark's data set, cache or hub)",

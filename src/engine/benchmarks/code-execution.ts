@@ -208,9 +208,13 @@ registerScorer(
       python: typeof extra.python === 'string' ? extra.python : (env.NEMO_EVALUATOR_PYTHON ?? 'python3'),
     });
     if (run.status === 'python3 not found') {
-      throw new NelError('ENGINE_RUN', `${ctx.task ?? 'code execution'} needs python3 to run the tests, and python3 was not found on PATH`, {
-        hint: 'install python3, or run in the engine container',
-      });
+      throw new NelError(
+        'ENGINE_RUN',
+        `${ctx.task ?? 'code execution'} needs python3 to run the tests, and python3 was not found on PATH`,
+        {
+          hint: 'install python3, or run in the engine container',
+        },
+      );
     }
     return { correct: run.passed, extracted: run.status };
   },

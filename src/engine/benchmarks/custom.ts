@@ -65,7 +65,10 @@ export function defaultExtractors(scorer: string, answerRegex: RegExp | null): s
 export function customOptions(extra: Record<string, unknown>, where = 'custom'): CustomOptions {
   const promptTemplate = extra.prompt_template;
   if (typeof promptTemplate !== 'string' || promptTemplate.trim() === '') {
-    throw configError('config.params.extra.prompt_template is required (a text with {field} placeholders)', where);
+    throw configError(
+      'config.params.extra.prompt_template is required (a text with {field} placeholders)',
+      where,
+    );
   }
   const scorer = String(extra.scorer ?? 'exact_match');
   if (!scorerNames().includes(scorer)) {
@@ -175,7 +178,10 @@ export function scoreCustomResponse(
   }
   const scorer: Scorer = resolveScorer(opts.scorer, opts.task);
   const outcome = settled(scorer(extracted, targetOf(sample, opts), ctx), `scorer "${opts.scorer}"`);
-  return { extracted: outcome.extracted !== undefined ? outcome.extracted : extracted, correct: outcome.correct };
+  return {
+    extracted: outcome.extracted !== undefined ? outcome.extracted : extracted,
+    correct: outcome.correct,
+  };
 }
 
 /** A record the custom benchmark can use: it has the target field and fills the prompt template. */
@@ -232,7 +238,8 @@ function customReference(sample: BenchmarkSample, correct: boolean, opts: Custom
 export function withBenchmarkFile(extra: Record<string, unknown>, where = 'custom'): Record<string, unknown> {
   const file = extra.benchmark_file;
   if (file === undefined || file === null || file === '') return extra;
-  if (typeof file !== 'string') throw configError('benchmark_file must be a path to a YAML or JSON file', where);
+  if (typeof file !== 'string')
+    throw configError('benchmark_file must be a path to a YAML or JSON file', where);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -246,7 +253,10 @@ export function withBenchmarkFile(extra: Record<string, unknown>, where = 'custo
     doc = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, file);
   } catch (e) {
     if (e instanceof NelError) throw e;
-    throw new NelError('ENGINE_CONFIG', `${where}: benchmark_file ${file} is not valid JSON: ${errorMessage(e)}`);
+    throw new NelError(
+      'ENGINE_CONFIG',
+      `${where}: benchmark_file ${file} is not valid JSON: ${errorMessage(e)}`,
+    );
   }
   if (!isPlainObject(doc)) throw configError(`benchmark_file ${file} must hold a mapping of options`, where);
   const fromFile: Record<string, unknown> = { ...doc };
@@ -290,17 +300,25 @@ export function defineDataBenchmark(def: DataBenchmarkDefinition): Benchmark {
       const opts = customOptions(extra, name);
       const datasetFile = typeof extra.dataset_file === 'string' ? extra.dataset_file : undefined;
       if (!def.dataset && !extra.dataset_path && !ctx.env.NEMO_EVALUATOR_DATASET_DIR) {
-        throw configError('config.params.extra.dataset_path is required (a .jsonl, .csv or .parquet file)', name);
+        throw configError(
+          'config.params.extra.dataset_path is required (a .jsonl, .csv or .parquet file)',
+          name,
+        );
       }
       const source: DatasetSource = def.dataset ?? {
         repo: name,
         split: 'test',
         localFileNames: datasetFile ? [datasetFile] : [],
       };
-      const samples = await openBenchmarkSamples(source, { ...ctx, extra }, {
-        idOf: (r, i) => (opts.idField && r[opts.idField] !== undefined ? String(r[opts.idField]) : String(i)),
-        check: (s) => checkCustomRecord(s, opts, name),
-      });
+      const samples = await openBenchmarkSamples(
+        source,
+        { ...ctx, extra },
+        {
+          idOf: (r, i) =>
+            opts.idField && r[opts.idField] !== undefined ? String(r[opts.idField]) : String(i),
+          check: (s) => checkCustomRecord(s, opts, name),
+        },
+      );
       return {
         samples,
         buildRequest(sample) {
@@ -309,7 +327,10 @@ export function defineDataBenchmark(def: DataBenchmarkDefinition): Benchmark {
         },
         async score(sample, responses) {
           const results = responses.map((r) => scoreCustomResponse(r, sample, opts, ctx.endpointType));
-          const judged = { extracted: results.map((r) => r.extracted), correct: results.map((r) => r.correct) };
+          const judged = {
+            extracted: results.map((r) => r.extracted),
+            correct: results.map((r) => r.correct),
+          };
           return fractionScore(sample, judged, CUSTOM_KEY, sample.data[opts.targetField]);
         },
         aggregate: (scores) => aggregateMetric(name, CUSTOM_METRIC, CUSTOM_KEY, scores),

@@ -60,7 +60,10 @@ export const gsm8k: Benchmark = {
   metrics: [METRIC],
 
   async prepare(ctx) {
-    const parts = { extract: resolveExtractors([EXTRACTOR], 'gsm8k'), score: resolveScorer('number', 'gsm8k') };
+    const parts = {
+      extract: resolveExtractors([EXTRACTOR], 'gsm8k'),
+      score: resolveScorer('number', 'gsm8k'),
+    };
     const samples = await openBenchmarkSamples(SOURCE, ctx, {
       check: hasFields(['question', 'answer'], 'gsm8k'),
     });

@@ -4,13 +4,7 @@ import { passAtK, passAtKValues } from '../scoring/pass-at-k.js';
 import { buildEvaluationResult } from '../scoring/results.js';
 import type { EndpointType } from '../types.js';
 import { assertCodeExecutionAllowed } from './code-execution.js';
-import {
-  hasFields,
-  openBenchmarkSamples,
-  samplesPerPrompt,
-  stringField,
-  textRequest,
-} from './common.js';
+import { hasFields, openBenchmarkSamples, samplesPerPrompt, stringField, textRequest } from './common.js';
 import type { Benchmark, BenchmarkSample } from './types.js';
 
 const SOURCE = {
@@ -95,7 +89,14 @@ export const humaneval: Benchmark = {
           responses,
           '',
           { extract: [program], score: scorer },
-          { task: 'humaneval', endpointType: ctx.endpointType, index: sample.index, extra: ctx.extra, env: ctx.env, signal: ctx.signal },
+          {
+            task: 'humaneval',
+            endpointType: ctx.endpointType,
+            index: sample.index,
+            extra: ctx.extra,
+            env: ctx.env,
+            signal: ctx.signal,
+          },
         );
         const n = responses.length;
         const c = judged.correct.filter(Boolean).length;

@@ -129,7 +129,8 @@ export function parseCsvRecords(text: string, source: string): DatasetRecord[] {
     }) as string[][];
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const what = code === 'CSV_QUOTE_NOT_CLOSED' ? 'unterminated quoted field' : `not valid CSV (${errorMessage(e)})`;
+    const what =
+      code === 'CSV_QUOTE_NOT_CLOSED' ? 'unterminated quoted field' : `not valid CSV (${errorMessage(e)})`;
     throw new NelError('ENGINE_DATASET', `${source}: ${what}`);
   }
   if (rows.length === 0) return [];

@@ -86,9 +86,13 @@ export function listParts(): { extractors: Part<Extractor>[]; scorers: Part<Scor
 }
 
 function unknownPart(kind: string, name: string, names: string[], where: string): NelError {
-  return new NelError('ENGINE_CONFIG', `${where}: unknown ${kind} "${name}" (use one of ${names.join(', ')})`, {
-    hint: 'see docs/benchmarks.md, section "Scorers and extractors"',
-  });
+  return new NelError(
+    'ENGINE_CONFIG',
+    `${where}: unknown ${kind} "${name}" (use one of ${names.join(', ')})`,
+    {
+      hint: 'see docs/benchmarks.md, section "Scorers and extractors"',
+    },
+  );
 }
 
 export type ExtractorRef = string | Extractor;
@@ -136,7 +140,10 @@ export async function judgeReplies(
     replies.map(async (reply) => {
       const extracted = await extractWith(parts.extract, reply, ctx);
       const outcome = await parts.score(extracted, target, ctx);
-      return { extracted: outcome.extracted !== undefined ? outcome.extracted : extracted, ok: outcome.correct };
+      return {
+        extracted: outcome.extracted !== undefined ? outcome.extracted : extracted,
+        ok: outcome.correct,
+      };
     }),
   );
   return { extracted: outcomes.map((o) => o.extracted), correct: outcomes.map((o) => o.ok) };
@@ -205,7 +212,7 @@ registerExtractor('choice_letter', '"Answer: X", else a reply that is a lone let
   const lone = /^\W*([A-J])\W*$/i.exec(t.trim());
   return extractAnswerLetter(t, lettersOf(ctx)) ?? (lone ? lone[1]!.toUpperCase() : null);
 });
-registerExtractor('code_block', 'the first fenced code block (```python first), else the whole reply', (t) =>
+registerExtractor('code_block', 'the first fenced code block (a python one first), else the whole reply', (t) =>
   extractCodeBlock(t),
 );
 
@@ -214,12 +221,22 @@ registerScorer(
   'exact_match',
   'the answer equals the target (trimmed, whitespace collapsed, case-insensitive unless case_sensitive)',
   (e, target, ctx) => ({
-    correct: e !== null && normaliseText(e, ctx.caseSensitive ?? false) === normaliseText(target, ctx.caseSensitive ?? false),
+    correct:
+      e !== null &&
+      normaliseText(e, ctx.caseSensitive ?? false) === normaliseText(target, ctx.caseSensitive ?? false),
   }),
 );
-registerScorer('contains', 'the answer contains the target (normalised like exact_match)', (e, target, ctx) => ({
-  correct: e !== null && normaliseText(e, ctx.caseSensitive ?? false).includes(normaliseText(target, ctx.caseSensitive ?? false)),
-}));
+registerScorer(
+  'contains',
+  'the answer contains the target (normalised like exact_match)',
+  (e, target, ctx) => ({
+    correct:
+      e !== null &&
+      normaliseText(e, ctx.caseSensitive ?? false).includes(
+        normaliseText(target, ctx.caseSensitive ?? false),
+      ),
+  }),
+);
 registerScorer('regex', 'the target is a regular expression that must match the answer', (e, target, ctx) => {
   let re: RegExp;
   try {
