@@ -124,8 +124,15 @@ test('a benchmark added by one registration shows up everywhere and runs end to 
       const results = parseYaml(readFileSync(join(out, 'results.yml'), 'utf8')) as Record<string, any>;
       assert.equal(results.results.tasks.capitals_test.metrics['pass@1'].scores.correct.value, 0.5);
       const lines = readFileSync(join(out, 'samples.jsonl'), 'utf8').trim().split('\n');
-      const first = JSON.parse(lines[0]!) as { extracted: string[]; target: string };
-      assert.deepEqual([first.extracted, first.target], [['Paris'], 'Paris']);
+      const byIndex = new Map(
+        lines.map((l) => {
+          const line = JSON.parse(l) as { index: number; extracted: (string | null)[]; target: string };
+          return [line.index, [line.extracted, line.target]] as const;
+        }),
+      );
+      // accuracy 0.5 answers samples 1 and 3 right (in the format the regex extractor reads), 0 and 2 wrong
+      assert.deepEqual(byIndex.get(1), [['Rome'], 'Rome']);
+      assert.deepEqual(byIndex.get(0), [[null], 'Paris']);
       assert.equal(endpoint.stats().unknown_prompts, 0);
     } finally {
       await endpoint.close();

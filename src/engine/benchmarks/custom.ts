@@ -208,8 +208,8 @@ function checkCustomRecord(s: BenchmarkSample, opts: CustomOptions, where: strin
   }
 }
 
-/** A reply the scorer counts as right (or wrong), for the reference endpoint. */
-function customReference(sample: BenchmarkSample, correct: boolean, opts: CustomOptions): string {
+/** The reply the reference endpoint tries first for a scorer (right or wrong). */
+function usualReference(sample: BenchmarkSample, correct: boolean, opts: CustomOptions): string {
   const target = targetOf(sample, opts);
   switch (opts.scorer) {
     case 'number': {
@@ -228,6 +228,18 @@ function customReference(sample: BenchmarkSample, correct: boolean, opts: Custom
     default:
       return correct ? target : `not ${target}`;
   }
+}
+
+/**
+ * A reply the run's own extractor and scorer count as right (or wrong), for the reference endpoint: the
+ * scorer's usual reply, else the first of a few common answer formats that scores as wanted.
+ */
+function customReference(sample: BenchmarkSample, correct: boolean, opts: CustomOptions): string {
+  const usual = usualReference(sample, correct, opts);
+  const target = targetOf(sample, opts);
+  const value = correct ? target : `not ${target}`;
+  const candidates = [usual, `Answer: ${value}`, `The answer is ${value}`, `The final answer is ${value}`];
+  return candidates.find((c) => scoreCustomResponse(c, sample, opts).correct === correct) ?? usual;
 }
 
 /**

@@ -212,8 +212,10 @@ registerExtractor('choice_letter', '"Answer: X", else a reply that is a lone let
   const lone = /^\W*([A-J])\W*$/i.exec(t.trim());
   return extractAnswerLetter(t, lettersOf(ctx)) ?? (lone ? lone[1]!.toUpperCase() : null);
 });
-registerExtractor('code_block', 'the first fenced code block (a python one first), else the whole reply', (t) =>
-  extractCodeBlock(t),
+registerExtractor(
+  'code_block',
+  'the first fenced code block (a python one first), else the whole reply',
+  (t) => extractCodeBlock(t),
 );
 
 // ---- built-in scorers ----
