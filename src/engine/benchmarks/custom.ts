@@ -6,8 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { NelError, errorMessage } from '../../common/errors.js';
-import { isPlainObject } from '../../common/objects.js';
-import { parseYaml } from '../../common/yaml.js';
 import type { DatasetSource } from '../datasets/types.js';
 import { normaliseNumber, optionLetters } from '../scoring/extraction.js';
 import {
@@ -247,7 +245,10 @@ function customReference(sample: BenchmarkSample, correct: boolean, opts: Custom
  * scorer, extractor, target_field, dataset_path, ...); keys set in extra win. A relative dataset_path in the
  * file is relative to the file.
  */
-export function withBenchmarkFile(extra: Record<string, unknown>, where = 'custom'): Record<string, unknown> {
+export async function withBenchmarkFile(
+  extra: Record<string, unknown>,
+  where = 'custom',
+): Promise<Record<string, unknown>> {
   const file = extra.benchmark_file;
   if (file === undefined || file === null || file === '') return extra;
   if (typeof file !== 'string')
@@ -262,7 +263,11 @@ export function withBenchmarkFile(extra: Record<string, unknown>, where = 'custo
   }
   let doc: unknown;
   try {
-    doc = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, file);
+    // The YAML reader is loaded only when a benchmark file is read.
+    doc =
+      extname(file).toLowerCase() === '.json'
+        ? JSON.parse(text)
+        : (await import('../../common/yaml.js')).parseYaml(text, file);
   } catch (e) {
     if (e instanceof NelError) throw e;
     throw new NelError(
@@ -270,8 +275,9 @@ export function withBenchmarkFile(extra: Record<string, unknown>, where = 'custo
       `${where}: benchmark_file ${file} is not valid JSON: ${errorMessage(e)}`,
     );
   }
-  if (!isPlainObject(doc)) throw configError(`benchmark_file ${file} must hold a mapping of options`, where);
-  const fromFile: Record<string, unknown> = { ...doc };
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw configError(`benchmark_file ${file} must hold a mapping of options`, where);
+  const fromFile: Record<string, unknown> = { ...(doc as Record<string, unknown>) };
   const path = fromFile.dataset_path;
   if (typeof path === 'string' && path !== '' && !isAbsolute(path)) {
     fromFile.dataset_path = resolve(dirname(file), path);
@@ -308,7 +314,7 @@ export function defineDataBenchmark(def: DataBenchmarkDefinition): Benchmark {
     metrics: [CUSTOM_METRIC],
 
     async prepare(ctx: BenchmarkContext) {
-      const extra = withBenchmarkFile({ ...(def.options ?? {}), ...ctx.extra }, name);
+      const extra = await withBenchmarkFile({ ...(def.options ?? {}), ...ctx.extra }, name);
       const opts = customOptions(extra, name);
       const datasetFile = typeof extra.dataset_file === 'string' ? extra.dataset_file : undefined;
       if (!def.dataset && !extra.dataset_path && !ctx.env.NEMO_EVALUATOR_DATASET_DIR) {
