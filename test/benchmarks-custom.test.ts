@@ -7,6 +7,7 @@ import { getBenchmark } from '../src/engine/benchmarks/index.js';
 import { renderTemplate, scoreCustomResponse, customOptions } from '../src/engine/benchmarks/custom.js';
 import { startReferenceEndpoint } from '../src/reference-endpoint/index.js';
 import { runSelfCheck } from '../src/reference-endpoint/self-check.js';
+import { benchmarkContext, runSamples } from './support/benchmark-run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nel-custom-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,10 +39,11 @@ test('custom JSONL with a template, exact_match, system prompt: BYOB-style resul
   assert.equal(full.result.tasks.custom.metrics['pass@1'].scores.correct.value, 1);
   const half = await run(extra, 0.5);
   assert.equal(half.result.tasks.custom.metrics['pass@1'].scores.correct.value, 0.5);
-  const request = custom.buildRequest({ id: '0', index: 0, data: { country: 'France', answer: 'Paris' } }, {
-    extra,
-    endpointType: 'chat',
-  } as never);
+  const request = (await custom.prepare(benchmarkContext(extra))).buildRequest({
+    id: '0',
+    index: 0,
+    data: { country: 'France', answer: 'Paris' },
+  });
   assert.deepEqual(request.messages, [
     { role: 'system', content: 'Be brief.' },
     { role: 'user', content: 'What is the capital of France? Reply with the name only. {literal}' },
@@ -106,16 +108,16 @@ test('custom reports configuration mistakes in one line', async () => {
     log: () => undefined,
     signal: new AbortController().signal,
   });
-  await assert.rejects(custom.loadSamples(ctx({ dataset_path: 'x.jsonl' })), /prompt_template is required/);
+  await assert.rejects(runSamples(custom, ctx({ dataset_path: 'x.jsonl' })), /prompt_template is required/);
   await assert.rejects(
-    custom.loadSamples(ctx({ prompt_template: '{q}', scorer: 'bleu' })),
+    runSamples(custom, ctx({ prompt_template: '{q}', scorer: 'bleu' })),
     /unknown scorer "bleu"/,
   );
-  await assert.rejects(custom.loadSamples(ctx({ prompt_template: '{q}' })), /dataset_path is required/);
+  await assert.rejects(runSamples(custom, ctx({ prompt_template: '{q}' })), /dataset_path is required/);
   const file = join(dir, 'missing.jsonl');
   writeFileSync(file, '{"q": "a", "target": "b"}\n{"target": "c"}\n');
   await assert.rejects(
-    custom.loadSamples(ctx({ prompt_template: '{q}', dataset_path: file })),
+    runSamples(custom, ctx({ prompt_template: '{q}', dataset_path: file })),
     /record 1: prompt_template has a missing field "q"/,
   );
 });

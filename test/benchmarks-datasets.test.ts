@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyLimitSamples, loadDatasetRecords, selectDataFiles } from '../src/engine/datasets/index.js';
 import { getBenchmark } from '../src/engine/benchmarks/index.js';
+import { runSamples } from './support/benchmark-run.js';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { startHubServer } from './support/hub-server.js';
 import { sharedPath } from './support/paths.js';
@@ -54,12 +55,12 @@ test('humaneval through the benchmark with limit_samples as a count and a fracti
       signal: new AbortController().signal,
     });
     const he = getBenchmark('humaneval')!;
-    const five = await he.loadSamples(ctx(5));
+    const five = await runSamples(he, ctx(5));
     assert.deepEqual(
       five.map((s) => s.id),
       ['HumanEval/0', 'HumanEval/1', 'HumanEval/2', 'HumanEval/3', 'HumanEval/4'],
     );
-    assert.equal((await he.loadSamples(ctx(0.1))).length, Math.ceil(164 * 0.1));
+    assert.equal((await runSamples(he, ctx(0.1))).length, Math.ceil(164 * 0.1));
   } finally {
     await hub.close();
   }

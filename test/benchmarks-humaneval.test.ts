@@ -84,12 +84,9 @@ test('humaneval: pass@k over n_samples with the unbiased estimator', { skip }, a
 });
 
 test('humaneval: an infinite loop is killed at the timeout and fails', { skip }, async () => {
-  const samples = await humaneval.loadSamples(ctxFor({ dataset_path: DATA, timeout: 1 }, 2));
-  const score = await humaneval.score(
-    samples[0],
-    ['    while True:\n        pass\n'],
-    ctxFor({ timeout: 1 }, 2),
-  );
+  const run = await humaneval.prepare(ctxFor({ dataset_path: DATA, timeout: 1 }, 2));
+  const [first] = run.samples.samples();
+  const score = await run.score(first!, ['    while True:\n        pass\n']);
   assert.deepEqual(score.correct, [false]);
   assert.deepEqual(score.extracted, ['timed out']);
 });
@@ -127,11 +124,11 @@ test('humaneval: refuses to run model code on the host without an opt-in', () =>
 });
 
 test(
-  'humaneval: loadSamples checks the opt-in before loading data',
+  'humaneval: prepare checks the opt-in before loading data',
   { skip: existsSync('/.dockerenv') ? 'running in a container' : false },
   async () => {
     await assert.rejects(
-      humaneval.loadSamples(ctxFor({ dataset_path: DATA }, 1, {})),
+      humaneval.prepare(ctxFor({ dataset_path: DATA }, 1, {})),
       /untrusted model-written code/,
     );
   },

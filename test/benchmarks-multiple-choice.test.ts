@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getBenchmark, listBenchmarks } from '../src/engine/benchmarks/index.js';
 import { gpqaPermutation } from '../src/engine/benchmarks/gpqa-diamond.js';
+import { benchmarkContext, runSamples } from './support/benchmark-run.js';
 import { startReferenceEndpoint } from '../src/reference-endpoint/index.js';
 import { runSelfCheck } from '../src/reference-endpoint/self-check.js';
 
@@ -114,9 +115,8 @@ test('mmlu (cais/mmlu layout): score/micro with per-subject groups', async () =>
   assert.deepEqual(Object.keys(groups), ['abstract_algebra', 'anatomy', 'astronomy']);
   assert.equal(groups.anatomy.metrics.score.scores.micro.stats.count, 10);
   assert.equal(half.scores[0].target, 'B');
-  const prompt = getBenchmark('mmlu')!.buildRequest({ id: '0', index: 0, data: mmluRows(1)[0] }, {
-    endpointType: 'chat',
-  } as never).messages![0].content;
+  const mmluRun = await getBenchmark('mmlu')!.prepare(benchmarkContext({ dataset_path: file }));
+  const prompt = mmluRun.buildRequest({ id: '0', index: 0, data: mmluRows(1)[0] }).messages![0].content;
   assert.match(prompt, /'Answer: \$LETTER' \(without quotes\) where LETTER is one of ABCD/);
   assert.match(prompt, /\nA\) 0\nB\) 1\nC\) 2\nD\) 3$/);
 });
@@ -135,9 +135,8 @@ test('mmlu_pro (TIGER-Lab layout): up to 10 options, N/A padding dropped, per-ca
   assert.equal(full.scores[0].sampleId, '70');
   const zero = await run('mmlu_pro', file, 0);
   assert.equal(zero.result.tasks.mmlu_pro.metrics.score.scores.micro.value, 0);
-  const request = getBenchmark('mmlu_pro')!.buildRequest({ id: '70', index: 0, data: mmluProRows(1)[0] }, {
-    endpointType: 'chat',
-  } as never);
+  const proRun = await getBenchmark('mmlu_pro')!.prepare(benchmarkContext({ dataset_path: file }));
+  const request = proRun.buildRequest({ id: '70', index: 0, data: mmluProRows(1)[0] });
   assert.match(request.messages![0].content, /one of ABCDEFGHI\./);
 });
 
@@ -156,7 +155,7 @@ test('gpqa_diamond (Idavidrein/gpqa CSV): deterministic shuffle per record id', 
     targets,
   );
   const sample = (
-    await getBenchmark('gpqa_diamond')!.loadSamples({
+    await runSamples(getBenchmark('gpqa_diamond')!, {
       params: { limit_samples: 1 },
       extra: { dataset_path: file },
       endpointType: 'chat',
@@ -174,7 +173,7 @@ test('a file in the wrong layout fails before any request with one line naming t
   const file = join(dir, 'bad.jsonl');
   writeFileSync(file, JSON.stringify({ prompt: 'x' }) + '\n');
   await assert.rejects(
-    getBenchmark('mmlu')!.loadSamples({
+    runSamples(getBenchmark('mmlu')!, {
       params: {},
       extra: { dataset_path: file },
       endpointType: 'chat',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse as parseYaml } from 'yaml';
-import { runEval, runEvaluation } from '../src/engine/evaluate.js';
+import { runEngineEval, runEvaluation } from '../src/engine/evaluate.js';
 import { sharedPath } from './support/paths.js';
 import { silentLogger } from '../src/engine/logging.js';
 import { resolveRunConfig } from '../src/engine/run-config.js';
@@ -345,13 +345,13 @@ test('raise_client_errors ends the run: exit status failed and the server-error 
   }
 });
 
-test('runEval: the built-in gsm8k benchmark through the reference endpoint scores the expected fraction', async () => {
+test('runEngineEval: the built-in gsm8k benchmark through the reference endpoint scores the expected fraction', async () => {
   const { startReferenceEndpoint } = await import('../src/reference-endpoint/index.js');
   const dataset = sharedPath('data', 'gsm8k', 'test.jsonl');
   const endpoint = await startReferenceEndpoint({ benchmark: 'gsm8k', datasetPath: dataset, accuracy: 0.5 });
   const out = tempDir();
   try {
-    const outcome = await runEval(
+    const outcome = await runEngineEval(
       {
         flags: {
           eval_type: 'gsm8k',

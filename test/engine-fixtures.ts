@@ -13,54 +13,59 @@ export function arithmeticBenchmark(opts: { size?: number; name?: string } = {})
   const size = opts.size ?? 20;
   const question = (s: BenchmarkSample): string => `What is ${String(s.data.a)} + ${String(s.data.b)}?`;
   const gold = (s: BenchmarkSample): number => Number(s.data.a) + Number(s.data.b);
+  const name = opts.name ?? 'arithmetic';
   return {
-    name: opts.name ?? 'arithmetic',
+    name,
     description: 'toy arithmetic (tests)',
     supportedEndpointTypes: ['chat', 'completions'],
+    dataset: null,
     defaults: { max_new_tokens: 16, extra: { n_samples: 1 } },
-    async loadSamples(ctx) {
+    metrics: [{ metric: 'exact_match', score: 'exact_match' }],
+    async prepare(ctx) {
       let n = size;
       const limit = ctx.params.limit_samples;
       if (typeof limit === 'number') n = limit < 1 ? Math.floor(size * limit) : Math.min(size, limit);
-      return Array.from({ length: n }, (_, i) => ({
+      const list: BenchmarkSample[] = Array.from({ length: n }, (_, i) => ({
         id: `arith/${i}`,
         index: i,
         data: { a: i, b: 2 * i + 1 },
       }));
-    },
-    buildRequest(sample, ctx) {
-      return ctx.endpointType === 'chat'
-        ? { messages: [{ role: 'user', content: question(sample) }] }
-        : { prompt: `${question(sample)}\nAnswer:` };
-    },
-    async score(sample, responses): Promise<SampleScore> {
-      const extracted = responses.map((r) => /(-?\d+)\s*$/.exec(r.trim())?.[1] ?? null);
-      const correct = extracted.map((x) => x !== null && Number(x) === gold(sample));
-      const value = correct.filter(Boolean).length / Math.max(1, correct.length);
       return {
-        sampleId: sample.id,
-        scores: { exact_match: value },
-        extracted,
-        correct,
-        target: gold(sample),
-      };
-    },
-    aggregate(scores): EvaluationResult {
-      const xs = scores.map((s) => s.scores.exact_match ?? 0);
-      const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-      const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length);
-      const stddev = Math.sqrt(variance);
-      const stderr = xs.length > 1 ? stddev / Math.sqrt(xs.length) : 0;
-      const metric = {
-        exact_match: {
-          scores: { exact_match: { value: mean, stats: { count: xs.length, mean, stddev, stderr } } },
+        samples: { total: list.length, samples: () => list },
+        buildRequest(sample) {
+          return ctx.endpointType === 'chat'
+            ? { messages: [{ role: 'user', content: question(sample) }] }
+            : { prompt: `${question(sample)}\nAnswer:` };
+        },
+        async score(sample, responses): Promise<SampleScore> {
+          const extracted = responses.map((r) => /(-?\d+)\s*$/.exec(r.trim())?.[1] ?? null);
+          const correct = extracted.map((x) => x !== null && Number(x) === gold(sample));
+          const value = correct.filter(Boolean).length / Math.max(1, correct.length);
+          return {
+            sampleId: sample.id,
+            scores: { exact_match: value },
+            extracted,
+            correct,
+            target: gold(sample),
+          };
+        },
+        aggregate(scores): EvaluationResult {
+          const xs = scores.map((s) => s.scores.exact_match ?? 0);
+          const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+          const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length);
+          const stddev = Math.sqrt(variance);
+          const stderr = xs.length > 1 ? stddev / Math.sqrt(xs.length) : 0;
+          const metric = {
+            exact_match: {
+              scores: { exact_match: { value: mean, stats: { count: xs.length, mean, stddev, stderr } } },
+            },
+          };
+          return { tasks: { [name]: { metrics: metric } }, groups: { [name]: { metrics: metric } } };
+        },
+        referenceResponse(sample, correct) {
+          return `The answer is ${gold(sample) + (correct ? 0 : 1)}`;
         },
       };
-      const name = opts.name ?? 'arithmetic';
-      return { tasks: { [name]: { metrics: metric } }, groups: { [name]: { metrics: metric } } };
-    },
-    referenceResponse(sample, correct) {
-      return `The answer is ${gold(sample) + (correct ? 0 : 1)}`;
     },
   };
 }

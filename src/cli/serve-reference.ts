@@ -1,6 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { NelError } from '../common/errors.js';
-import { FAULT_KINDS, startReferenceEndpoint, type FaultKind } from '../reference-endpoint/index.js';
+import {
+  FAULT_KINDS,
+  benchmarkNames,
+  startReferenceEndpoint,
+  type FaultKind,
+} from '../reference-endpoint/index.js';
 
 function number(name: string, min: number, max = Infinity) {
   return (value: string): number => {
@@ -48,7 +53,7 @@ export function register(program: Command): void {
     )
     .requiredOption(
       '--benchmark <name>',
-      'benchmark whose prompts it answers (gsm8k, humaneval, mmlu, mmlu_pro, gpqa_diamond, custom)',
+      `benchmark whose prompts it answers (${benchmarkNames().join(', ')})`,
     )
     .option(
       '--dataset-path <path>',

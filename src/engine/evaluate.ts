@@ -18,9 +18,9 @@ import { builtinResolver } from './benchmarks/index.js';
 import type {
   Benchmark,
   BenchmarkContext,
+  BenchmarkRun,
   BenchmarkSample,
   SampleScore,
-  SampleStream,
 } from './benchmarks/types.js';
 import { createHttpTransport } from './client/http-transport.js';
 import { createModelClient, EndpointRequestError } from './client/model-client.js';
@@ -232,13 +232,9 @@ export async function runEvaluation(
   };
 
   try {
-    let stream: SampleStream;
+    let run: BenchmarkRun;
     try {
-      if (benchmark.openSamples) stream = await benchmark.openSamples(ctx);
-      else {
-        const list = await benchmark.loadSamples(ctx);
-        stream = { total: list.length, samples: () => list };
-      }
+      run = await benchmark.prepare(ctx);
     } catch (e) {
       if (isNelError(e)) throw e;
       throw new NelError(
@@ -246,6 +242,7 @@ export async function runEvaluation(
         `cannot load the data set of '${benchmark.name}': ${errorMessage(e)}`,
       );
     }
+    const stream = run.samples;
     const n = typeof ctx.extra.n_samples === 'number' ? ctx.extra.n_samples : 1;
     const total = stream.total * n;
     log.info(`evaluating ${benchmark.name}`, {
@@ -304,7 +301,7 @@ export async function runEvaluation(
       if (!state) {
         state = {
           sample: item.sample,
-          prepared: benchmark.buildRequest(item.sample, ctx),
+          prepared: run.buildRequest(item.sample),
           responses: new Array(n).fill(null),
           remaining: n,
         };
@@ -345,7 +342,7 @@ export async function runEvaluation(
       if (--state.remaining > 0) return;
       pending.delete(index);
       const responses = state.responses as string[];
-      const score = await benchmark.score(sample, responses, ctx);
+      const score = await run.score(sample, responses);
       if (state.error !== undefined) {
         // A failed sample counts as wrong, whatever its empty answer would score.
         for (const k of Object.keys(score.scores)) score.scores[k] = 0;
@@ -428,10 +425,7 @@ export async function runEvaluation(
       if (isNelError(failure)) throw failure;
       throw new NelError('ENGINE_RUN', `evaluation failed: ${errorMessage(failure)}`);
     }
-    const results = benchmark.aggregate(
-      scores.filter((s) => s !== undefined),
-      ctx,
-    );
+    const results = run.aggregate(scores.filter((s) => s !== undefined));
     await finishCommon();
     const doc = buildResultsDocument({ evaluation, command: renderCommand(evaluation), results, env });
     if (failedSamples.length > 0) {
@@ -505,7 +499,7 @@ export async function runEvaluation(
  * programmatic equivalent of `nemo-evaluator run_eval`. Configuration errors throw NelError; run
  * failures come back as `status: 'failed'`.
  */
-export async function runEval(
+export async function runEngineEval(
   input: { runConfig?: unknown; flags?: RunEvalFlags; overrides?: string | Record<string, unknown> },
   opts: EvaluationOptions = {},
 ): Promise<EvaluationOutcome> {

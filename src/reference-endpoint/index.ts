@@ -1,5 +1,6 @@
 export {
   startReferenceEndpoint,
+  benchmarkNames,
   isCorrectAt,
   requestKey,
   FAULT_KINDS,

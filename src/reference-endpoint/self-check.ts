@@ -40,7 +40,8 @@ export async function runSelfCheck(opts: SelfCheckOptions): Promise<SelfCheckRes
     log: () => undefined,
     signal: new AbortController().signal,
   };
-  const samples = await opts.benchmark.loadSamples(ctx);
+  const run = await opts.benchmark.prepare(ctx);
+  const samples = Array.from(run.samples.samples());
   const n = Number(extra.n_samples ?? 1) || 1;
   const scores: SampleScore[] = new Array(samples.length);
   const responses: string[][] = new Array(samples.length);
@@ -48,16 +49,16 @@ export async function runSelfCheck(opts: SelfCheckOptions): Promise<SelfCheckRes
   const worker = async () => {
     while (next < samples.length) {
       const i = next++;
-      const request = opts.benchmark.buildRequest(samples[i], ctx);
+      const request = run.buildRequest(samples[i]);
       const texts: string[] = [];
       for (let k = 0; k < n; k++) texts.push(await complete(request, endpointType, params, opts));
       responses[i] = texts;
-      scores[i] = await opts.benchmark.score(samples[i], texts, ctx);
+      scores[i] = await run.score(samples[i], texts);
     }
   };
   const workers = Math.max(1, Math.min(opts.concurrency ?? 8, samples.length || 1));
   await Promise.all(Array.from({ length: workers }, worker));
-  return { result: opts.benchmark.aggregate(scores, ctx), scores, responses };
+  return { result: run.aggregate(scores), scores, responses };
 }
 
 async function complete(

@@ -6,9 +6,14 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { NelError } from '../common/errors.js';
-import { getBenchmark } from '../engine/benchmarks/index.js';
+import { getBenchmark, listBenchmarks } from '../engine/benchmarks/index.js';
 import { mulberry32 } from '../engine/benchmarks/common.js';
-import type { Benchmark, BenchmarkContext, BenchmarkSample } from '../engine/benchmarks/types.js';
+import type {
+  Benchmark,
+  BenchmarkContext,
+  BenchmarkRun,
+  BenchmarkSample,
+} from '../engine/benchmarks/types.js';
 import type { EndpointType, PreparedRequest } from '../engine/types.js';
 
 export type FaultKind = '429' | '500' | 'reset' | 'hang';
@@ -68,6 +73,11 @@ interface Answer {
   correct: boolean;
 }
 
+/** The benchmarks the reference endpoint can answer (`--benchmark`): every registered one. */
+export function benchmarkNames(): string[] {
+  return listBenchmarks().map((b) => b.name);
+}
+
 /** Whether the sample at dataset index i is answered correctly: exactly floor(N * acc) of N are. */
 export function isCorrectAt(index: number, accuracy: number): boolean {
   return Math.floor((index + 1) * accuracy) > Math.floor(index * accuracy);
@@ -102,7 +112,12 @@ function contentText(content: unknown): string | null {
 async function buildIndex(
   benchmark: Benchmark,
   opts: ReferenceEndpointOptions,
-): Promise<{ chat: Map<string, Answer>; completions: Map<string, Answer>; count: number }> {
+): Promise<{
+  chat: Map<string, Answer>;
+  completions: Map<string, Answer>;
+  count: number;
+  run: BenchmarkRun;
+}> {
   const env = opts.env ?? process.env;
   const extra: Record<string, unknown> = {
     ...(benchmark.defaults.extra ?? {}),
@@ -121,21 +136,29 @@ async function buildIndex(
     log: () => undefined,
     signal: controller.signal,
   };
-  const first: BenchmarkContext = { ...baseCtx, endpointType: benchmark.supportedEndpointTypes[0] };
-  const samples = await benchmark.loadSamples(first);
   const chat = new Map<string, Answer>();
   const completions = new Map<string, Answer>();
+  let run: BenchmarkRun | null = null;
+  let count = 0;
+  // One run per endpoint type: the requests differ; the samples and the reference answers do not.
   for (const type of benchmark.supportedEndpointTypes) {
     if (type !== 'chat' && type !== 'completions') continue;
     const ctx: BenchmarkContext = { ...baseCtx, endpointType: type };
+    const typed = await benchmark.prepare(ctx);
+    run ??= typed;
     const map = type === 'chat' ? chat : completions;
-    for (const sample of samples) {
-      const key = requestKey(benchmark.buildRequest(sample, ctx));
+    count = 0;
+    for (const sample of typed.samples.samples()) {
+      count++;
+      const key = requestKey(typed.buildRequest(sample));
       if (key !== null && !map.has(key))
         map.set(key, { sample, correct: isCorrectAt(sample.index, accuracy) });
     }
   }
-  return { chat, completions, count: samples.length };
+  if (!run) {
+    throw new NelError('USAGE', `benchmark "${benchmark.name}" has no chat or completions endpoint type`);
+  }
+  return { chat, completions, count, run };
 }
 
 function validate(opts: ReferenceEndpointOptions): void {
@@ -153,7 +176,11 @@ function validate(opts: ReferenceEndpointOptions): void {
 export async function startReferenceEndpoint(opts: ReferenceEndpointOptions): Promise<ReferenceEndpoint> {
   validate(opts);
   const benchmark = getBenchmark(opts.benchmark);
-  if (!benchmark) throw new NelError('USAGE', `unknown benchmark "${opts.benchmark}"`);
+  if (!benchmark) {
+    throw new NelError('USAGE', `unknown benchmark "${opts.benchmark}"`, {
+      hint: `use one of ${benchmarkNames().join(', ')}`,
+    });
+  }
   const index = await buildIndex(benchmark, opts);
   const modelId = opts.modelId ?? 'reference-model';
   const fallback = opts.fallbackAnswer ?? 'I do not know.';
@@ -227,7 +254,7 @@ export async function startReferenceEndpoint(opts: ReferenceEndpointOptions): Pr
     const key = requestKey(body);
     const answer = key === null ? undefined : (type === 'chat' ? index.chat : index.completions).get(key);
     if (!answer) stats.unknown_prompts++;
-    const text = answer ? benchmark.referenceResponse(answer.sample, answer.correct, type) : fallback;
+    const text = answer ? index.run.referenceResponse(answer.sample, answer.correct, type) : fallback;
     const n = Math.max(1, Math.min(128, Number(body.n ?? 1) || 1));
     const usage = {
       prompt_tokens: countTokens(key ?? ''),

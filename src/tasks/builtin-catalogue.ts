@@ -3,6 +3,7 @@
  * container tag 25.10), plus the `builtin` harness whose tasks run in the locally built engine image.
  * A catalogue loaded from a file (NEL_TASKS_FILE) replaces the upstream part; `builtin` always stays.
  */
+import { listBenchmarks } from '../engine/benchmarks/index.js';
 import { engineImageRef } from '../runtime/engine-image-ref.js';
 
 const REGISTRY = 'nvcr.io/nvidia/eval-factory';
@@ -217,15 +218,17 @@ export function upstreamContainer(h: BuiltinHarnessFacts): string {
 
 export const BUILTIN_HARNESS = 'builtin';
 
-/** Tasks of our own engine, run in the locally built image (engineImageRef()). */
-export const BUILTIN_ENGINE_TASKS: [string, string[], string][] = [
-  ['gsm8k', ['chat', 'completions'], 'GSM8K grade-school math, exact-match on the final number.'],
-  ['humaneval', ['completions', 'chat'], 'HumanEval Python code generation, pass@k by running the tests.'],
-  ['mmlu', ['chat'], 'MMLU multiple choice, 57 subjects.'],
-  ['mmlu_pro', ['chat'], 'MMLU-Pro multiple choice, 10 options.'],
-  ['gpqa_diamond', ['chat'], 'GPQA Diamond multiple choice.'],
-  ['custom', ['chat', 'completions'], 'Your own JSONL dataset with a prompt template and a scorer.'],
-];
+/**
+ * Tasks of our own engine, run in the locally built image (engineImageRef()), as [name, endpoint types,
+ * description]: read from the engine's benchmark registry, so that what `nel ls tasks` lists is what the
+ * engine runs.
+ */
+export function builtinEngineTasks(): [string, string[], string][] {
+  return listBenchmarks().map((b) => [b.name, [...b.supportedEndpointTypes], b.description]);
+}
+
+/** The built-in engine's tasks at start-up (see builtinEngineTasks for the live list). */
+export const BUILTIN_ENGINE_TASKS: readonly [string, string[], string][] = builtinEngineTasks();
 
 export function builtinHarnessDescription(): { name: string; container: string; description: string } {
   return {

@@ -6,8 +6,8 @@ import { NelError } from '../common/errors.js';
 import { isPlainObject, type Obj } from '../common/objects.js';
 import { engineImageRef } from '../runtime/engine-image-ref.js';
 import {
-  BUILTIN_ENGINE_TASKS,
   BUILTIN_HARNESS,
+  builtinEngineTasks,
   UPSTREAM_HARNESSES,
   builtinHarnessDescription,
   upstreamContainer,
@@ -41,7 +41,7 @@ export function builtinEngineHarness(): { harness: HarnessInfo; tasks: TaskDefin
   const container = engineImageRef();
   return {
     harness: { name: h.name, container, description: h.description },
-    tasks: BUILTIN_ENGINE_TASKS.map(([name, types, desc]) =>
+    tasks: builtinEngineTasks().map(([name, types, desc]) =>
       task(name, BUILTIN_HARNESS, container, types, desc),
     ),
   };

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NelError } from '../../common/errors.js';
+import { registerScorer } from '../scoring/parts.js';
 
 export const ALLOW_CODE_EXECUTION_ENV = 'NEMO_EVALUATOR_ALLOW_CODE_EXECUTION';
 
@@ -188,3 +189,33 @@ function runOnce(
     });
   });
 }
+
+function timeoutSeconds(extra: Record<string, unknown>): number {
+  const t = Number(extra.timeout ?? 10);
+  return Number.isFinite(t) && t > 0 ? t : 10;
+}
+
+registerScorer(
+  'code_execution',
+  'the extracted Python program (code plus tests) runs to exit 0 in the sandbox; shown as its status',
+  async (program, _target, ctx) => {
+    const extra = ctx.extra ?? {};
+    const env = ctx.env ?? process.env;
+    const run = await runPythonProgram(program ?? '', {
+      timeoutSeconds: timeoutSeconds(extra),
+      memoryMb: Number(extra.memory_limit_mb ?? 2048) || 2048,
+      signal: ctx.signal,
+      python: typeof extra.python === 'string' ? extra.python : (env.NEMO_EVALUATOR_PYTHON ?? 'python3'),
+    });
+    if (run.status === 'python3 not found') {
+      throw new NelError(
+        'ENGINE_RUN',
+        `${ctx.task ?? 'code execution'} needs python3 to run the tests, and python3 was not found on PATH`,
+        {
+          hint: 'install python3, or run in the engine container',
+        },
+      );
+    }
+    return { correct: run.passed, extracted: run.status };
+  },
+);

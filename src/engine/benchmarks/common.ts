@@ -1,13 +1,9 @@
-/** Code shared by the built-in benchmarks: loading samples, building requests, reading extra options. */
+/** Code shared by the built-in benchmarks: loading samples, building requests, scoring, aggregating. */
 import { NelError } from '../../common/errors.js';
-import {
-  limitedCount,
-  openDatasetRecords,
-  type DatasetRecord,
-  type DatasetSource,
-} from '../datasets/index.js';
-import type { EndpointType, PreparedRequest } from '../types.js';
-import type { BenchmarkContext, BenchmarkSample, SampleStream } from './types.js';
+import type { DatasetRecord, DatasetSource } from '../datasets/types.js';
+import { buildEvaluationResult, type MetricValues } from '../scoring/results.js';
+import type { EndpointType, EvaluationResult, PreparedRequest } from '../types.js';
+import type { BenchmarkContext, BenchmarkSample, MetricSpec, SampleScore, SampleStream } from './types.js';
 
 /** Data sets up to this many records are kept from the counting pass instead of being read twice. */
 export const STREAM_KEEP_RECORDS = 10_000;
@@ -27,6 +23,8 @@ export async function openBenchmarkSamples(
     check?: (sample: BenchmarkSample) => void;
   } = {},
 ): Promise<SampleStream> {
+  // The data set readers (Parquet, CSV) are loaded only when a run opens its data.
+  const { limitedCount, openDatasetRecords } = await import('../datasets/index.js');
   const records = await openDatasetRecords(source, {
     extra: ctx.extra,
     env: ctx.env,
@@ -68,6 +66,44 @@ export async function openBenchmarkSamples(
       }
     },
   };
+}
+
+/** A sample's score from its responses' correctness: `key` = the fraction correct. */
+export function fractionScore(
+  sample: BenchmarkSample,
+  judged: { extracted: (string | null)[]; correct: boolean[] },
+  key: string,
+  target: unknown,
+  category?: string,
+): SampleScore {
+  const result: SampleScore = {
+    sampleId: sample.id,
+    scores: { [key]: fractionTrue(judged.correct) },
+    extracted: judged.extracted,
+    correct: judged.correct,
+    target,
+  };
+  if (category) result.category = category;
+  return result;
+}
+
+/** Upstream's results for one metric from the per-sample `key` values, with per-category groups when asked. */
+export function aggregateMetric(
+  task: string,
+  metric: MetricSpec,
+  key: string,
+  scores: readonly SampleScore[],
+): EvaluationResult {
+  const values = scores.map((s) => s.scores[key] ?? 0);
+  const list: MetricValues[] = [{ metric: metric.metric, score: metric.score, values }];
+  if (!metric.groups) return buildEvaluationResult(task, list);
+  const byCategory: Record<string, MetricValues[]> = {};
+  for (const s of scores) {
+    if (!s.category) continue;
+    byCategory[s.category] ??= [{ metric: metric.metric, score: metric.score, values: [] }];
+    byCategory[s.category]![0]!.values.push(s.scores[key] ?? 0);
+  }
+  return buildEvaluationResult(task, list, byCategory);
 }
 
 /** Every sample of a stream, in order (for callers that need the whole list). */

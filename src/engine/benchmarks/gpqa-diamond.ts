@@ -62,5 +62,6 @@ export const gpqaDiamond = defineMultipleChoiceBenchmark({
     localFileNames: ['gpqa_diamond.csv', 'gpqa_diamond.jsonl'],
   },
   idOf: gpqaRecordId,
+  categories: 'domain',
   toItem: gpqaItem,
 });

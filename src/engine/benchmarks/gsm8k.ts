@@ -1,16 +1,9 @@
-import { applyLimitSamples, loadDatasetRecords } from '../datasets/index.js';
-import {
-  buildEvaluationResult,
-  extractLastNumber,
-  extractNumberAfterMarker,
-  gsm8kGoldAnswer,
-  normaliseNumber,
-  numbersEqual,
-} from '../scoring/index.js';
+import { gsm8kGoldAnswer, normaliseNumber } from '../scoring/extraction.js';
+import { judgeReplies, resolveExtractors, resolveScorer } from '../scoring/parts.js';
 import type { EndpointType, PreparedRequest } from '../types.js';
 import {
-  collectSamples,
-  fractionTrue,
+  aggregateMetric,
+  fractionScore,
   hasFields,
   openBenchmarkSamples,
   stringField,
@@ -19,7 +12,6 @@ import {
 import type { Benchmark, BenchmarkContext, BenchmarkSample } from './types.js';
 
 const SOURCE = { repo: 'openai/gsm8k', config: 'main', split: 'test', localFileNames: ['test.jsonl'] };
-const ANSWER_MARKER = /the final answer is/i;
 const STOP_SEQUENCES = ['Question:', '</s>', '<|im_end|>'];
 
 export const GSM8K_INSTRUCTION =
@@ -35,44 +27,19 @@ function buildPrompt(sample: BenchmarkSample, endpointType: EndpointType, fewsho
   });
 }
 
-/**
- * The model's answer: the number after "The final answer is" (or "####"), else the last number.
- * Completions look for "####" first, like lm-eval's strict match.
- */
-export function extractGsm8kAnswer(response: string, endpointType: EndpointType): string | null {
-  const hashes = extractNumberAfterMarker(response, /####/);
-  const marker = extractNumberAfterMarker(response, ANSWER_MARKER);
-  const first = endpointType === 'chat' ? (marker ?? hashes) : (hashes ?? marker);
-  return first ?? extractLastNumber(response);
-}
-
-const fewshotCache = new Map<string, string>();
-
 /** Deterministic few-shot block: the first `num_fewshot` train examples (extra.fewshot_dataset_path to override). */
 async function loadFewshot(ctx: BenchmarkContext): Promise<string> {
   const n = Number(ctx.extra.num_fewshot ?? 0);
   if (!Number.isInteger(n) || n <= 0 || ctx.endpointType === 'chat') return '';
   const extra = { ...ctx.extra, dataset_path: ctx.extra.fewshot_dataset_path ?? undefined };
-  const key = JSON.stringify([n, extra.dataset_path ?? null, ctx.env.NEMO_EVALUATOR_DATASET_DIR ?? null]);
-  const cached = fewshotCache.get(key);
-  if (cached !== undefined) return cached;
+  const { applyLimitSamples, loadDatasetRecords } = await import('../datasets/index.js');
   const records = await loadDatasetRecords(
     { ...SOURCE, split: 'train', localFileNames: ['train.jsonl'] },
     { extra, env: ctx.env, signal: ctx.signal, log: ctx.log },
   );
-  const block = applyLimitSamples(records, n)
+  return applyLimitSamples(records, n)
     .map((r) => `Question: ${String(r.question)}\nAnswer: ${String(r.answer)}\n\n`)
     .join('');
-  fewshotCache.set(key, block);
-  return block;
-}
-
-function fewshotFor(ctx: BenchmarkContext): string {
-  const n = Number(ctx.extra.num_fewshot ?? 0);
-  if (!Number.isInteger(n) || n <= 0 || ctx.endpointType === 'chat') return '';
-  const extra = { ...ctx.extra, dataset_path: ctx.extra.fewshot_dataset_path ?? undefined };
-  const key = JSON.stringify([n, extra.dataset_path ?? null, ctx.env.NEMO_EVALUATOR_DATASET_DIR ?? null]);
-  return fewshotCache.get(key) ?? '';
 }
 
 function goldSolutionText(answer: string): string {
@@ -80,54 +47,48 @@ function goldSolutionText(answer: string): string {
   return (idx >= 0 ? answer.slice(0, idx) : answer).replace(/<<[^>]*>>/g, '').trim();
 }
 
+const METRIC = { metric: 'exact_match', score: 'exact_match' };
+const EXTRACTOR = 'final_answer_number';
+
 export const gsm8k: Benchmark = {
   name: 'gsm8k',
   description:
     'GSM8K grade-school math word problems (openai/gsm8k main/test, 1,319 items); exact match of the final number',
   supportedEndpointTypes: ['chat', 'completions'],
+  dataset: SOURCE,
   defaults: { max_new_tokens: 1024, temperature: 0, top_p: 1, extra: { n_samples: 1, num_fewshot: 0 } },
+  metrics: [METRIC],
 
-  async loadSamples(ctx) {
-    return collectSamples(await gsm8k.openSamples!(ctx));
-  },
-
-  async openSamples(ctx) {
-    const stream = await openBenchmarkSamples(SOURCE, ctx, {
+  async prepare(ctx) {
+    const parts = {
+      extract: resolveExtractors([EXTRACTOR], 'gsm8k'),
+      score: resolveScorer('number', 'gsm8k'),
+    };
+    const samples = await openBenchmarkSamples(SOURCE, ctx, {
       check: hasFields(['question', 'answer'], 'gsm8k'),
     });
-    await loadFewshot(ctx);
-    return stream;
-  },
-
-  buildRequest(sample, ctx) {
-    return buildPrompt(sample, ctx.endpointType, fewshotFor(ctx));
-  },
-
-  async score(sample, responses, ctx) {
-    const target = gsm8kGoldAnswer(stringField(sample, 'answer', 'gsm8k'));
-    const extracted = responses.map((r) => extractGsm8kAnswer(r, ctx.endpointType));
-    const correct = extracted.map((e) => numbersEqual(e, target));
+    const fewshot = await loadFewshot(ctx);
     return {
-      sampleId: sample.id,
-      scores: { exact_match: fractionTrue(correct) },
-      extracted,
-      correct,
-      target,
+      samples,
+      buildRequest: (sample) => buildPrompt(sample, ctx.endpointType, fewshot),
+      async score(sample, responses) {
+        const target = gsm8kGoldAnswer(stringField(sample, 'answer', 'gsm8k'));
+        const judged = await judgeReplies(responses, target, parts, {
+          endpointType: ctx.endpointType,
+          index: sample.index,
+        });
+        return fractionScore(sample, judged, METRIC.metric, target);
+      },
+      aggregate: (scores) => aggregateMetric('gsm8k', METRIC, METRIC.metric, scores),
+      referenceResponse(sample, correct, endpointType) {
+        const answer = stringField(sample, 'answer', 'gsm8k');
+        const gold = gsm8kGoldAnswer(answer);
+        const value = correct ? gold : wrongNumber(gold);
+        const steps = goldSolutionText(answer);
+        if (endpointType === 'chat') return `${steps}\nThe final answer is ${value}`;
+        return ` ${steps}\n#### ${value}`;
+      },
     };
-  },
-
-  aggregate(scores) {
-    const values = scores.map((s) => s.scores.exact_match ?? 0);
-    return buildEvaluationResult('gsm8k', [{ metric: 'exact_match', score: 'exact_match', values }]);
-  },
-
-  referenceResponse(sample, correct, endpointType) {
-    const answer = stringField(sample, 'answer', 'gsm8k');
-    const gold = gsm8kGoldAnswer(answer);
-    const value = correct ? gold : wrongNumber(gold);
-    const steps = goldSolutionText(answer);
-    if (endpointType === 'chat') return `${steps}\nThe final answer is ${value}`;
-    return ` ${steps}\n#### ${value}`;
   },
 };
 

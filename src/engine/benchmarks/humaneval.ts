@@ -1,16 +1,11 @@
-import { NelError } from '../../common/errors.js';
-import { buildEvaluationResult, extractCodeBlock, passAtK, passAtKValues } from '../scoring/index.js';
+import { extractCodeBlock } from '../scoring/extraction.js';
+import { judgeReplies, resolveScorer, type Extractor } from '../scoring/parts.js';
+import { passAtK, passAtKValues } from '../scoring/pass-at-k.js';
+import { buildEvaluationResult } from '../scoring/results.js';
 import type { EndpointType } from '../types.js';
-import { assertCodeExecutionAllowed, runPythonProgram } from './code-execution.js';
-import {
-  collectSamples,
-  hasFields,
-  openBenchmarkSamples,
-  samplesPerPrompt,
-  stringField,
-  textRequest,
-} from './common.js';
-import type { Benchmark, BenchmarkContext, BenchmarkSample } from './types.js';
+import { assertCodeExecutionAllowed } from './code-execution.js';
+import { hasFields, openBenchmarkSamples, samplesPerPrompt, stringField, textRequest } from './common.js';
+import type { Benchmark, BenchmarkSample } from './types.js';
 
 const SOURCE = {
   repo: 'openai/openai_humaneval',
@@ -61,91 +56,75 @@ function indentBody(code: string): string {
   return indented ? lines.join('\n') : lines.map((l) => (l.trim() === '' ? l : `    ${l}`)).join('\n');
 }
 
-function timeoutSeconds(ctx: BenchmarkContext): number {
-  const t = Number(ctx.extra.timeout ?? 10);
-  return Number.isFinite(t) && t > 0 ? t : 10;
-}
+const METRIC = { metric: 'pass@k', score: 'pass@k' };
 
 export const humaneval: Benchmark = {
   name: 'humaneval',
   description:
     'HumanEval Python code generation (openai/openai_humaneval, 164 tasks); pass@k by executing the tests',
   supportedEndpointTypes: ['completions', 'chat'],
+  dataset: SOURCE,
   defaults: { max_new_tokens: 1024, temperature: 0, top_p: 1, extra: { n_samples: 1, timeout: 10, k: [1] } },
+  metrics: [METRIC],
 
-  async loadSamples(ctx) {
-    return collectSamples(await humaneval.openSamples!(ctx));
-  },
-
-  async openSamples(ctx) {
+  async prepare(ctx) {
     assertCodeExecutionAllowed('humaneval', ctx.env, ctx.extra);
-    return openBenchmarkSamples(SOURCE, ctx, {
+    const scorer = resolveScorer('code_execution', 'humaneval');
+    const samples = await openBenchmarkSamples(SOURCE, ctx, {
       idOf: (r, i) => (typeof r.task_id === 'string' ? r.task_id : `HumanEval/${i}`),
       check: hasFields(['prompt', 'test', 'entry_point'], 'humaneval'),
     });
-  },
-
-  buildRequest(sample, ctx) {
-    const prompt = stringField(sample, 'prompt', 'humaneval');
-    if (ctx.endpointType === 'chat') return textRequest(`${HUMANEVAL_INSTRUCTION}\n\n${prompt}`, 'chat');
-    return textRequest(prompt, ctx.endpointType, null, { stop: HUMANEVAL_STOP });
-  },
-
-  async score(sample, responses, ctx) {
-    assertCodeExecutionAllowed('humaneval', ctx.env, ctx.extra);
-    const runs = await Promise.all(
-      responses.map((r) =>
-        runPythonProgram(humanevalProgram(sample, r, ctx.endpointType), {
-          timeoutSeconds: timeoutSeconds(ctx),
-          memoryMb: Number(ctx.extra.memory_limit_mb ?? 2048) || 2048,
-          signal: ctx.signal,
-          python:
-            typeof ctx.extra.python === 'string'
-              ? ctx.extra.python
-              : (ctx.env.NEMO_EVALUATOR_PYTHON ?? 'python3'),
-        }),
-      ),
-    );
-    const missing = runs.find((r) => r.status === 'python3 not found');
-    if (missing) {
-      throw new NelError(
-        'ENGINE_RUN',
-        'humaneval needs python3 to run the tests, and python3 was not found on PATH',
-        {
-          hint: 'install python3, or run in the engine container',
-        },
-      );
-    }
-    const correct = runs.map((r) => r.passed);
-    const n = responses.length;
-    const c = correct.filter(Boolean).length;
-    const scores: Record<string, number> = {};
-    for (const k of passAtKValues(ctx.extra.k, n)) scores[`pass@${k}`] = passAtK(n, c, k);
+    const ks = passAtKValues(ctx.extra.k, samplesPerPrompt(ctx.extra));
     return {
-      sampleId: sample.id,
-      scores,
-      extracted: runs.map((r) => r.status),
-      correct,
-      target: stringField(sample, 'entry_point', 'humaneval'),
+      samples,
+      buildRequest(sample) {
+        const prompt = stringField(sample, 'prompt', 'humaneval');
+        if (ctx.endpointType === 'chat') return textRequest(`${HUMANEVAL_INSTRUCTION}\n\n${prompt}`, 'chat');
+        return textRequest(prompt, ctx.endpointType, null, { stop: HUMANEVAL_STOP });
+      },
+      async score(sample, responses) {
+        // The extractor of this benchmark is the program itself: the reply's function plus the tests.
+        const program: Extractor = (reply) => humanevalProgram(sample, reply, ctx.endpointType);
+        const judged = await judgeReplies(
+          responses,
+          '',
+          { extract: [program], score: scorer },
+          {
+            task: 'humaneval',
+            endpointType: ctx.endpointType,
+            index: sample.index,
+            extra: ctx.extra,
+            env: ctx.env,
+            signal: ctx.signal,
+          },
+        );
+        const n = responses.length;
+        const c = judged.correct.filter(Boolean).length;
+        const scores: Record<string, number> = {};
+        for (const k of passAtKValues(ctx.extra.k, n)) scores[`pass@${k}`] = passAtK(n, c, k);
+        return {
+          sampleId: sample.id,
+          scores,
+          extracted: judged.extracted,
+          correct: judged.correct,
+          target: stringField(sample, 'entry_point', 'humaneval'),
+        };
+      },
+      aggregate(scores) {
+        const list = ks.map((k) => ({
+          metric: `pass@${k}`,
+          score: `pass@${k}`,
+          values: scores.map((s) => s.scores[`pass@${k}`] ?? 0),
+        }));
+        return buildEvaluationResult('humaneval', list);
+      },
+      referenceResponse(sample, correct, endpointType) {
+        const body = correct
+          ? stringField(sample, 'canonical_solution', 'humaneval')
+          : '    import os\n    os._exit(3)\n';
+        if (endpointType !== 'chat') return body;
+        return `Here is the implementation:\n\n\`\`\`python\n${stringField(sample, 'prompt', 'humaneval')}${body}\`\`\`\n`;
+      },
     };
-  },
-
-  aggregate(scores, ctx) {
-    const n = samplesPerPrompt(ctx.extra);
-    const ks = passAtKValues(ctx.extra.k, n);
-    const list = ks.map((k) => ({
-      metric: `pass@${k}`,
-      score: `pass@${k}`,
-      values: scores.map((s) => s.scores[`pass@${k}`] ?? 0),
-    }));
-    return buildEvaluationResult('humaneval', list);
-  },
-
-  referenceResponse(sample, correct, endpointType) {
-    const body = correct
-      ? stringField(sample, 'canonical_solution', 'humaneval')
-      : '    import os\n    os._exit(3)\n';
-    if (endpointType !== 'chat') return body;
-    return `Here is the implementation:\n\n\`\`\`python\n${stringField(sample, 'prompt', 'humaneval')}${body}\`\`\`\n`;
   },
 };

@@ -34,5 +34,6 @@ export const mmluPro = defineMultipleChoiceBenchmark({
     'MMLU-Pro, up to 10 options (TIGER-Lab/MMLU-Pro test, 12,032 items); simple-evals style prompt and extraction',
   source: { repo: 'TIGER-Lab/MMLU-Pro', split: 'test', localFileNames: ['test.jsonl', 'mmlu_pro.jsonl'] },
   idOf: (r, i) => (r.question_id !== undefined && r.question_id !== null ? String(r.question_id) : String(i)),
+  categories: 'category',
   toItem: mmluProItem,
 });

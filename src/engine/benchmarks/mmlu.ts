@@ -33,5 +33,6 @@ export const mmlu = defineMultipleChoiceBenchmark({
   description:
     'MMLU, 57 subjects, 4 options (cais/mmlu all/test, 14,042 items); simple-evals prompt, Answer: X extraction',
   source: { repo: 'cais/mmlu', config: 'all', split: 'test', localFileNames: ['test.jsonl', 'mmlu.jsonl'] },
+  categories: 'subject',
   toItem: mmluItem,
 });

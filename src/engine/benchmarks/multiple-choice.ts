@@ -1,14 +1,10 @@
 /** simple-evals style multiple-choice benchmarks (MMLU, MMLU-Pro, GPQA): shared prompt, extraction, scoring. */
-import type { DatasetSource } from '../datasets/index.js';
-import {
-  buildEvaluationResult,
-  extractAnswerLetter,
-  optionLetters,
-  type MetricValues,
-} from '../scoring/index.js';
-import type { EngineParams } from '../types.js';
-import { collectSamples, fractionTrue, openBenchmarkSamples, textRequest } from './common.js';
-import type { Benchmark, BenchmarkContext, BenchmarkSample, SampleScore, SampleStream } from './types.js';
+import type { DatasetSource } from '../datasets/types.js';
+import { optionLetters } from '../scoring/extraction.js';
+import { judgeReplies, resolveExtractors, resolveScorer } from '../scoring/parts.js';
+import type { EndpointType, EngineParams, PreparedRequest } from '../types.js';
+import { aggregateMetric, fractionScore, openBenchmarkSamples, textRequest } from './common.js';
+import type { Benchmark, BenchmarkSample } from './types.js';
 
 /** One question in a normalised form. */
 export interface MultipleChoiceItem {
@@ -38,64 +34,68 @@ export interface MultipleChoiceSpec {
   idOf?: (record: Record<string, unknown>, index: number) => string;
   /** Convert a record (upstream layout) into a question; throw NelError for a wrong layout. */
   toItem: (sample: BenchmarkSample) => MultipleChoiceItem;
+  /** What the per-category groups are (e.g. `subject`). */
+  categories: string;
   defaults?: EngineParams;
 }
 
-/** Build a Benchmark from a record -> question mapping. Metric `score`/`micro`, per-category sub-groups. */
+const METRIC_KEY = 'score';
+
+/** The request for one question (the simple-evals prompt). */
+export function multipleChoiceRequest(
+  spec: MultipleChoiceSpec,
+  sample: BenchmarkSample,
+  endpointType: EndpointType,
+): PreparedRequest {
+  return textRequest(multipleChoicePrompt(spec.toItem(sample)), endpointType);
+}
+
+/**
+ * A multiple-choice benchmark from a record -> question mapping: the first `Answer: X` (extractor
+ * `answer_letter`) against the gold letter (scorer `multiple_choice`); metric `score`/`micro`, per-category
+ * sub-groups.
+ */
 export function defineMultipleChoiceBenchmark(spec: MultipleChoiceSpec): Benchmark {
-  const open = (ctx: BenchmarkContext): Promise<SampleStream> =>
-    // the check fails on a wrong layout before any request
-    openBenchmarkSamples(spec.source, ctx, { idOf: spec.idOf, check: (s) => void spec.toItem(s) });
+  const metric = { metric: 'score', score: 'micro', groups: spec.categories };
   return {
     name: spec.name,
     description: spec.description,
     supportedEndpointTypes: ['chat', 'completions'],
+    dataset: spec.source,
     defaults: spec.defaults ?? { max_new_tokens: 4096, temperature: 0, top_p: 1, extra: { n_samples: 1 } },
+    metrics: [metric],
 
-    async loadSamples(ctx) {
-      return collectSamples(await open(ctx));
-    },
-
-    openSamples: open,
-
-    buildRequest(sample, ctx) {
-      return textRequest(multipleChoicePrompt(spec.toItem(sample)), ctx.endpointType);
-    },
-
-    async score(sample, responses) {
-      const item = spec.toItem(sample);
-      const letters = optionLetters(item.options.length);
-      const gold = letters[item.goldIndex];
-      const extracted = responses.map((r) => extractAnswerLetter(r, letters));
-      const correct = extracted.map((e) => e === gold);
-      const result: SampleScore = {
-        sampleId: sample.id,
-        scores: { score: fractionTrue(correct) },
-        extracted,
-        correct,
-        target: gold,
+    async prepare(ctx) {
+      const parts = {
+        extract: resolveExtractors(['answer_letter'], spec.name),
+        score: resolveScorer('multiple_choice', spec.name),
       };
-      if (item.category) result.category = item.category;
-      return result;
-    },
-
-    aggregate(scores) {
-      const values = scores.map((s) => s.scores.score ?? 0);
-      const byCategory: Record<string, MetricValues[]> = {};
-      for (const s of scores) {
-        const category = s.category;
-        if (!category) continue;
-        byCategory[category] ??= [{ metric: 'score', score: 'micro', values: [] }];
-        byCategory[category][0].values.push(s.scores.score ?? 0);
-      }
-      return buildEvaluationResult(spec.name, [{ metric: 'score', score: 'micro', values }], byCategory);
-    },
-
-    referenceResponse(sample, correct) {
-      const item = spec.toItem(sample);
-      const letters = optionLetters(item.options.length);
-      const index = correct ? item.goldIndex : (item.goldIndex + 1) % item.options.length;
-      return `Comparing the options, ${letters[index]} is the best supported.\nAnswer: ${letters[index]}`;
+      // the check fails on a wrong layout before any request
+      const samples = await openBenchmarkSamples(spec.source, ctx, {
+        idOf: spec.idOf,
+        check: (s) => void spec.toItem(s),
+      });
+      return {
+        samples,
+        buildRequest: (sample) => multipleChoiceRequest(spec, sample, ctx.endpointType),
+        async score(sample, responses) {
+          const item = spec.toItem(sample);
+          const gold = optionLetters(item.options.length)[item.goldIndex]!;
+          const judged = await judgeReplies(responses, gold, parts, {
+            endpointType: ctx.endpointType,
+            choices: item.options,
+            index: sample.index,
+          });
+          return fractionScore(sample, judged, METRIC_KEY, gold, item.category);
+        },
+        aggregate: (scores) => aggregateMetric(spec.name, metric, METRIC_KEY, scores),
+        referenceResponse(sample, correct) {
+          const item = spec.toItem(sample);
+          const letters = optionLetters(item.options.length);
+          const index = correct ? item.goldIndex : (item.goldIndex + 1) % item.options.length;
+          return `Comparing the options, ${letters[index]} is the best supported.\nAnswer: ${letters[index]}`;
+        },
+      };
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { DatasetSource } from '../datasets/types.js';
 import type { EndpointType, EngineParams, EvaluationResult, PreparedRequest } from '../types.js';
 
 /** One item of a benchmark's data set. */
@@ -48,30 +49,49 @@ export interface SampleScore {
   category?: string;
 }
 
+/** A metric as results.yml reports it: `metrics.<metric>.scores.<score>`, optionally per sub-group. */
+export interface MetricSpec {
+  metric: string;
+  score: string;
+  /** What the per-category sub-groups are (e.g. `subject`), when there are any. */
+  groups?: string;
+}
+
+/**
+ * One benchmark, defined once: everything the engine, the launcher's catalogue, the reference endpoint
+ * and the docs show about it comes from here. Register it in src/engine/benchmarks/index.ts.
+ */
 export interface Benchmark {
   /** The task name (`config.type` / `params.task`), e.g. `gsm8k`. */
   name: string;
   description: string;
   /** First entry is the default endpoint type. */
   supportedEndpointTypes: EndpointType[];
+  /** The default data set (hub repo, config, split); null when the user names the file (custom). */
+  dataset: DatasetSource | null;
   /** Task-level params defaults (lowest layer), e.g. {max_new_tokens: 1024, temperature: 0}. */
   defaults: EngineParams;
-  /** Load the data set (honouring params.limit_samples); see datasets/. */
-  loadSamples(ctx: BenchmarkContext): Promise<BenchmarkSample[]>;
+  /** The metrics results.yml reports (`pass@k` stands for one metric per requested k). */
+  metrics: MetricSpec[];
   /**
-   * Optional streaming form of loadSamples (same samples, same checks): the evaluation uses it when
-   * present, so that a large data set is not held in memory.
+   * Start one run: check the options, open the data set (honouring limit_samples; a wrong file fails
+   * here, before any request) and return the run's own state. Nothing is kept between runs.
    */
-  openSamples?(ctx: BenchmarkContext): Promise<SampleStream>;
-  /** Build the request for one sample (chat: messages; completions: prompt). */
-  buildRequest(sample: BenchmarkSample, ctx: BenchmarkContext): PreparedRequest;
+  prepare(ctx: BenchmarkContext): Promise<BenchmarkRun>;
+}
+
+/** One run of a benchmark (made by Benchmark.prepare), bound to its context. */
+export interface BenchmarkRun {
+  samples: SampleStream;
+  /** The request for one sample (chat: messages; completions: prompt). */
+  buildRequest(sample: BenchmarkSample): PreparedRequest;
   /** Score one sample given its responses (length = n_samples, default 1). */
-  score(sample: BenchmarkSample, responses: string[], ctx: BenchmarkContext): Promise<SampleScore>;
+  score(sample: BenchmarkSample, responses: string[]): Promise<SampleScore>;
   /** Aggregate all samples into upstream's results shape. */
-  aggregate(scores: SampleScore[], ctx: BenchmarkContext): EvaluationResult;
+  aggregate(scores: SampleScore[]): EvaluationResult;
   /**
    * For the reference endpoint: a reply that scores as correct (correct=true) or wrong (false)
-   * for this sample, in the format the benchmark's extraction expects.
+   * for this sample, in the format the benchmark's extraction expects for `endpointType`.
    */
   referenceResponse(sample: BenchmarkSample, correct: boolean, endpointType: EndpointType): string;
 }

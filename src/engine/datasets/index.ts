@@ -8,7 +8,14 @@ import type { DatasetLoadOptions, DatasetRecord, DatasetSource } from './types.j
 
 export type { DatasetLoadOptions, DatasetRecord, DatasetSource } from './types.js';
 export { fetchHubDataset, hubEndpoint, datasetCacheRoot, DEFAULT_HF_ENDPOINT } from './hub.js';
-export { parseCsv, parseJsonl, parseParquet, parseDataFile, isDataFile, iterateJsonlFile } from './parse.js';
+export {
+  parseCsvRecords,
+  parseJsonl,
+  parseParquet,
+  parseDataFile,
+  isDataFile,
+  iterateJsonlFile,
+} from './parse.js';
 export { selectDataFiles } from './select-files.js';
 
 const MAX_LISTED_FILES = 5000;

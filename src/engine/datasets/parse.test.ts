@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isNelError } from '../../common/errors.js';
-import { parseDataFile, parseJsonl } from './parse.js';
+import { parseCsvRecords, parseDataFile, parseJsonl } from './parse.js';
 
 test('a JSONL file larger than the read chunk parses like the whole text', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parse-'));
@@ -43,4 +43,18 @@ test('a bad line is reported with its line number; a .json array is accepted', a
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('CSV: header row, quoted fields with commas, "" and newlines, a BOM, CRLF and LF mixed', () => {
+  const text = '\ufeffq,target\r\n"2+2, ""doubled""",8\r\n\r\n"two\nlines",x"y\nshort\n';
+  assert.deepEqual(parseCsvRecords(text, 'f.csv'), [
+    { q: '2+2, "doubled"', target: '8' },
+    { q: 'two\nlines', target: 'x"y' },
+    { q: 'short', target: '' },
+  ]);
+  assert.deepEqual(parseCsvRecords('', 'empty.csv'), []);
+  assert.throws(
+    () => parseCsvRecords('a\n"open\n', 'bad.csv'),
+    (e: unknown) => isNelError(e) && e.message === 'bad.csv: unterminated quoted field',
+  );
 });

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { extname } from 'node:path';
+import { parse as parseCsvText } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
 import { NelError, errorMessage } from '../../common/errors.js';
 import type { DatasetRecord } from './types.js';
@@ -112,43 +113,29 @@ function asRecord(value: unknown, where: string): DatasetRecord {
   return value as DatasetRecord;
 }
 
-/** RFC 4180 CSV with a header row: quoted fields, "" escapes, newlines inside quotes. */
-export function parseCsv(text: string, source: string): DatasetRecord[] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  for (; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
+/**
+ * RFC 4180 CSV with a header row (csv-parse): quoted fields, "" escapes, newlines inside quotes, a BOM,
+ * CRLF or LF; blank lines are skipped, a missing trailing field reads as ''.
+ */
+export function parseCsvRecords(text: string, source: string): DatasetRecord[] {
+  let rows: string[][];
+  try {
+    rows = parseCsvText(text, {
+      record_delimiter: ['\r\n', '\n', '\r'],
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      relax_quotes: true,
+    }) as string[][];
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const what =
+      code === 'CSV_QUOTE_NOT_CLOSED' ? 'unterminated quoted field' : `not valid CSV (${errorMessage(e)})`;
+    throw new NelError('ENGINE_DATASET', `${source}: ${what}`);
   }
-  if (quoted) throw new NelError('ENGINE_DATASET', `${source}: unterminated quoted field`);
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  const nonEmpty = rows.filter((r) => !(r.length === 1 && r[0] === ''));
-  if (nonEmpty.length === 0) return [];
-  const header = nonEmpty[0];
-  return nonEmpty.slice(1).map((r) => {
+  if (rows.length === 0) return [];
+  const header = rows[0]!;
+  return rows.slice(1).map((r) => {
     const rec: DatasetRecord = {};
     header.forEach((h, j) => (rec[h] = r[j] ?? ''));
     return rec;
@@ -191,7 +178,7 @@ export async function parseDataFile(path: string): Promise<DatasetRecord[]> {
     throw readFailure(path, e);
   }
   if (ext === '.parquet') return parseParquet(bytes, path);
-  if (ext === '.csv') return parseCsv(bytes.toString('utf8'), path);
+  if (ext === '.csv') return parseCsvRecords(bytes.toString('utf8'), path);
   throw new NelError('ENGINE_DATASET', `unsupported data set file type: ${path}`, {
     hint: `use one of ${DATA_FILE_EXTENSIONS.join(', ')}`,
   });
