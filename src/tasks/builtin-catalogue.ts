@@ -227,9 +227,6 @@ export function builtinEngineTasks(): [string, string[], string][] {
   return listBenchmarks().map((b) => [b.name, [...b.supportedEndpointTypes], b.description]);
 }
 
-/** The built-in engine's tasks at start-up (see builtinEngineTasks for the live list). */
-export const BUILTIN_ENGINE_TASKS: readonly [string, string[], string][] = builtinEngineTasks();
-
 export function builtinHarnessDescription(): { name: string; container: string; description: string } {
   return {
     name: BUILTIN_HARNESS,

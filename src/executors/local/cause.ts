@@ -7,14 +7,14 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
-import { BUILTIN_ENGINE_TASKS } from '../../tasks/builtin-catalogue.js';
+import { builtinEngineTasks } from '../../tasks/builtin-catalogue.js';
 import type { JobCause } from '../types.js';
 
 /** The hint's second half: the built-in engine's own version of the task, when it has one. */
 function builtinAlternative(rec: JobRecord): string {
   const name = taskNameOf(rec) ?? '';
   const task = name.split('.').pop() ?? '';
-  if (BUILTIN_ENGINE_TASKS.some(([n]) => n === task)) {
+  if (builtinEngineTasks().some(([n]) => n === task)) {
     return name === `builtin.${task}`
       ? "or drop the task's container: setting to run it in the built-in engine image (no registry needed)"
       : `or run it on the built-in engine instead (task name builtin.${task}; no registry needed)`;
