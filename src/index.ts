@@ -33,7 +33,7 @@ export type {
   MountsConfig,
   TargetConfig,
   TaskConfig,
-} from './config/index.js';
+} from './config/schema.js';
 
 // ---- jobs -----------------------------------------------------------------------------------
 export {

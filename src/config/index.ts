@@ -30,16 +30,6 @@ export { packagedConfigDir, listGroupOptions } from './compose.js';
 export { parseOverride, parseOverrideValue } from './overrides.js';
 export { resolveInterpolations } from './interpolate.js';
 export { EVALUATION_KEYS, TASK_KEYS, MOUNT_KEYS } from './schema.js';
-export type {
-  ApiEndpointConfig,
-  DeploymentConfig,
-  EvaluationConfig,
-  ExecutionConfig,
-  LauncherConfig,
-  MountsConfig,
-  TargetConfig,
-  TaskConfig,
-} from './schema.js';
 
 export interface LoadConfigOptions {
   /** `--config PATH` */
