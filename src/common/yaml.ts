@@ -1,4 +1,4 @@
-import { parseDocument, stringify, isMap, type Document } from 'yaml';
+import { parseDocument, stringify, type Document } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { NelError } from './errors.js';
 
@@ -42,8 +42,6 @@ export function dumpYamlSorted(value: unknown): string {
 export function dumpYaml(value: unknown): string {
   return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false, nullStr: 'null' });
 }
-
-export { isMap };
 
 // ---- fast emitter for JSON-like data ----------------------------------------------------------
 

@@ -22,6 +22,7 @@ import {
   foldMisplacedTaskTarget,
   normalizeTaskAliases,
   validateConfig,
+  type LauncherConfig,
 } from './schema.js';
 
 export { loadEnvFile, parseEnvFile, type EnvFileResult } from './env-file.js';
@@ -46,7 +47,10 @@ export interface LoadConfigOptions {
 export interface LoadedConfig {
   /** composed + overrides, NOT interpolated (the dry-run prints this) */
   raw: Record<string, unknown>;
-  /** fully interpolated plain object, validated */
+  /**
+   * fully interpolated plain object, validated by the schema (config/schema.ts); `launcherConfig`
+   * gives it with its type
+   */
   resolved: Record<string, unknown>;
   sourcePath: string | null;
   sourceText: string | null;
@@ -101,6 +105,16 @@ export function findConfigFile(opts: LoadConfigOptions): string {
   throw new NelError('USAGE', 'no config given', {
     hint: 'pass --config FILE.yaml (or --config-dir DIR --config-name NAME)',
   });
+}
+
+/**
+ * The validated config of `loaded`, typed. `loadConfig` has validated it already (the check is the
+ * fast path then); a hand-built LoadedConfig is validated here, with the usual one-line errors.
+ */
+export function launcherConfig(loaded: Pick<LoadedConfig, 'resolved' | 'sourcePath'>): LauncherConfig {
+  const config = loaded.resolved;
+  validateConfig(config, loaded.sourcePath);
+  return config;
 }
 
 /** Load, compose, override, interpolate and validate a run config. */

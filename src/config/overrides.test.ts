@@ -10,14 +10,18 @@ import {
   splitKey,
 } from './overrides.js';
 
-function throwsCode(fn: () => unknown, code: string, ...parts: string[]): void {
+/** Asserts that fn throws a one-line NelError with `code` naming every part, and returns it. */
+function throwsCode(fn: () => unknown, code: string, ...parts: string[]): NelError {
+  let caught: NelError | undefined;
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof NelError, `expected NelError, got ${String(e)}`);
     assert.equal(e.code, code);
     assert.ok(!e.message.includes('\n'), `message is not one line: ${e.message}`);
     for (const p of parts) assert.ok(e.message.includes(p), `'${e.message}' lacks '${p}'`);
+    caught = e;
     return true;
   });
+  return caught!;
 }
 
 test('values are typed like Hydra', () => {
@@ -76,30 +80,22 @@ test('set requires the key, + requires its absence, ++ does both, ~ deletes', ()
   const cfg = { a: { b: 1, l: [{ name: 'x' }, { name: 'y' }] } } as Record<string, unknown>;
   applyKeyOverride(cfg, parseOverride('a.b=2'));
   assert.equal((cfg.a as { b: number }).b, 2);
-  throwsCode(
+  const missing = throwsCode(
     () => applyKeyOverride(cfg, parseOverride('a.c=3')),
     'CONFIG_OVERRIDE',
     "'a.c'",
     'does not exist',
   );
-  try {
-    applyKeyOverride(cfg, parseOverride('a.c=3'));
-  } catch (e) {
-    assert.match((e as NelError).hint ?? '', /\+a\.c=3/);
-  }
+  assert.match(missing.hint ?? '', /\+a\.c=3/);
   applyKeyOverride(cfg, parseOverride('+a.c.d=3'));
   assert.deepEqual((cfg.a as Record<string, unknown>).c, { d: 3 });
-  throwsCode(
+  const present = throwsCode(
     () => applyKeyOverride(cfg, parseOverride('+a.b=5')),
     'CONFIG_OVERRIDE',
     "'a.b'",
     'already exists',
   );
-  try {
-    applyKeyOverride(cfg, parseOverride('+a.b=5'));
-  } catch (e) {
-    assert.match((e as NelError).hint ?? '', /\+\+a\.b=5/);
-  }
+  assert.match(present.hint ?? '', /\+\+a\.b=5/);
   applyKeyOverride(cfg, parseOverride('++a.b=7'));
   applyKeyOverride(cfg, parseOverride('++a.n=8'));
   assert.equal((cfg.a as Record<string, unknown>).b, 7);

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { z as Z } from 'zod';
 import { NelError } from '../common/errors.js';
 import { getPath, isPlainObject, type Obj } from '../common/objects.js';
+import { fastCheck, fastZ } from './fast-schema.js';
 
 export const EVALUATION_KEYS = ['env_vars', 'nemo_evaluator_config', 'post_cmd', 'pre_cmd', 'tasks'] as const;
 export const TASK_KEYS = [
@@ -22,29 +23,40 @@ export const TASK_KEYS = [
 ] as const;
 export const MOUNT_KEYS = ['auxiliary', 'deployment', 'evaluation', 'mount_home'] as const;
 
-let rootSchemaCache: Z.ZodType | undefined;
+let rootSchemaCache: LauncherSchema | undefined;
 
-/**
- * The zod schema, built on first use: loading zod costs more than the rest of a dry run, so a config
- * that `plainlyValid` accepts never loads it; zod is needed only to explain a problem.
- */
-function rootSchema(): Z.ZodType {
+/** The zod schema, built on first use (see `plainlyValid` for why zod is loaded only when needed). */
+export function launcherSchema(): LauncherSchema {
   if (rootSchemaCache) return rootSchemaCache;
   const { z } = createRequire(import.meta.url)('zod') as typeof import('zod');
-  rootSchemaCache = buildRootSchema(z);
+  rootSchemaCache = defineLauncherSchema(z);
   return rootSchemaCache;
 }
 
-function buildRootSchema(z: typeof Z): Z.ZodType {
+/**
+ * The one schema of the launcher's configuration (after composition, overrides and interpolation).
+ * It is written once, against zod's builder, and built twice: with zod (the error messages, and the
+ * TypeScript types below via z.output), and with `fastZ` (fast-schema.ts: a plain check used at
+ * start-up so that a valid config never loads zod).
+ *
+ * Keep it to validation: no defaults or transforms (the validated object IS the input, typed), and
+ * only the builder methods fast-schema.ts interprets (anything else turns the fast path off, which
+ * test/config-fast-path.test.ts reports).
+ */
+export function defineLauncherSchema(z: typeof Z) {
   const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
     error: 'must be a string, number, boolean or null',
   });
   const envVars = z.record(z.string(), scalar, { error: 'must be a map of NAME: value' }).nullish();
   const freeMap = z.record(z.string(), z.unknown(), { error: 'must be a map' }).nullish();
   const optString = z.string({ error: 'must be a string' }).nullish();
-  const pathMap = z.record(z.string(), z.string({ error: 'must be a container path (string)' }), {
-    error: 'must be a map of host path: container path',
-  });
+  const pathMap = z.record(
+    z.string(),
+    z
+      .string({ error: 'must be a container path (string)' })
+      .min(1, { error: 'must be a container path (non-empty)' }),
+    { error: 'must be a map of host path: container path' },
+  );
 
   const taskSchema = z.strictObject(
     {
@@ -75,21 +87,21 @@ function buildRootSchema(z: typeof Z): Z.ZodType {
     { error: 'must be a map with tasks, env_vars, nemo_evaluator_config, pre_cmd, post_cmd' },
   );
 
+  const positiveInt = (what: string) =>
+    z
+      .number({ error: `must be ${what}` })
+      .int({ error: `must be ${what}` })
+      .positive({ error: `must be ${what}` });
+
   const executionSchema = z.looseObject(
     {
       type: z.string({ error: 'must be a string' }).optional(),
       output_dir: z.string({ error: 'must be a path (string)' }).optional(),
       mode: z.enum(['sequential', 'parallel'], { error: 'must be sequential or parallel' }).optional(),
-      max_parallel_tasks: z
-        .number({ error: 'must be a positive integer or null' })
-        .int({ error: 'must be a positive integer or null' })
-        .positive({ error: 'must be a positive integer or null' })
-        .nullish(),
+      max_parallel_tasks: positiveInt('a positive integer or null').nullish(),
       use_docker: z.boolean({ error: 'must be true or false' }).optional(),
-      endpoint_readiness_timeout: z
-        .number({ error: 'must be a number of seconds' })
-        .positive({ error: 'must be positive' })
-        .optional(),
+      // the run script compares it with `-ge`, which takes whole numbers only
+      endpoint_readiness_timeout: positiveInt('a positive whole number of seconds').optional(),
       extra_docker_args: z.string({ error: 'must be a string' }).nullish(),
       mounts: z
         .strictObject(
@@ -98,6 +110,21 @@ function buildRootSchema(z: typeof Z): Z.ZodType {
             evaluation: pathMap.nullish(),
             auxiliary: pathMap.nullish(),
             mount_home: z.boolean({ error: 'must be true or false' }).nullish(),
+          },
+          { error: 'must be a map' },
+        )
+        .nullish(),
+      auto_export: z
+        .looseObject(
+          {
+            destinations: z
+              .array(
+                z
+                  .string({ error: 'must be an exporter name (string)' })
+                  .min(1, { error: 'must be a non-empty exporter name' }),
+                { error: 'must be a list of exporter names' },
+              )
+              .nullish(),
           },
           { error: 'must be a map' },
         )
@@ -133,98 +160,30 @@ function buildRootSchema(z: typeof Z): Z.ZodType {
   });
 }
 
-// ---- a strict fast check: true only for configs the schema above certainly accepts ----------
+/** The zod schema's type. */
+export type LauncherSchema = ReturnType<typeof defineLauncherSchema>;
+/** A validated launcher configuration (what `loadConfig` returns as `resolved`). */
+export type LauncherConfig = Z.output<LauncherSchema>;
+/** `execution:` (the executor's settings). */
+export type ExecutionConfig = NonNullable<LauncherConfig['execution']>;
+/** `execution.mounts:`. */
+export type MountsConfig = NonNullable<ExecutionConfig['mounts']>;
+/** `evaluation:`. */
+export type EvaluationConfig = LauncherConfig['evaluation'];
+/** One entry of `evaluation.tasks`. */
+export type TaskConfig = NonNullable<EvaluationConfig['tasks']>[number];
+/** `target:`. */
+export type TargetConfig = NonNullable<LauncherConfig['target']>;
+/** `target.api_endpoint:`. */
+export type ApiEndpointConfig = NonNullable<TargetConfig['api_endpoint']>;
+/** `deployment:`. */
+export type DeploymentConfig = NonNullable<LauncherConfig['deployment']>;
 
-type Check = (v: unknown) => boolean;
-const nullish =
-  (f: Check): Check =>
-  (v) =>
-    v === undefined || v === null || f(v);
-const optional =
-  (f: Check): Check =>
-  (v) =>
-    v === undefined || f(v);
-const isString: Check = (v) => typeof v === 'string';
-const isBool: Check = (v) => typeof v === 'boolean';
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isScalar: Check = (v) => v === null || isString(v) || isBool(v) || isNum(v);
-const recordOf =
-  (f: Check): Check =>
-  (v) =>
-    isPlainObject(v) && Object.values(v).every(f);
-const objectOf =
-  (shape: Record<string, Check>, strict: boolean): Check =>
-  (v) =>
-    isPlainObject(v) &&
-    (!strict || Object.keys(v).every((k) => Object.prototype.hasOwnProperty.call(shape, k))) &&
-    Object.entries(shape).every(([k, f]) => f(v[k]));
-const optString = nullish(isString);
-const envVars = nullish(recordOf(isScalar));
-const freeMap = nullish((v) => isPlainObject(v));
-const pathMap = nullish(recordOf(isString));
-const taskCheck = objectOf(
-  {
-    name: (v) => typeof v === 'string' && v.length >= 1,
-    container: optString,
-    endpoint_type: optString,
-    env_vars: envVars,
-    nemo_evaluator_config: freeMap,
-    config: freeMap,
-    dataset_dir: optString,
-    dataset_mount_path: optString,
-    pre_cmd: optString,
-    post_cmd: optString,
-  },
-  true,
-);
-/** True only for configs the zod schema certainly accepts (without loading zod). */
-export const plainlyValid: Check = objectOf(
-  {
-    env_vars: envVars,
-    execution: optional(
-      objectOf(
-        {
-          type: optional(isString),
-          output_dir: optional(isString),
-          mode: optional((v) => v === 'sequential' || v === 'parallel'),
-          max_parallel_tasks: nullish((v) => isNum(v) && Number.isSafeInteger(v) && v > 0),
-          use_docker: optional(isBool),
-          endpoint_readiness_timeout: optional((v) => isNum(v) && v > 0),
-          extra_docker_args: optString,
-          mounts: nullish(
-            objectOf(
-              { deployment: pathMap, evaluation: pathMap, auxiliary: pathMap, mount_home: nullish(isBool) },
-              true,
-            ),
-          ),
-        },
-        false,
-      ),
-    ),
-    evaluation: objectOf(
-      {
-        env_vars: envVars,
-        nemo_evaluator_config: freeMap,
-        pre_cmd: optString,
-        post_cmd: optString,
-        tasks: nullish((v) => Array.isArray(v) && v.every(taskCheck)),
-      },
-      true,
-    ),
-    target: nullish(
-      objectOf(
-        {
-          api_endpoint: nullish(
-            objectOf({ url: optString, model_id: optString, api_key_name: optString }, false),
-          ),
-        },
-        false,
-      ),
-    ),
-    deployment: nullish(objectOf({ type: optional(isString) }, false)),
-  },
-  false,
-);
+/**
+ * True exactly when the zod schema accepts the config, computed without loading zod: the same
+ * schema source built with fast-schema.ts's interpreter.
+ */
+export const plainlyValid: (config: unknown) => boolean = fastCheck(defineLauncherSchema(fastZ));
 
 const where = (file: string | null): string => (file ? ` (in ${file})` : '');
 
@@ -336,9 +295,9 @@ function issueToError(issue: Z.core.$ZodIssue, config: Obj, file: string | null)
 }
 
 /** Validate a resolved config; throws the first problem as a one-line NelError. */
-export function validateConfig(config: Obj, file: string | null): void {
+export function validateConfig(config: Obj, file: string | null): asserts config is LauncherConfig {
   checkLegacyAndForbidden(config, file);
-  const result = plainlyValid(config) ? undefined : rootSchema().safeParse(config);
+  const result = plainlyValid(config) ? undefined : launcherSchema().safeParse(config);
   if (result && !result.success) {
     const issues = [...result.error.issues].sort((a, b) => rank(a) - rank(b));
     throw issueToError(issues[0]!, config, file);
