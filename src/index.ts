@@ -10,7 +10,7 @@
  * Every function throws NelError for bad input (a one-line `message` and a `hint`).
  */
 import { streamLogs } from './api/jobs.js';
-import type { LogLine, StreamLogsOptions } from './executors/local/logs.js';
+import type { LogLine, StreamLogsOptions } from './api/jobs.js';
 import { loadTaskCatalogue } from './tasks/catalogue.js';
 import { taskListEntries, type TaskListEntry } from './tasks/format.js';
 
@@ -18,7 +18,7 @@ export { NelError } from './common/errors.js';
 
 // ---- run ------------------------------------------------------------------------------------
 export { runEval, type RunOptions, type RunResult } from './api/run.js';
-export { waitForInvocation, type WaitOptions } from './executors/local/wait.js';
+export { waitForInvocation, type WaitOptions } from './launcher/wait.js';
 export type { InvocationPlan, JobPlan } from './launcher/types.js';
 export type { LaunchResult, StatusEntry, JobState, ReportedState } from './executors/types.js';
 
@@ -46,14 +46,17 @@ export {
   type ListRunsOptions,
 } from './api/jobs.js';
 export type { InvocationSummary } from './launcher/exec-db.js';
-export type { KillOptions, KillOutcome } from './executors/local/kill.js';
-export type { ResumeOptions, ResumeResult } from './executors/local/resume.js';
+export type { KillOptions, KillOutcome, ResumeOptions, ResumeResult } from './api/jobs.js';
 export type { ExportOptions, ExportResult } from './exporters/index.js';
-export type { LogLine } from './executors/local/logs.js';
+export type { LogLine } from './api/jobs.js';
 export type { TaskListEntry } from './tasks/format.js';
 
 // ---- the engine, in process -----------------------------------------------------------------
-export { runEval as evaluate, type EvaluationOptions, type EvaluationOutcome } from './engine/evaluate.js';
+export {
+  runEngineEval as evaluate,
+  type EvaluationOptions,
+  type EvaluationOutcome,
+} from './engine/evaluate.js';
 
 /** Options of `logs`: those of `nel logs` (the lines come from the iterator). */
 export type LogsOptions = Omit<StreamLogsOptions, 'onLine'>;
