@@ -89,3 +89,34 @@ test("a task of another harness keeps its own params (the built-in engine's chec
   const r = nel(['run', '--config', cfg, '--dry-run'], { cwd: s.dir, env: s.env });
   assert.equal(r.code, 0, r.stderr + r.stdout);
 });
+
+test('nel run refuses a misspelt interceptor setting of a built-in engine task before writing anything', () => {
+  const s = scratch('nel-adapter-');
+  const out = join(s.dir, 'out');
+  const cfg = join(s.dir, 'cfg.yaml');
+  const adapter = {
+    interceptors: [{ name: 'endpoint' }, { name: 'response_logging', config: { max_response: 3 } }],
+  };
+  writeFileSync(
+    cfg,
+    stringify({
+      defaults: [{ execution: 'local' }, { deployment: 'none' }, '_self_'],
+      execution: { output_dir: out },
+      target: { api_endpoint: { model_id: 'm', url: 'http://127.0.0.1:9/v1/chat/completions' } },
+      evaluation: {
+        nemo_evaluator_config: { target: { api_endpoint: { adapter_config: adapter } } },
+        tasks: [{ name: 'builtin.gsm8k' }],
+      },
+    }),
+  );
+  for (const extra of [['--dry-run'], ['--no-docker']]) {
+    const r = nel(['run', '--config', cfg, ...extra], { cwd: s.dir, env: s.env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: Unknown setting 'max_response' of interceptor 'response_logging'\. Allowed: .*max_responses/m,
+    );
+    assert.ok(!existsSync(out) || readdirSync(out).length === 0, 'nothing written');
+    assert.ok(!existsSync(s.dbPath));
+  }
+});

@@ -4,6 +4,7 @@
  */
 import { NelError, isNelError } from '../common/errors.js';
 import { deepClone, deepMerge, getPath, isPlainObject, setPath, type Obj } from '../common/objects.js';
+import { normaliseAdapterConfig } from '../engine/adapters/adapter-config.js';
 import { validateEngineParams } from '../engine/run-config.js';
 import { BUILTIN_HARNESS } from '../tasks/builtin-catalogue.js';
 import { packageVersion } from '../common/version.js';
@@ -46,6 +47,17 @@ export function checkEngineParams(cfg: Obj, task: TaskDefinition): void {
     if (!isNelError(e)) throw e;
     throw new NelError(e.code, e.message, {
       hint: `task ${task.name}: fix config.params in its nemo_evaluator_config (or the global one)${e.hint ? `; ${e.hint}` : ''}`,
+    });
+  }
+  // The interceptor chain's settings, checked by the engine's own registry (unknown keys, types).
+  const adapter = getPath(cfg, 'target.api_endpoint.adapter_config');
+  if (adapter === undefined || adapter === null) return;
+  try {
+    normaliseAdapterConfig(adapter, null);
+  } catch (e) {
+    if (!isNelError(e)) throw e;
+    throw new NelError(e.code, e.message, {
+      hint: `task ${task.name}: fix target.api_endpoint.adapter_config in its nemo_evaluator_config (or the global one)${e.hint ? `; ${e.hint}` : ''}`,
     });
   }
 }
