@@ -107,7 +107,7 @@ test('a deployment nel starts itself is not probed; skip flag and variable skip'
         served_model_name: 'm',
         endpoints: { chat: '/v1/chat/completions', completions: '/v1/completions', health: '/health' },
       },
-      target: { api_endpoint: { model_id: 'm', api_key_name: 'KEY' } },
+      target: { api_endpoint: { api_key_name: 'KEY' } },
       evaluation: { tasks: [{ name: 'builtin.gsm8k' }] },
     }),
     { ...base, env: { KEY: 'k' } },

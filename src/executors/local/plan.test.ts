@@ -83,7 +83,7 @@ test('parallel mode writes run_all.parallel.sh with the cap; errors for bad mode
   assert.match(text, /wait -n/);
   assert.throws(
     () => buildInvocationPlan(loaded({}, { mode: 'fast' }), base),
-    /unknown execution mode: 'fast'/,
+    /execution\.mode must be sequential or parallel, got the string "fast"/,
   );
   const dep = {
     deployment: {
@@ -94,6 +94,7 @@ test('parallel mode writes run_all.parallel.sh with the cap; errors for bad mode
       served_model_name: 's',
       endpoints: { chat: '/v1/chat/completions', health: '/health' },
     },
+    target: { api_endpoint: { api_key_name: 'KEY' } },
   };
   assert.throws(
     () => buildInvocationPlan(loaded(dep, { mode: 'parallel' }), base),
@@ -115,6 +116,8 @@ test('deployment: server block, endpoint url and served model name', () => {
       endpoints: { chat: '/v1/chat/completions', health: '/health' },
       env_vars: { HF_TOKEN: 'host:HF' },
     },
+    // With a deployment, the endpoint comes from it (the schema refuses a url/model_id here).
+    target: { api_endpoint: { api_key_name: 'KEY' } },
   };
   const p = buildInvocationPlan(loaded(dep, { endpoint_readiness_timeout: 30 }), {
     ...base,

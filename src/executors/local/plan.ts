@@ -5,7 +5,8 @@
  * renders what `--dry-run` prints.
  */
 import { join, resolve } from 'node:path';
-import type { LoadedConfig } from '../../config/index.js';
+import { launcherConfig, type LoadedConfig } from '../../config/index.js';
+import type { ExecutionConfig } from '../../config/schema.js';
 import { NelError, errorMessage } from '../../common/errors.js';
 import { localStampMicros } from '../../common/ids.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
@@ -48,82 +49,30 @@ export function containerNamePart(s: string): string {
   return (cleaned || 'task').slice(0, 60);
 }
 
-function mountPairs(v: unknown, where: string, cwd: string): [string, string][] {
-  if (v === undefined || v === null) return [];
-  if (!isPlainObject(v))
-    throw invalid(
-      `${where} must be a map of host path: container path`,
-      `for example ${where}: {/data: /data}`,
-    );
-  return Object.entries(v).map(([h, c]) => {
-    if (typeof c !== 'string' || c === '')
-      throw invalid(`${where}.${h} must be a container path`, 'for example /data');
-    return [resolve(cwd, h), c];
-  });
+/** `host: container` mounts as absolute host paths (the schema has checked their shape). */
+function mountPairs(m: Record<string, string> | null | undefined, cwd: string): [string, string][] {
+  return Object.entries(m ?? {}).map(([h, c]) => [resolve(cwd, h), c]);
 }
 
 /** The model server's volumes: checkpoint, cache and execution.mounts.deployment. */
-function deploymentVolumes(resolved: Obj, execution: Obj, cwd: string): string[] {
+function deploymentVolumes(resolved: Obj, execution: ExecutionConfig, cwd: string): string[] {
   const d = obj(resolved.deployment);
   const volumes: string[] = [];
   if (typeof d.checkpoint_path === 'string' && d.checkpoint_path)
     volumes.push(`${resolve(cwd, d.checkpoint_path)}:/checkpoint:ro`);
   if (typeof d.cache_path === 'string' && d.cache_path) volumes.push(`${resolve(cwd, d.cache_path)}:/cache`);
-  for (const [h, c] of mountPairs(obj(execution.mounts).deployment, 'execution.mounts.deployment', cwd))
-    volumes.push(`${h}:${c}`);
+  for (const [h, c] of mountPairs(execution.mounts?.deployment, cwd)) volumes.push(`${h}:${c}`);
   return volumes;
 }
 
-function readMode(execution: Obj, deploymentType?: string): 'sequential' | 'parallel' {
-  const mode = execution.mode ?? 'sequential';
-  if (mode !== 'sequential' && mode !== 'parallel') {
-    throw invalid(
-      `unknown execution mode: '${String(mode)}'. Choose one of ['parallel', 'sequential']`,
-      'set execution.mode',
-    );
-  }
+/** Parallel mode cannot share one model server between tasks (the one rule the schema cannot state). */
+function checkMode(mode: 'sequential' | 'parallel', deploymentType?: string): void {
   if (mode === 'parallel' && deploymentType) {
     throw invalid(
       `Execution mode 'parallel' is not supported with deployment type: ${deploymentType}. Use 'sequential' instead.`,
       'set execution.mode=sequential',
     );
   }
-  return mode;
-}
-
-function readMaxParallel(execution: Obj): number | null {
-  const v = execution.max_parallel_tasks;
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw invalid(
-      `execution.max_parallel_tasks must be a positive integer or null, got ${JSON.stringify(v)}`,
-      'for example 2',
-    );
-  }
-  return v;
-}
-
-function readTimeout(execution: Obj): number {
-  const v = execution.endpoint_readiness_timeout ?? 600;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-    throw invalid(
-      `execution.endpoint_readiness_timeout must be a whole number of seconds, got ${JSON.stringify(v)}`,
-      'for example 600',
-    );
-  }
-  return v;
-}
-
-function readDestinations(execution: Obj): string[] {
-  const v = obj(execution.auto_export).destinations;
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || !v.every((d) => typeof d === 'string' && d !== '')) {
-    throw invalid(
-      'execution.auto_export.destinations must be a list of exporter names',
-      'for example ["local"]',
-    );
-  }
-  return v as string[];
 }
 
 const withNewline = (s: string): string => (s.endsWith('\n') ? s : s + '\n');
@@ -132,22 +81,24 @@ const withNewline = (s: string): string => (s.endsWith('\n') ? s : s + '\n');
 export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions): InvocationPlan {
   const cwd = opts.cwd ?? process.cwd();
   const resolved = loaded.resolved as Obj;
-  const execution = obj(resolved.execution);
+  // Validated by the one launcher schema (a no-op cost after loadConfig); typed from here on.
+  const execution: ExecutionConfig = launcherConfig(loaded).execution ?? {};
   const useDocker = !opts.noDocker && execution.use_docker !== false;
   const neutral = planInvocation(loaded, opts, {
     engineOutputDir: (taskDir) => (useDocker ? CONTAINER_RESULTS_DIR : join(taskDir, 'artifacts')),
   });
   const { deployment, invocationId, invocationDir, outputDir } = neutral;
-  const mode = readMode(execution, deployment?.type);
+  const mode = execution.mode ?? 'sequential';
+  checkMode(mode, deployment?.type);
   if (!useDocker && deployment) {
     throw invalid(
       `deployment type '${deployment.type}' needs Docker; it cannot run with execution.use_docker=false (--no-docker)`,
       'use deployment: none with an existing endpoint, or run with Docker',
     );
   }
-  const maxParallelTasks = readMaxParallel(execution);
-  const readinessTimeout = readTimeout(execution);
-  const destinations = readDestinations(execution);
+  const maxParallelTasks = execution.max_parallel_tasks ?? null;
+  const readinessTimeout = execution.endpoint_readiness_timeout ?? 600;
+  const destinations = execution.auto_export?.destinations ?? [];
   const extraDockerArgs = dockerArgWords(execution.extra_docker_args);
   // Docker's `-v SRC:DST` splits at ':'; the task directories are mounted that way.
   if (useDocker && outputDir.includes(':')) {
@@ -157,7 +108,7 @@ export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions
     );
   }
   const volumes = deployment ? deploymentVolumes(resolved, execution, cwd) : [];
-  const evalMounts = mountPairs(obj(execution.mounts).evaluation, 'execution.mounts.evaluation', cwd);
+  const evalMounts = mountPairs(execution.mounts?.evaluation, cwd);
   const tools = opts.toolPaths ?? defaultToolPaths();
   const stamp = localStampMicros(neutral.now);
 
