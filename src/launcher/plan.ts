@@ -6,7 +6,8 @@
  */
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { LoadedConfig } from '../config/index.js';
+import { launcherConfig, type LoadedConfig } from '../config/index.js';
+import type { TaskConfig } from '../config/schema.js';
 import { NelError, errorMessage } from '../common/errors.js';
 import { mkdirp } from '../common/fs.js';
 import { newInvocationId } from '../common/ids.js';
@@ -98,10 +99,11 @@ export function planInvocation(
 ): NeutralPlan {
   const cwd = opts.cwd ?? process.cwd();
   const resolved = loaded.resolved as Obj;
-  const execution = obj(resolved.execution);
-  const evaluation = obj(resolved.evaluation);
+  // Validated by the one launcher schema; typed from here on (deployment has no schema yet).
+  const config = launcherConfig(loaded);
+  const execution = config.execution ?? {};
   const deployment = readDeployment(resolved);
-  if (typeof execution.output_dir !== 'string' || execution.output_dir === '') {
+  if (!execution.output_dir) {
     throw invalid(
       'execution.output_dir must be set',
       'set execution.output_dir or pass -o execution.output_dir=DIR',
@@ -109,10 +111,7 @@ export function planInvocation(
   }
   const outputDir = resolve(cwd, execution.output_dir);
 
-  const allTasks = evaluation.tasks;
-  if (allTasks !== undefined && !Array.isArray(allTasks))
-    throw invalid('evaluation.tasks must be a list', 'a list of {name: ...}');
-  const tasks = filterTasks((allTasks ?? []) as Obj[], opts.taskFilter);
+  const tasks = filterTasks((config.evaluation.tasks ?? []) as Obj[], opts.taskFilter) as TaskConfig[];
   if (tasks.length === 0)
     throw invalid('no tasks to run: evaluation.tasks is empty', 'add tasks under evaluation.tasks');
 
@@ -125,7 +124,7 @@ export function planInvocation(
   const resolvedConfig = deepClone(resolved);
   resolvedConfig.evaluation = { ...obj(resolvedConfig.evaluation), tasks: deepClone(tasks) };
 
-  const target = obj(obj(resolved.target).api_endpoint);
+  const target = config.target?.api_endpoint ?? {};
   const keyName = apiKeyName(resolved);
 
   const jobs: NeutralJob[] = [];
@@ -133,26 +132,21 @@ export function planInvocation(
   let hasPrePostCmd = false;
   const allSpecs: EnvVarSpec[] = [...(deployment?.env ?? [])];
 
-  tasks.forEach((entry, index) => {
-    if (!isPlainObject(entry) || typeof entry.name !== 'string' || entry.name === '') {
-      throw invalid(
-        `evaluation.tasks[${index}] needs a name`,
-        'each task is {name: <task or harness.task>, ...}',
-      );
-    }
-    const taskName = entry.name;
+  tasks.forEach((typed, index) => {
+    const entry = typed as Obj;
+    const taskName = typed.name;
     const task = resolveTask(catalogue, {
       name: taskName,
-      container: typeof entry.container === 'string' ? entry.container : null,
-      endpoint_type: typeof entry.endpoint_type === 'string' ? entry.endpoint_type : null,
+      container: typed.container ?? null,
+      endpoint_type: typed.endpoint_type ?? null,
     });
     if (task.isUnlisted && !isLocalImage(task.container)) unlistedTasks.push(taskName);
     const env = evaluationEnvVars(resolved, entry, index);
     allSpecs.push(...env);
     const uniqueName = taskDirName(taskName, index);
     const taskDir = join(invocationDir, uniqueName);
-    let endpointUrl = typeof target.url === 'string' ? target.url : undefined;
-    let modelId = typeof target.model_id === 'string' ? target.model_id : undefined;
+    let endpointUrl = target.url ?? undefined;
+    let modelId = target.model_id ?? undefined;
     if (deployment) {
       const path = deployment.endpoints[task.endpointType];
       if (typeof path !== 'string') {
