@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nelAsync, scratch } from './support/cli.js';
 import { engineImage } from './support/docker.js';
@@ -101,10 +101,16 @@ for (const mode of ['host', 'docker'] as const) {
         timeoutMs: 180_000,
       });
       assert.equal(failed.code, 1, failed.stdout + failed.stderr);
-      const invDir = launchedDir(failed);
+      // A fast failure is reported by the launch check itself (before "Launched"), a slower one by --wait.
+      const atLaunch = !/^Launched/m.test(failed.stdout);
+      const out = join(s.dir, 'out');
+      const invDir = atLaunch ? join(out, readdirSync(out)[0]!) : launchedDir(failed);
       const inv = invocationIdOfDir(invDir);
       // The cause is on screen: the engine's own line about the reply that was not a completion.
-      assert.match(failed.stdout + failed.stderr, /✗ .*: .*(not a valid completion|not JSON|no choices)/i);
+      assert.match(
+        failed.stdout + failed.stderr,
+        /(✗ \S+|^ {2}\S+ builtin\.custom): .*(not a valid completion|not JSON|no choices)/im,
+      );
       const st = statusJson([inv], { cwd: s.dir, env: s.env });
       assert.equal(st[0]!.status, 'failed');
       const cause = (st[0] as unknown as { cause?: string }).cause ?? '';

@@ -113,7 +113,10 @@ test('host mode: the engine error is the cause; resume refuses without the key v
       timeoutMs: 120_000,
     });
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    const dir = launchedDir(r);
+    // The engine fails at its first request: either within the launch check (nel run reports the job's
+    // cause itself, before "Launched") or while --wait watches (the status table shows it).
+    const atLaunch = !/^Launched/m.test(r.stdout);
+    const dir = atLaunch ? join(s.dir, 'out', readdirSync(join(s.dir, 'out'))[0]!) : launchedDir(r);
     const inv = invocationIdOfDir(dir);
     const [taskDir] = taskDirs(dir) as [string];
     const engineErr = readFileSync(join(taskDir, 'logs', 'client_stdout.log'), 'utf8')
@@ -124,7 +127,8 @@ test('host mode: the engine error is the cause; resume refuses without the key v
     const [st] = statusJson([inv], { cwd: s.dir, env });
     assert.equal(st!.status, 'failed');
     assert.ok(engineErr.startsWith(`error: ${st!.cause}`), `${st!.cause} vs ${engineErr}`);
-    assert.ok(r.stdout.includes(`✗ ${inv}.0: ${st!.cause}`), r.stdout);
+    if (atLaunch) assert.ok(r.stderr.includes(`  ${inv}.0 builtin.humaneval: ${st!.cause}`), r.stderr);
+    else assert.ok(r.stdout.includes(`✗ ${inv}.0: ${st!.cause}`), r.stdout);
     assert.doesNotMatch(r.stdout, /see nel logs/);
 
     // resume without the key: refused with run's message, nothing touched
