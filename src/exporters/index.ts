@@ -14,6 +14,7 @@ import { localExporter, type LocalExportConfig } from './local.js';
 import { extractAccuracyMetrics, filterMetrics } from './metrics.js';
 import { getExporter } from './registry.js';
 import type { BaseExportConfig, ExportEntry, Exporter, ExportFailure, PreparedJob } from './types.js';
+import { DEFAULT_EXECUTOR } from '../executors/registry.js';
 
 export type { LocalExportConfig } from './local.js';
 
@@ -186,7 +187,11 @@ export function jobsFromDirs(id: string, jobDirs: string[]): JobRecord[] {
       invocation_id: fullInv,
       job_id: jobId,
       timestamp: statSync(taskDir).mtimeMs / 1000,
-      executor: 'local',
+      // The executor the job's saved config names (its directory layout is that executor's).
+      executor:
+        typeof getPath(config, ['execution', 'type']) === 'string'
+          ? (getPath(config, ['execution', 'type']) as string)
+          : DEFAULT_EXECUTOR,
       data: { output_dir: taskDir, container: '', eval_image: '' },
       config,
     });
