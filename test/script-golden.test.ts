@@ -8,6 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildInvocationPlan } from '../src/executors/local/plan.js';
 import { repoRoot } from './support/paths.js';
+import { launcherConfig } from '../src/config/index.js';
+import type { LauncherConfig } from '../src/config/schema.js';
 
 const resolved = {
   execution: {
@@ -38,7 +40,13 @@ const resolved = {
 };
 
 const plan = buildInvocationPlan(
-  { raw: resolved, resolved, sourcePath: null, sourceText: null, warnings: [] },
+  {
+    raw: resolved,
+    resolved: launcherConfig({ resolved: resolved as LauncherConfig, sourcePath: null }),
+    sourceText: null,
+    sourcePath: null,
+    warnings: [],
+  },
   {
     dryRun: true,
     env: {},

@@ -22,6 +22,8 @@ import { parseYaml } from '../src/common/yaml.js';
 import { buildInvocationPlan } from '../src/executors/local/plan.js';
 import { writeInvocationPlan } from '../src/launcher/plan.js';
 import { createDockerStandin, type DockerCall } from './support/docker-standin.js';
+import { launcherConfig } from '../src/config/index.js';
+import type { LauncherConfig } from '../src/config/schema.js';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -84,7 +86,7 @@ test('hostile values reach docker byte-for-byte and nothing is injected', () => 
     };
     const loaded = {
       raw: resolved,
-      resolved,
+      resolved: launcherConfig({ resolved: resolved as unknown as LauncherConfig, sourcePath: null }),
       sourcePath: null,
       sourceText: `# user yaml ${evil('raw')}\n`,
       warnings: [],
@@ -201,7 +203,13 @@ test('a single run.sh rerun by hand forgets only its own kill; --scheduled honou
       evaluation: { tasks: [{ name: 'ifeval' }, { name: 'mbpp' }] },
     };
     const plan = buildInvocationPlan(
-      { raw: resolved, resolved, sourcePath: null, sourceText: null, warnings: [] },
+      {
+        raw: resolved,
+        resolved: launcherConfig({ resolved: resolved as LauncherConfig, sourcePath: null }),
+        sourcePath: null,
+        sourceText: null,
+        warnings: [],
+      },
       { dryRun: true, env: {}, launcherCommand: 'nel run', toolPaths: { nelJs: '/n', engineJs: '/e' } },
     );
     writeInvocationPlan(plan);

@@ -51,7 +51,7 @@ export interface LoadedConfig {
    * fully interpolated plain object, validated by the schema (config/schema.ts); `launcherConfig`
    * gives it with its type
    */
-  resolved: Record<string, unknown>;
+  resolved: LauncherConfig;
   sourcePath: string | null;
   sourceText: string | null;
   warnings: string[];

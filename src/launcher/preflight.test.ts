@@ -12,6 +12,8 @@ import {
   suggestedUrl,
 } from './preflight.js';
 import type { JobRecord } from './exec-db.js';
+import { launcherConfig } from '../config/index.js';
+import type { LauncherConfig } from '../config/schema.js';
 
 const { plan: buildInvocationPlan } = await getExecutor('local');
 
@@ -40,7 +42,9 @@ function loaded(over: Record<string, unknown> = {}, execution: Record<string, un
     },
     ...over,
   };
-  return { raw: resolved, resolved, sourcePath: null, sourceText: null, warnings: [] };
+  // Validated by the launcher schema, as loadConfig would (and so typed).
+  const config = launcherConfig({ resolved: resolved as LauncherConfig, sourcePath: null });
+  return { raw: resolved, resolved: config, sourcePath: null, sourceText: null, warnings: [] };
 }
 const base = {
   dryRun: true,

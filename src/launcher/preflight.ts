@@ -18,6 +18,8 @@ import { engineImageRef } from '../runtime/engine-image-ref.js';
 import type { JobRecord } from './exec-db.js';
 import { planInvocation } from './plan.js';
 import type { InvocationPlan, PlannedJob } from './types.js';
+import { launcherConfig } from '../config/index.js';
+import type { LauncherConfig } from '../config/schema.js';
 
 /** What the endpoint list needs of a plan: its config, where its jobs run, and its jobs. */
 type PlanFacts = Pick<InvocationPlan, 'resolvedConfig' | 'useDocker'> & { jobs: PlannedJob[] };
@@ -714,7 +716,13 @@ export async function preflightJobRecords(
   try {
     // the endpoints are the neutral plan's: no executor needed to find them again
     const neutral = planInvocation(
-      { raw: cfg, resolved: cfg, sourcePath: null, sourceText: null, warnings: [] },
+      {
+        raw: cfg,
+        resolved: launcherConfig({ resolved: cfg as LauncherConfig, sourcePath: null }),
+        sourcePath: null,
+        sourceText: null,
+        warnings: [],
+      },
       { dryRun: true, env, launcherCommand: 'nel resume', invocationId: first.invocation_id },
     );
     plan = { resolvedConfig: neutral.resolvedConfig, useDocker, jobs: neutral.jobs };

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { NelError } from '../../common/errors.js';
 import { writeInvocationPlan } from '../../launcher/plan.js';
 import { buildInvocationPlan, formatDryRun } from './plan.js';
+import { launcherConfig } from '../../config/index.js';
+import type { LauncherConfig } from '../../config/schema.js';
 
 function loaded(over: Record<string, unknown> = {}, execution: Record<string, unknown> = {}) {
   const resolved: Record<string, unknown> = {
@@ -25,7 +27,9 @@ function loaded(over: Record<string, unknown> = {}, execution: Record<string, un
     evaluation: { tasks: [{ name: 'ifeval' }, { name: 'gpqa_diamond' }, { name: 'ifeval' }] },
     ...over,
   };
-  return { raw: resolved, resolved, sourcePath: null, sourceText: null, warnings: [] };
+  // Validated by the launcher schema, as loadConfig would (and so typed).
+  const config = launcherConfig({ resolved: resolved as LauncherConfig, sourcePath: null });
+  return { raw: resolved, resolved: config, sourcePath: null, sourceText: null, warnings: [] };
 }
 const base = {
   dryRun: true,
