@@ -4,7 +4,7 @@
  * refused before anything is written, a misspelt built-in task gets a suggestion, and `--env-file` is
  * ours (not Node's) when the CLI runs through its shebang.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,8 +80,12 @@ test("a ':' in output_dir is refused up front in Docker mode, allowed on the hos
   assert.equal(host.code, 0, host.stderr);
 });
 
-test('a full disk is "no space left on device: PATH" and leaves no partial files', (t) => {
-  const mnt = join(scratch('nel-full-').dir, 'disk');
+/**
+ * Run `fn` with a real, full 16 KiB tmpfs mounted at `<scratch>/disk` (with an empty `out/` on it), then
+ * unmount it. Needs root: skipped elsewhere, a failure with CI=true.
+ */
+function withFullDisk(t: TestContext, prefix: string, fn: (mnt: string) => void): void {
+  const mnt = join(scratch(prefix).dir, 'disk');
   mkdirSync(mnt);
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', mnt], { encoding: 'utf8' });
   if (m.status !== 0) {
@@ -93,6 +97,15 @@ test('a full disk is "no space left on device: PATH" and leaves no partial files
     mkdirSync(join(mnt, 'out'));
     // Fill the disk to the last byte.
     spawnSync('dd', ['if=/dev/zero', `of=${join(mnt, 'fill')}`, 'bs=1k', 'count=64']);
+    fn(mnt);
+  } finally {
+    spawnSync('umount', [mnt]);
+    rmSync(dirname(mnt), { recursive: true, force: true });
+  }
+}
+
+test('a full disk is "no space left on device: PATH" and leaves no partial files', (t) => {
+  withFullDisk(t, 'nel-full-', (mnt) => {
     const s = setup(join(mnt, 'out'));
     for (const extra of [['--dry-run'], ['--no-docker', '--skip-preflight']]) {
       const r = nel(['run', '--config', s.cfg, ...extra], { cwd: s.dir, env: s.env });
@@ -101,24 +114,11 @@ test('a full disk is "no space left on device: PATH" and leaves no partial files
     }
     assert.deepEqual(filesUnder(join(mnt, 'out')), [], 'no partial or .tmp files');
     assert.equal(existsSync(s.dbPath), false);
-  } finally {
-    spawnSync('umount', [mnt]);
-    rmSync(dirname(mnt), { recursive: true, force: true });
-  }
+  });
 });
 
 test('the engine on a full disk: "no space left on device: PATH", not an internal error', (t) => {
-  const mnt = join(scratch('nel-full-engine-').dir, 'disk');
-  mkdirSync(mnt);
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', mnt], { encoding: 'utf8' });
-  if (m.status !== 0) {
-    if (process.env.CI === 'true') assert.fail(`cannot mount a tmpfs for the full-disk test: ${m.stderr}`);
-    t.skip('mounting a tmpfs needs root');
-    return;
-  }
-  try {
-    mkdirSync(join(mnt, 'out'));
-    spawnSync('dd', ['if=/dev/zero', `of=${join(mnt, 'fill')}`, 'bs=1k', 'count=64']);
+  withFullDisk(t, 'nel-full-engine-', (mnt) => {
     const cfg = join(dirname(mnt), 'config_ef.yaml');
     writeFileSync(
       cfg,
@@ -142,10 +142,7 @@ test('the engine on a full disk: "no space left on device: PATH", not an interna
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, /^error: no space left on device: .*\/out\/a \(hint: free some space/);
     assert.deepEqual(filesUnder(join(mnt, 'out')), [], 'no partial or .tmp files');
-  } finally {
-    spawnSync('umount', [mnt]);
-    rmSync(dirname(mnt), { recursive: true, force: true });
-  }
+  });
 });
 
 test('a misspelt built-in task: "unknown task ...; did you mean ...?"', () => {
@@ -182,4 +179,36 @@ test('--env-file is the CLI option, not Node.js own, when nel runs through its s
   });
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stderr, /loaded 1 variable\(s\) from .*vars\.env: NEL_PATHS_TEST_VAR/);
+});
+
+test('the engine and the exec DB answer at once for a location under /proc, too', () => {
+  const s = setup('OUT');
+  const cfg = join(s.dir, 'config_ef.yaml');
+  writeFileSync(
+    cfg,
+    [
+      'config:',
+      '  type: gsm8k',
+      '  output_dir: /proc/nel-test/engine-out',
+      'target:',
+      '  api_endpoint: {url: "http://127.0.0.1:9/v1/chat/completions", model_id: m, type: chat}',
+      '',
+    ].join('\n'),
+  );
+  const engine = spawnSync(process.execPath, ['--', engineBin(), 'run_eval', '--run_config', cfg], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+    timeout: 10_000,
+  });
+  assert.equal(engine.status, 1, `ended by itself with one error: ${engine.stderr}`);
+  assert.match(engine.stderr.trim(), /^error: cannot create output dir \/proc\/nel-test\/engine-out/);
+  writeFileSync(s.cfg, CONFIG(join(s.dir, 'out')));
+  const env = { ...s.env, NEMO_EVALUATOR_EXEC_DB_FILE: '/proc/nel-test/db/exec.v1.jsonl' };
+  const run = nel(['run', '--config', s.cfg, '--no-docker', '--skip-preflight'], {
+    cwd: s.dir,
+    env,
+    timeoutMs: 10_000,
+  });
+  assert.notEqual(run.code, null, 'nel run ended by itself');
+  assertOneLineError(run, /^error: .*\/proc\/nel-test\/db/);
 });

@@ -20,6 +20,7 @@ import {
   runEngine,
   samplesOf,
   scoreOf,
+  uninterruptedScore,
   workspace,
   type Workspace,
 } from './engine-hostile-support.js';
@@ -29,16 +30,8 @@ let reference: number;
 
 before(async () => {
   ws = workspace(12);
-  const server = await startHostileEndpoint(OK);
-  try {
-    const out = join(ws.dir, 'uninterrupted');
-    const r = await runEngine(ws, { url: server.url, outputDir: out });
-    assert.equal(r.code, 0, r.stderr);
-    reference = scoreOf(out);
-    assert.ok(reference > 0 && reference < 1, `reference score ${reference}`);
-  } finally {
-    await server.close();
-  }
+  reference = await uninterruptedScore(ws);
+  assert.ok(reference > 0 && reference < 1, `reference score ${reference}`);
 });
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 

@@ -16,6 +16,7 @@ import {
   samplesOf,
   scoreOf,
   spawnEngine,
+  uninterruptedScore,
   workspace,
   type Workspace,
 } from './engine-hostile-support.js';
@@ -25,15 +26,7 @@ let reference: number;
 
 before(async () => {
   ws = workspace(12);
-  const server = await startHostileEndpoint(OK);
-  try {
-    const out = join(ws.dir, 'uninterrupted');
-    const r = await runEngine(ws, { url: server.url, outputDir: out });
-    assert.equal(r.code, 0, r.stderr);
-    reference = scoreOf(out);
-  } finally {
-    await server.close();
-  }
+  reference = await uninterruptedScore(ws);
 });
 after(() => rmSync(ws.dir, { recursive: true, force: true }));
 

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { OK, startHostileEndpoint } from './support/hostile-endpoint.js';
 import { engineBin } from './support/paths.js';
 
 export interface Workspace {
@@ -132,4 +133,17 @@ export function samplesOf(outputDir: string): Record<string, any>[] {
 /** Lines of the engine's stderr that match. */
 export function linesMatching(stderr: string, re: RegExp): string[] {
   return stderr.split('\n').filter((l) => re.test(l));
+}
+
+/** The score of an uninterrupted run of the workspace against a well-behaved hostile endpoint. */
+export async function uninterruptedScore(ws: Workspace): Promise<number> {
+  const server = await startHostileEndpoint(OK);
+  try {
+    const out = join(ws.dir, 'uninterrupted');
+    const r = await runEngine(ws, { url: server.url, outputDir: out });
+    if (r.code !== 0) throw new Error(`the uninterrupted run failed: ${r.stderr}`);
+    return scoreOf(out);
+  } finally {
+    await server.close();
+  }
 }

@@ -3,7 +3,7 @@
  * invocation, apply the safety gates, write the scripts, and (unless dry-run) launch through the
  * executor.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NelError } from '../common/errors.js';
@@ -14,6 +14,7 @@ import type { InvocationPlan } from '../launcher/types.js';
 import { executionType, getExecutor } from '../executors/registry.js';
 import type { LaunchResult } from '../executors/types.js';
 import { preflightInvocation } from '../launcher/preflight.js';
+import { mkdirp } from '../common/fs.js';
 
 export interface RunOptions {
   config?: string;
@@ -79,7 +80,7 @@ function checkRealRunGates(plan: InvocationPlan, env: NodeJS.ProcessEnv): void {
 }
 
 function saveRunConfig(plan: InvocationPlan, dir: string, command: string): string {
-  mkdirSync(dir, { recursive: true });
+  mkdirp(dir);
   const path = join(dir, `${plan.invocationId}_config.yml`);
   const header = [
     '# Complete configuration from nemo-evaluator-launcher',

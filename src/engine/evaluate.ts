@@ -5,11 +5,11 @@
  * progress, run_times, markers).
  */
 import { setMaxListeners } from 'node:events';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { NelError, errorMessage, isNelError, systemError } from '../common/errors.js';
-import { writeFileAtomic } from '../common/fs.js';
+import { writeFileAtomic, mkdirp } from '../common/fs.js';
 import { isPlainObject } from '../common/objects.js';
 import { normaliseAdapterConfig, type AdapterConfig } from './adapters/adapter-config.js';
 import { buildChain, type ChainDeps, type InterceptorChain } from './adapters/chain.js';
@@ -146,7 +146,7 @@ function cacheDirOf(adapter: AdapterConfig, outputDir: string): string {
 export function prepareOutputDir(evaluation: Evaluation, env: NodeJS.ProcessEnv): AdapterConfig {
   const outputDir = evaluation.config.output_dir;
   try {
-    mkdirSync(outputDir, { recursive: true });
+    mkdirp(outputDir);
   } catch (e) {
     throw new NelError(
       'OUTPUT_DIR',

@@ -1,6 +1,7 @@
 /** Engine log lines on stderr: `[I 2026-11-28T10:00:00Z] message key=value`. Level from NEMO_EVALUATOR_LOG_LEVEL / LOG_LEVEL. */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { mkdirp } from '../common/fs.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -38,7 +39,7 @@ export function createLogger(
     ? (line: string): void => {
         toStderr(line);
         try {
-          mkdirSync(logDir, { recursive: true });
+          mkdirp(logDir);
           appendFileSync(join(logDir, 'main.log'), line);
         } catch {
           /* the log file is best effort */

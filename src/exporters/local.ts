@@ -3,12 +3,12 @@
  * keyed by job id, so exporting a job again replaces its entry instead of adding a second one. With
  * copy_artifacts / copy_logs each job's files are copied into `<output_dir>/<inv>/<job_id>/`.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseCsvText } from 'csv-parse/sync';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import { NelError, errorMessage } from '../common/errors.js';
-import { writeFileAtomic } from '../common/fs.js';
+import { writeFileAtomic, mkdirp } from '../common/fs.js';
 import { isPlainObject } from '../common/objects.js';
 import type { BaseExportConfig, ExportEntry, Exporter, ExportFailure, PreparedJob } from './types.js';
 
@@ -132,7 +132,7 @@ function copyJobFiles(job: PreparedJob, cfg: BaseExportConfig, dest: string): st
   const files: string[] = [];
   if (cfg.copy_artifacts) {
     const to = join(dest, 'artifacts');
-    mkdirSync(to, { recursive: true });
+    mkdirp(to);
     const names = cfg.only_required
       ? REQUIRED_ARTIFACTS.filter((n) => existsSync(join(job.artifactsDir, n)))
       : readdirSync(job.artifactsDir);
@@ -144,7 +144,7 @@ function copyJobFiles(job: PreparedJob, cfg: BaseExportConfig, dest: string): st
   if (cfg.copy_logs) {
     if (!existsSync(job.logsDir)) throw new Error(`no logs directory ${job.logsDir}`);
     const to = join(dest, 'logs');
-    mkdirSync(to, { recursive: true });
+    mkdirp(to);
     for (const n of readdirSync(job.logsDir)) {
       if (!statSync(join(job.logsDir, n)).isFile()) continue;
       cpSync(join(job.logsDir, n), join(to, n));

@@ -14,7 +14,6 @@ import {
   fstatSync,
   ftruncateSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   readFileSync,
   readSync,
@@ -24,7 +23,7 @@ import {
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic } from '../common/fs.js';
+import { writeFileAtomic, mkdirp } from '../common/fs.js';
 import { NelError, errorMessage } from '../common/errors.js';
 import { pyJsonDumps } from '../common/pyjson.js';
 import { isPlainObject, type Obj } from '../common/objects.js';
@@ -105,7 +104,7 @@ export function appendJobRecords(dbPath: string, recs: JobRecord[]): void {
   const body = recs.map((r) => serializeJobRecord(r) + '\n').join('');
   let fd: number;
   try {
-    mkdirSync(dirname(dbPath), { recursive: true });
+    mkdirp(dirname(dbPath));
     fd = openSync(dbPath, 'a+');
   } catch (e) {
     throw dbWriteError(dbPath, e);

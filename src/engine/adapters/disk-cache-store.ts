@@ -4,9 +4,10 @@
  * or 2 (JSON text). Upstream's modified diskcache reads these rows without pickle.
  */
 import type Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { mkdirp } from '../../common/fs.js';
 
 /** The native SQLite binding, loaded when the first store opens (not when the engine CLI starts). */
 let sqlite: typeof Database | undefined;
@@ -99,7 +100,7 @@ export class DiskCacheStore {
   ) {
     this.batchRows = opts.writeBehind ? Math.max(1, opts.writeBehind.batchRows ?? 512) : 1;
     this.flushMs = opts.writeBehind?.flushMs ?? 50;
-    mkdirSync(dir, { recursive: true });
+    mkdirp(dir);
     const file = join(dir, 'cache.db');
     this.file = file;
     let opened: { db: Database.Database; present: Set<number> };

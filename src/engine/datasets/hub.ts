@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NelError, errorMessage } from '../../common/errors.js';
-import { writeFileAtomic } from '../../common/fs.js';
+import { writeFileAtomic, mkdirp } from '../../common/fs.js';
 import { selectDataFiles } from './select-files.js';
 import type { DatasetLoadOptions, DatasetSource } from './types.js';
 
@@ -84,7 +84,7 @@ export async function fetchHubDataset(
     }
     local.push(target);
   }
-  mkdirSync(dir, { recursive: true });
+  mkdirp(dir);
   writeFileAtomic(manifest, JSON.stringify({ repo: source.repo, revision, files }, null, 1) + '\n');
   return local;
 }

@@ -2,8 +2,9 @@
  * samples.jsonl: one line per sample, streamed to disk as samples complete. Lines are buffered and
  * written in chunks (at `chunkBytes`, `flushMs` after the first buffered line, and on close).
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { mkdirp } from '../../common/fs.js';
 
 export interface SampleLine {
   sample_id: string;
@@ -29,7 +30,7 @@ export class SamplesWriter {
     readonly path: string,
     private readonly opts: { chunkBytes?: number; flushMs?: number } = {},
   ) {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirp(dirname(path));
     this.fd = openSync(path, 'w');
   }
 

@@ -1,5 +1,5 @@
 /** `nel info ID...`: where a job's artifacts and logs are, its stored config, and copies of both. */
-import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NelError } from '../../common/errors.js';
 import { packageVersion } from '../../common/version.js';
@@ -8,6 +8,7 @@ import { openExecDb, taskNameOf, type JobRecord } from '../../launcher/exec-db.j
 import { resolveId } from '../../launcher/id-resolve.js';
 import type { InfoOptions } from '../types.js';
 import { readLocalJobStatus as readJobStatus } from './status.js';
+import { mkdirp } from '../../common/fs.js';
 
 export type { InfoOptions } from '../types.js';
 
@@ -42,7 +43,7 @@ function listFiles(dir: string): string[] {
 /** Copy the top-level files of `src` into `dest` (created). Returns the number of files copied. */
 function copyTopLevel(src: string, dest: string): number {
   const files = listFiles(src);
-  mkdirSync(dest, { recursive: true });
+  mkdirp(dest);
   for (const f of files) cpSync(join(src, f), join(dest, f));
   return files.length;
 }
@@ -106,7 +107,7 @@ export function describeJobs(ids: string[], opts: InfoOptions = {}): string {
     if (opts.copyArtifacts) {
       const dest = join(opts.copyArtifacts, rec.job_id, 'artifacts');
       if (existsSync(artifacts)) {
-        mkdirSync(dest, { recursive: true });
+        mkdirp(dest);
         cpSync(artifacts, dest, { recursive: true });
         out.push(`Copied artifacts of ${rec.job_id} to ${dest}`);
       } else out.push(`No artifacts for ${rec.job_id} (${artifacts} not found)`);
