@@ -56,6 +56,11 @@ const good = {
   pathMap: (r: () => number) => ({ '/host/data': pick('/data', '/d')(r) }),
   names: (r: () => number) => [pick('local', 'mlflow')(r)],
   map: () => ({}),
+  port: pick<unknown>(1, 80, 8000, 65535, 65536, 0, 8000.5, '8000'),
+  endpoints: (r: () => number) => ({
+    chat: '/v1/chat/completions',
+    health: pick('/health', '/v1/health/ready')(r),
+  }),
 };
 type Field = [path: string, valid: Gen, nullable: boolean, optional: boolean];
 const TASK_FIELDS: Field[] = [
@@ -106,7 +111,21 @@ const FIELDS: Field[] = [
   ['target.api_endpoint.type', anyValue, true, true],
   ['deployment', good.map, true, true],
   ['deployment.type', good.str, false, true],
-  ['deployment.image', anyValue, true, true],
+  ['deployment.image', good.str, true, true],
+  ['deployment.command', good.str, true, true],
+  ['deployment.port', good.port, true, true],
+  ['deployment.served_model_name', good.str, true, true],
+  ['deployment.checkpoint_path', good.str, true, true],
+  ['deployment.cache_path', good.str, true, true],
+  ['deployment.hf_model_handle', good.str, true, true],
+  ['deployment.extra_args', good.str, true, true],
+  ['deployment.env_vars', good.envMap, true, true],
+  ['deployment.endpoints', good.endpoints, true, true],
+  ['deployment.endpoints.health', good.str, false, true],
+  ['deployment.tensor_parallel_size', good.posInt, true, true],
+  ['deployment.pipeline_parallel_size', good.posInt, true, true],
+  ['deployment.data_parallel_size', good.posInt, true, true],
+  ['deployment.gpu_memory_utilization', anyValue, true, true],
   ['some_top_level_key', anyValue, true, true],
 ];
 /** Keys that are not in the schema, for objects that must refuse them and objects that allow them. */
@@ -117,6 +136,8 @@ const UNKNOWN_KEY_PARENTS = [
   'evaluation',
   'evaluation.tasks.0',
   'target',
+  'deployment',
+  'deployment.endpoints',
 ];
 
 function base(r: () => number): Record<string, unknown> {

@@ -96,6 +96,15 @@ test('the fast check accepts good configs and never accepts one the schema rejec
     ['target.api_endpoint.url', 1],
     ['target', 'x'],
     ['deployment.type', 1],
+    ['deployment.port', '8000'],
+    ['deployment.port', 0],
+    ['deployment.port', 65536],
+    ['deployment.port', 80.5],
+    ['deployment.image', 5],
+    ['deployment.endpoints', { health: 1 }],
+    ['deployment.endpoints', ['/health']],
+    ['deployment.tensor_parallel_size', 0],
+    ['deployment.env_vars', { A: [1] }],
   ];
   for (const [path, value] of variants) {
     const cfg = ok();
@@ -106,4 +115,39 @@ test('the fast check accepts good configs and never accepts one the schema rejec
     assert.equal(plainlyValid(cfg), false, path);
     assert.throws(() => validateConfig(cfg, null), NelError, path);
   }
+});
+
+const withDeployment = (deployment: Record<string, unknown>): Record<string, unknown> => {
+  const c = ok();
+  c.deployment = deployment;
+  c.target = { api_endpoint: { api_key_name: null } };
+  return c;
+};
+
+test('deployment keys are typed: a quoted port, a zero size or a bad endpoint path is refused', () => {
+  const vllm = { type: 'vllm', image: 'vllm/vllm-openai:v0.13.0', command: 'vllm serve /checkpoint' };
+  validateConfig(withDeployment({ ...vllm, port: 8001, endpoints: { health: '/health' } }), '/f.yaml');
+  invalid(
+    withDeployment({ ...vllm, port: '8000' }),
+    'deployment.port',
+    'port number (1-65535)',
+    'got the string "8000"',
+  );
+  invalid(withDeployment({ ...vllm, port: 70000 }), 'deployment.port', 'got number 70000');
+  invalid(withDeployment({ ...vllm, tensor_parallel_size: 0 }), 'deployment.tensor_parallel_size');
+  invalid(withDeployment({ ...vllm, endpoints: { chat: 3 } }), 'deployment.endpoints.chat', 'must be a path');
+  // keys the launcher does not read stay free (they feed interpolations in command)
+  validateConfig(withDeployment({ ...vllm, gpu_memory_utilization: 0.9, base_command: 'x' }), '/f.yaml');
+});
+
+test('a deployment other than none needs an image and a command; none needs neither', () => {
+  invalid(
+    withDeployment({ type: 'vllm', command: 'c' }),
+    "deployment.image must be set for deployment type 'vllm'",
+  );
+  invalid(withDeployment({ type: 'generic', image: 'i', command: '' }), 'deployment.command must be set');
+  validateConfig({ ...ok(), deployment: { type: 'none' } }, '/f.yaml');
+  const c = withDeployment({ type: 'nim', image: 'i', command: 'c' });
+  c.target = { api_endpoint: { url: 'http://x/v1' } };
+  invalid(c, 'target.api_endpoint.url must not be set');
 });

@@ -133,6 +133,38 @@ export function defineLauncherSchema(z: typeof Z) {
     { error: 'must be a map' },
   );
 
+  // The keys the launcher reads; a deployment type's other keys (base_command, gpu_memory_utilization,
+  // ...) only feed interpolations in `command` and stay free. Which keys a type requires is a
+  // cross-field rule: checkDeployment below.
+  const deploymentSchema = z.looseObject(
+    {
+      type: z.string({ error: 'must be a string' }).optional(),
+      image: optString,
+      command: optString,
+      port: z
+        .number({ error: 'must be a port number (1-65535)' })
+        .int({ error: 'must be a port number (1-65535)' })
+        .min(1, { error: 'must be a port number (1-65535)' })
+        .max(65535, { error: 'must be a port number (1-65535)' })
+        .nullish(),
+      served_model_name: optString,
+      checkpoint_path: optString,
+      cache_path: optString,
+      hf_model_handle: optString,
+      extra_args: optString,
+      env_vars: envVars,
+      endpoints: z
+        .record(z.string(), z.string({ error: 'must be a path (string)' }), {
+          error: 'must be a map of endpoint type: path',
+        })
+        .nullish(),
+      tensor_parallel_size: positiveInt('a positive integer').nullish(),
+      pipeline_parallel_size: positiveInt('a positive integer').nullish(),
+      data_parallel_size: positiveInt('a positive integer').nullish(),
+    },
+    { error: 'must be a map' },
+  );
+
   return z.looseObject({
     env_vars: envVars,
     execution: executionSchema.optional(),
@@ -154,9 +186,7 @@ export function defineLauncherSchema(z: typeof Z) {
         { error: 'must be a map' },
       )
       .nullish(),
-    deployment: z
-      .looseObject({ type: z.string({ error: 'must be a string' }).optional() }, { error: 'must be a map' })
-      .nullish(),
+    deployment: deploymentSchema.nullish(),
   });
 }
 
@@ -302,7 +332,7 @@ export function validateConfig(config: Obj, file: string | null): asserts config
     const issues = [...result.error.issues].sort((a, b) => rank(a) - rank(b));
     throw issueToError(issues[0]!, config, file);
   }
-  checkDeploymentTarget(config, file);
+  checkDeployment(config as LauncherConfig, file);
 }
 
 /** Unknown keys first (they usually explain the rest), then document order. */
@@ -310,11 +340,25 @@ function rank(issue: Z.core.$ZodIssue): number {
   return issue.code === 'unrecognized_keys' ? 0 : 1;
 }
 
-function checkDeploymentTarget(config: Obj, file: string | null): void {
-  const type = getPath(config, 'deployment.type');
-  if (type === undefined || type === null || type === 'none') return;
-  for (const field of ['url', 'model_id']) {
-    const v = getPath(config, ['target', 'api_endpoint', field]);
+/** The keys every deployment type other than `none` needs (the packaged types all set them). */
+export const DEPLOYMENT_REQUIRED_KEYS = ['image', 'command'] as const;
+
+/** Cross-field rules of `deployment:` (after the schema): required keys, no target URL or model. */
+function checkDeployment(config: LauncherConfig, file: string | null): void {
+  const d = config.deployment;
+  const type = d?.type;
+  if (!d || type === undefined || type === 'none') return;
+  for (const k of DEPLOYMENT_REQUIRED_KEYS) {
+    if (!d[k]) {
+      throw new NelError(
+        'CONFIG_INVALID',
+        `deployment.${k} must be set for deployment type '${type}'${where(file)}`,
+        { hint: `set deployment.${k} in the config or with -o deployment.${k}=...` },
+      );
+    }
+  }
+  for (const field of ['url', 'model_id'] as const) {
+    const v = config.target?.api_endpoint?.[field];
     if (v !== undefined && v !== null) {
       throw new NelError(
         'CONFIG_INVALID',

@@ -7,7 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { launcherConfig, type LoadedConfig } from '../config/index.js';
-import type { TaskConfig } from '../config/schema.js';
+import type { LauncherConfig, TaskConfig } from '../config/schema.js';
 import { NelError, errorMessage } from '../common/errors.js';
 import { mkdirp } from '../common/fs.js';
 import { newInvocationId } from '../common/ids.js';
@@ -52,39 +52,20 @@ export const invalidConfig = (message: string, hint: string): NelError =>
   new NelError('CONFIG_INVALID', message, { hint });
 const invalid = invalidConfig;
 
-function readDeployment(resolved: Obj): DeploymentPlan | undefined {
-  const d = obj(resolved.deployment);
-  const type = typeof d.type === 'string' ? d.type : 'none';
-  if (type === 'none') return undefined;
-  const need = (k: string): string => {
-    const v = d[k];
-    if (typeof v !== 'string' || v === '') {
-      throw invalid(
-        `deployment.${k} must be set for deployment type '${type}'`,
-        `set deployment.${k} in the config or with -o deployment.${k}=...`,
-      );
-    }
-    return v;
-  };
-  const image = need('image');
-  const command = need('command');
-  const port = Number(d.port ?? 8000);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw invalid(
-      `deployment.port must be a port number, got ${JSON.stringify(d.port)}`,
-      'for example deployment.port: 8000',
-    );
-  }
-  const endpoints = obj(d.endpoints);
-  const health = typeof endpoints.health === 'string' ? endpoints.health : '/health';
+/** The model server of a validated config (schema.ts has checked types and required keys). */
+function readDeployment(config: LauncherConfig, resolved: Obj): DeploymentPlan | undefined {
+  const d = config.deployment;
+  if (!d || d.type === undefined || d.type === 'none') return undefined;
+  const port = d.port ?? 8000;
+  const endpoints = d.endpoints ?? {};
   return {
-    type,
-    image,
-    command,
+    type: d.type,
+    image: d.image ?? '',
+    command: d.command ?? '',
     port,
     endpoints,
-    healthUrl: `http://127.0.0.1:${port}${health}`,
-    servedModelName: typeof d.served_model_name === 'string' ? d.served_model_name : undefined,
+    healthUrl: `http://127.0.0.1:${port}${endpoints.health ?? '/health'}`,
+    servedModelName: d.served_model_name ?? undefined,
     env: deploymentEnvVars(resolved),
   };
 }
@@ -99,10 +80,10 @@ export function planInvocation(
 ): NeutralPlan {
   const cwd = opts.cwd ?? process.cwd();
   const resolved = loaded.resolved as Obj;
-  // Validated by the one launcher schema; typed from here on (deployment has no schema yet).
+  // Validated by the one launcher schema; typed from here on.
   const config = launcherConfig(loaded);
   const execution = config.execution ?? {};
-  const deployment = readDeployment(resolved);
+  const deployment = readDeployment(config, resolved);
   if (!execution.output_dir) {
     throw invalid(
       'execution.output_dir must be set',

@@ -642,8 +642,19 @@ function keyValueOf(job: PlannedJob, keyName: string, env: NodeJS.ProcessEnv): s
   return spec.source.kind === 'lit' ? spec.source.value : env[spec.source.name];
 }
 
+/** A path into a job's engine config (config_ef.yaml's object, which the engine validates). */
 const get = (o: unknown, ...path: string[]): unknown =>
   path.reduce<unknown>((cur, k) => (isPlainObject(cur) ? cur[k] : undefined), o);
+
+/** A plan's config, typed (it was validated when the plan was made; this re-check is the fast path). */
+const typedConfig = (plan: PlanFacts): LauncherConfig =>
+  launcherConfig({ resolved: plan.resolvedConfig as LauncherConfig, sourcePath: null });
+
+/** The deployment type nel starts itself, if any (then there is no endpoint to check before). */
+function startedDeployment(plan: PlanFacts): string | undefined {
+  const type = typedConfig(plan).deployment?.type;
+  return type && type !== 'none' ? type : undefined;
+}
 
 /** The distinct endpoints of a plan's jobs (none when nel starts the deployment itself). */
 export function planEndpoints(
@@ -651,10 +662,9 @@ export function planEndpoints(
   env: NodeJS.ProcessEnv = process.env,
   jobs: PlannedJob[] = plan.jobs,
 ): PreflightEndpoint[] {
-  const dtype = get(plan.resolvedConfig, 'deployment', 'type');
-  if (typeof dtype === 'string' && dtype !== 'none') return [];
+  if (startedDeployment(plan)) return [];
   const dockerArgs = plan.useDocker
-    ? dockerArgWords(get(plan.resolvedConfig, 'execution', 'extra_docker_args'))
+    ? dockerArgWords(typedConfig(plan).execution?.extra_docker_args)
     : undefined;
   const out = new Map<string, PreflightEndpoint>();
   for (const job of jobs) {
@@ -692,8 +702,8 @@ export async function preflightInvocation(
   opts: PreflightOptions = {},
 ): Promise<PreflightReport> {
   const env = opts.env ?? process.env;
-  const dtype = get(plan.resolvedConfig, 'deployment', 'type');
-  if (typeof dtype === 'string' && dtype !== 'none' && !opts.skip)
+  const dtype = startedDeployment(plan);
+  if (dtype && !opts.skip)
     return { skipped: `deployment type ${dtype} is started by nel`, warnings: [], checked: [] };
   return preflightEndpoints(planEndpoints(plan, env), { ...opts, env });
 }
@@ -733,8 +743,8 @@ export async function preflightJobRecords(
   }
   const wanted = new Set(records.map((r) => r.job_id));
   const jobs = plan.jobs.filter((j) => wanted.has(j.jobId));
-  const dtype = get(plan.resolvedConfig, 'deployment', 'type');
-  if (typeof dtype === 'string' && dtype !== 'none' && !opts.skip)
+  const dtype = startedDeployment(plan);
+  if (dtype && !opts.skip)
     return { skipped: `deployment type ${dtype} is started by nel`, warnings: [], checked: [] };
   return preflightEndpoints(planEndpoints(plan, env, jobs), { command: 'nel resume', ...opts, env });
 }

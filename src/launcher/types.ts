@@ -44,7 +44,8 @@ export interface DeploymentPlan {
   image: string;
   command: string;
   port: number;
-  endpoints: Obj;
+  /** Endpoint type (chat, completions, health, ...) to its path on the server. */
+  endpoints: Record<string, string>;
   healthUrl: string;
   servedModelName: string | undefined;
   env: EnvVarSpec[];

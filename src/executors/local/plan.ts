@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { launcherConfig, type LoadedConfig } from '../../config/index.js';
-import type { ExecutionConfig } from '../../config/schema.js';
+import type { DeploymentConfig, ExecutionConfig } from '../../config/schema.js';
 import { NelError, errorMessage } from '../../common/errors.js';
 import { localStampMicros } from '../../common/ids.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
@@ -55,12 +55,10 @@ function mountPairs(m: Record<string, string> | null | undefined, cwd: string): 
 }
 
 /** The model server's volumes: checkpoint, cache and execution.mounts.deployment. */
-function deploymentVolumes(resolved: Obj, execution: ExecutionConfig, cwd: string): string[] {
-  const d = obj(resolved.deployment);
+function deploymentVolumes(d: DeploymentConfig, execution: ExecutionConfig, cwd: string): string[] {
   const volumes: string[] = [];
-  if (typeof d.checkpoint_path === 'string' && d.checkpoint_path)
-    volumes.push(`${resolve(cwd, d.checkpoint_path)}:/checkpoint:ro`);
-  if (typeof d.cache_path === 'string' && d.cache_path) volumes.push(`${resolve(cwd, d.cache_path)}:/cache`);
+  if (d.checkpoint_path) volumes.push(`${resolve(cwd, d.checkpoint_path)}:/checkpoint:ro`);
+  if (d.cache_path) volumes.push(`${resolve(cwd, d.cache_path)}:/cache`);
   for (const [h, c] of mountPairs(execution.mounts?.deployment, cwd)) volumes.push(`${h}:${c}`);
   return volumes;
 }
@@ -82,7 +80,8 @@ export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions
   const cwd = opts.cwd ?? process.cwd();
   const resolved = loaded.resolved as Obj;
   // Validated by the one launcher schema (a no-op cost after loadConfig); typed from here on.
-  const execution: ExecutionConfig = launcherConfig(loaded).execution ?? {};
+  const config = launcherConfig(loaded);
+  const execution: ExecutionConfig = config.execution ?? {};
   const useDocker = !opts.noDocker && execution.use_docker !== false;
   const neutral = planInvocation(loaded, opts, {
     engineOutputDir: (taskDir) => (useDocker ? CONTAINER_RESULTS_DIR : join(taskDir, 'artifacts')),
@@ -107,7 +106,7 @@ export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions
       "choose a path without ':', or run on the host with --no-docker",
     );
   }
-  const volumes = deployment ? deploymentVolumes(resolved, execution, cwd) : [];
+  const volumes = deployment && config.deployment ? deploymentVolumes(config.deployment, execution, cwd) : [];
   const evalMounts = mountPairs(execution.mounts?.evaluation, cwd);
   const tools = opts.toolPaths ?? defaultToolPaths();
   const stamp = localStampMicros(neutral.now);
