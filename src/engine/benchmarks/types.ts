@@ -74,6 +74,12 @@ export interface Benchmark {
   /** The metrics results.yml reports (`pass@k` stands for one metric per requested k). */
   metrics: MetricSpec[];
   /**
+   * Upstream tasks (`harness.task`, as in upstream's task catalogue) whose prompt, extraction and scoring
+   * this benchmark mirrors: with the built-in engine chosen (`nel run --builtin-engine`), they run here.
+   * List a task only where the scores agree (docs/benchmarks.md's parity table says how well).
+   */
+  mirrors?: string[];
+  /**
    * Start one run: check the options, open the data set (honouring limit_samples; a wrong file fails
    * here, before any request) and return the run's own state. Nothing is kept between runs.
    */
