@@ -47,6 +47,8 @@ export interface SampleScore {
   target?: unknown;
   /** Sub-group of the sample (e.g. MMLU subject), for per-category groups in results.yml. */
   category?: string;
+  /** Benchmark-specific per-sample details, written as `details` in the per-sample JSONL. */
+  details?: Record<string, unknown>;
 }
 
 /** A metric as results.yml reports it: `metrics.<metric>.scores.<score>`, optionally per sub-group. */

@@ -11,9 +11,9 @@ import { LANGDETECT_DATA_DEFLATED_BASE64 } from './langdetect-data.js';
 /** Thrown where langdetect raises LangDetectException ("No features in text."). */
 export class LangDetectError extends Error {}
 
-// ---- Python's random.Random (MT19937) ----
+// ---- Python's random.Random (MT19937), exported for tests ----
 
-class PyRandom {
+export class PyRandom {
   private readonly mt = new Uint32Array(624);
   private index = 624;
   private gaussNext: number | null = null;

@@ -35,20 +35,20 @@ const ORTHO_LC = ORTHO_BEG_LC | ORTHO_MID_LC | ORTHO_UNK_LC;
 
 /** Lower-cased, without the final period. */
 const ABBREVIATIONS = // titles and name parts
-(
-  'mr mrs ms dr prof sr jr st rev hon messrs mme mlle gen col lt maj capt cmdr sgt cpl adm gov sen rep ' +
-  'pres supt ' +
-  // companies, addresses, numbers
-  'inc ltd co corp bros assn dept univ ave blvd rd mt ft no nos ' +
-  // months and days
-  'jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun ' +
-  // places
-  'u.s u.k u.n u.s.a e.u n.y n.j d.c l.a calif fla mass conn ill ariz colo mich minn tenn tex okla ore ' +
-  'wash wis penn va pa ga ' +
-  // Latin, references, units of time, degrees
-  'e.g i.e etc vs cf al approx viz ca fig figs vol vols pp p ch sec ed eds est a.m p.m ph.d m.d b.a m.a ' +
-  'b.s m.s'
-).split(' ');
+  (
+    'mr mrs ms dr prof sr jr st rev hon messrs mme mlle gen col lt maj capt cmdr sgt cpl adm gov sen rep ' +
+    'pres supt ' +
+    // companies, addresses, numbers
+    'inc ltd co corp bros assn dept univ ave blvd rd mt ft no nos ' +
+    // months and days
+    'jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun ' +
+    // places
+    'u.s u.k u.n u.s.a e.u n.y n.j d.c l.a calif fla mass conn ill ariz colo mich minn tenn tex okla ore ' +
+    'wash wis penn va pa ga ' +
+    // Latin, references, units of time, degrees
+    'e.g i.e etc vs cf al approx viz ca fig figs vol vols pp p ch sec ed eds est a.m p.m ph.d m.d b.a m.a ' +
+    'b.s m.s'
+  ).split(' ');
 
 /** Frequent English words: capitalised, they start a sentence; lower-case, they continue one. */
 const COMMON_WORDS = (
