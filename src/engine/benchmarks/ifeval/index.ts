@@ -10,8 +10,15 @@ import { NelError, errorMessage } from '../../../common/errors.js';
 import { buildEvaluationResult } from '../../scoring/results.js';
 import { openBenchmarkSamples, samplesPerPrompt, stringField, textRequest } from '../common.js';
 import type { Benchmark, BenchmarkContext, BenchmarkSample, SampleScore } from '../types.js';
-import { buildChecker, checkLoose, checkStrict, type CheckEnv, type Checker } from './instructions.js';
-import { LangDetectError, LanguageDetector } from './langdetect.js';
+import {
+  LANGUAGE_INSTRUCTIONS,
+  buildChecker,
+  checkLoose,
+  checkStrict,
+  type CheckEnv,
+  type Checker,
+} from './instructions.js';
+import { LangDetectError, loadLanguageDetector, type LanguageDetector } from './langdetect.js';
 import { constructResponse } from './reference.js';
 
 const SOURCE = {
@@ -94,18 +101,26 @@ function readReferenceResponses(value: unknown): {
   return { byKey, byPrompt };
 }
 
-/** One run's language detector, made when a check first needs it (loading its profiles takes a moment). */
-function lazyCheckEnv(): CheckEnv {
+/** One run's checks: the language detector is loaded when a sample first needs it. */
+function runCheckEnv(): { env: CheckEnv; ready(ids: readonly string[]): Promise<void> } {
   let detector: LanguageDetector | null = null;
+  let loading: Promise<LanguageDetector> | null = null;
   return {
-    detectLanguage(text) {
-      detector ??= new LanguageDetector(0);
-      try {
-        return detector.detect(text);
-      } catch (e) {
-        if (e instanceof LangDetectError) return null;
-        throw e;
-      }
+    async ready(ids) {
+      if (detector || !ids.some((id) => LANGUAGE_INSTRUCTIONS.has(id))) return;
+      loading ??= loadLanguageDetector(0);
+      detector = await loading;
+    },
+    env: {
+      detectLanguage(text) {
+        if (!detector) throw new Error('ifeval: the language detector is not loaded');
+        try {
+          return detector.detect(text);
+        } catch (e) {
+          if (e instanceof LangDetectError) return null;
+          throw e;
+        }
+      },
     },
   };
 }
@@ -130,13 +145,15 @@ export const ifeval: Benchmark = {
       idOf: (r, i) => (typeof r.key === 'number' || typeof r.key === 'string' ? String(r.key) : String(i)),
       check: (sample) => instructionCounts.set(sample.id, recordCheckers(sample).ids.length),
     });
-    const env = lazyCheckEnv();
+    const checks = runCheckEnv();
+    const env = checks.env;
     const perPrompt = samplesPerPrompt(ctx.extra);
     return {
       samples,
       buildRequest: (sample) => textRequest(stringField(sample, 'prompt', 'ifeval'), ctx.endpointType),
       async score(sample, responses): Promise<SampleScore> {
         const { ids, checkers } = recordCheckers(sample);
+        await checks.ready(ids);
         const strict = responses.map((r) => checkStrict(checkers, r, env));
         const loose = responses.map((r) => checkLoose(checkers, r, env));
         const passed = (lists: boolean[][]) => lists.flat().filter(Boolean).length;

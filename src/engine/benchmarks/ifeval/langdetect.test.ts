@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LangDetectError, LanguageDetector, PyRandom } from './langdetect.js';
+import { LangDetectError, PyRandom, loadLanguageDetector } from './langdetect.js';
 
 test("Python's random.Random(0): random(), gauss() and choice() give CPython's sequences", () => {
   const r = new PyRandom();
@@ -17,8 +17,8 @@ test("Python's random.Random(0): random(), gauss() and choice() give CPython's s
   );
 });
 
-test('langdetect: languages of clear texts, the same answer every time, no features is an error', () => {
-  const d = new LanguageDetector();
+test('langdetect: languages of clear texts, the same answer every time, no features is an error', async () => {
+  const d = await loadLanguageDetector();
   assert.equal(d.languages.length, 55);
   const cases: [string, string][] = [
     ['The quick brown fox jumps over the lazy dog while the farmer watches.', 'en'],

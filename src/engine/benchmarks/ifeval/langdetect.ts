@@ -6,7 +6,6 @@
  * leaves the seed unset, so for the rare texts near a tie its own answer can change from run to run.)
  */
 import { inflateSync } from 'node:zlib';
-import { LANGDETECT_DATA_DEFLATED_BASE64 } from './langdetect-data.js';
 
 /** Thrown where langdetect raises LangDetectException ("No features in text."). */
 export class LangDetectError extends Error {}
@@ -167,10 +166,8 @@ interface RawData {
   profiles: Record<string, { n_words: number[]; freq: Record<string, number> }>;
 }
 
-function loadProfiles(): Profiles {
-  const raw = JSON.parse(
-    inflateSync(Buffer.from(LANGDETECT_DATA_DEFLATED_BASE64, 'base64')).toString('utf8'),
-  ) as RawData;
+function loadProfiles(deflatedBase64: string): Profiles {
+  const raw = JSON.parse(inflateSync(Buffer.from(deflatedBase64, 'base64')).toString('utf8')) as RawData;
   const langs = Object.keys(raw.profiles).sort();
   const probs = new Map<string, Float64Array>();
   langs.forEach((lang, index) => {
@@ -200,11 +197,25 @@ const PROB_THRESHOLD = 0.1;
 const BASE_FREQ = 10000;
 const MAX_TEXT_LENGTH = 10000;
 
-/** A detector over the profiles (loaded once per detector: a few hundred milliseconds, ~100 MB). */
-export class LanguageDetector {
-  private readonly profiles = loadProfiles();
+/**
+ * A language detector with langdetect's profiles and a seed (0 as `DetectorFactory.seed = 0`). The
+ * profiles (about a megabyte) are loaded only here, when a run first needs them.
+ */
+export async function loadLanguageDetector(seed = 0): Promise<LanguageDetector> {
+  const { LANGDETECT_DATA_DEFLATED_BASE64 } = await import('./langdetect-data.js');
+  return new LanguageDetector(LANGDETECT_DATA_DEFLATED_BASE64, seed);
+}
 
-  constructor(private readonly seed = 0) {}
+/** A detector over the profiles (building the tables takes about a second and some 100 MB). */
+export class LanguageDetector {
+  private readonly profiles: Profiles;
+
+  constructor(
+    deflatedProfiles: string,
+    private readonly seed = 0,
+  ) {
+    this.profiles = loadProfiles(deflatedProfiles);
+  }
 
   get languages(): readonly string[] {
     return this.profiles.langs;
