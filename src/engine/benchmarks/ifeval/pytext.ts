@@ -1,5 +1,5 @@
 /**
- * String helpers with Python's semantics, for checkers that must agree with a Python reference:
+ * String functions with Python's semantics, for checkers that must agree with a Python reference:
  * Unicode whitespace as `str.strip()`/`str.split()` see it, `str.isupper()`/`str.islower()`, and
  * translation of Python regular expressions (`\b`, `\w`, `\d`, `\s`, `.`) to JavaScript ones.
  */
