@@ -88,6 +88,7 @@ test('ls tasks / ls task formatting', () => {
   const json = JSON.parse(formatTaskList(cat, { json: true })) as { tasks: Record<string, string>[] };
   assert.deepEqual(Object.keys(json.tasks[0]!).sort(), [
     'arch',
+    'builtin_equivalent',
     'container',
     'description',
     'endpoint_type',
@@ -99,7 +100,10 @@ test('ls tasks / ls task formatting', () => {
     text,
     /^harness: lm-evaluation-harness\ncontainer: nvcr\.io\/nvidia\/eval-factory\/lm-evaluation-harness:25\.10\n/,
   );
-  assert.match(text, new RegExp(`${cat.tasks.length} tasks available\\n$`));
+  assert.match(
+    text,
+    new RegExp(`\\n${cat.tasks.length} tasks available; \\d+ marked \\[built-in: X\\] .*\\n$`),
+  );
   const loaded = loadTaskCatalogue({ tasksFile: sharedPath('data', 'upstream', 'all_tasks_irs.yaml') });
   const detail = formatTaskDetail(resolveTask(loaded, { name: 'lm-evaluation-harness.mmlu' }));
   assert.match(detail, /^task: mmlu\nharness: lm-evaluation-harness\n/);
