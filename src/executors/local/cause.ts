@@ -28,7 +28,8 @@ function builtinAlternative(rec: JobRecord): string {
   if (equivalent) {
     return `or run it on the built-in engine: nel run ... --builtin-engine (its equivalent there: ${equivalent}; no registry needed)`;
   }
-  if (sameName) return `or run it on the built-in engine instead (task name builtin.${task}; no registry needed)`;
+  if (sameName)
+    return `or run it on the built-in engine instead (task name builtin.${task}; no registry needed)`;
   return `the built-in engine has no ${task || 'such'} task yet (nel ls tasks --builtin-engine lists the upstream tasks it runs)`;
 }
 
