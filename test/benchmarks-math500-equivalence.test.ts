@@ -16,7 +16,7 @@ import {
 import { constantValue, parseExpression } from '../src/engine/scoring/math-expr.js';
 import { sharedPath } from './support/paths.js';
 
-interface Row {
+export interface Row {
   problem: string;
   solution: string;
   answer: string;
@@ -25,7 +25,7 @@ interface Row {
   unique_id: string;
 }
 
-const ROWS: Row[] = readFileSync(sharedPath('data', 'math500', 'test.jsonl'), 'utf8')
+export const ROWS: Row[] = readFileSync(sharedPath('data', 'math500', 'test.jsonl'), 'utf8')
   .trim()
   .split('\n')
   .map((l) => JSON.parse(l) as Row);
@@ -106,7 +106,7 @@ interface Form {
 }
 
 /** Equivalent forms of one gold answer (only the kinds that apply to it). */
-function equivalentForms(row: Row): Form[] {
+export function equivalentForms(row: Row): Form[] {
   const g = row.answer;
   const forms: Form[] = [];
   const add = (kind: string, text: string | null) => {
@@ -169,7 +169,7 @@ function equivalentForms(row: Row): Form[] {
 }
 
 /** Answers that are not the gold: another number, a swapped tuple where order matters. */
-function perturbedForms(row: Row): Form[] {
+export function perturbedForms(row: Row): Form[] {
   const g = row.answer;
   const out: Form[] = [];
   const digit = /\d/.exec(g);
