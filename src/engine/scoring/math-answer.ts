@@ -192,6 +192,8 @@ export function normaliseMathAnswer(answer: string): string {
     .trim();
   const unit = UNIT_RE.exec(s);
   if (unit && unit.index > 0 && /\d|\\pi|\}/.test(s.slice(0, unit.index))) s = s.slice(0, unit.index).trim();
+  // a number with thousands separators as an argument: `\frac{20,000}{\pi}`
+  s = s.replace(/\{(-?\d{1,3}(?:,\d{3})+(?:\.\d+)?)\}/g, (_m, n: string) => `{${n.replace(/,/g, '')}}`);
   // a plain number with thousands separators: `58,500`, `1,000,000.5`
   if (/^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
   return s.replace(/\s+/g, ' ').trim();
