@@ -7,6 +7,7 @@ import { custom } from './custom.js';
 import { gpqaDiamond } from './gpqa-diamond.js';
 import { gsm8k } from './gsm8k.js';
 import { humaneval } from './humaneval.js';
+import { mgsm } from './mgsm.js';
 import { mmlu } from './mmlu.js';
 import { mmluPro } from './mmlu-pro.js';
 import { registerBenchmark } from './registry.js';
@@ -16,6 +17,7 @@ registerBenchmark(humaneval);
 registerBenchmark(mmlu);
 registerBenchmark(mmluPro);
 registerBenchmark(gpqaDiamond);
+registerBenchmark(mgsm);
 registerBenchmark(custom);
 
 export { builtinResolver, getBenchmark, listBenchmarks, registerBenchmark } from './registry.js';
