@@ -9,6 +9,7 @@ import { gpqaDiamond } from './gpqa-diamond.js';
 import { gsm8k } from './gsm8k.js';
 import { humaneval } from './humaneval.js';
 import { math500 } from './math500.js';
+import { mgsm } from './mgsm.js';
 import { mmlu } from './mmlu.js';
 import { mmluPro } from './mmlu-pro.js';
 import { registerBenchmark } from './registry.js';
@@ -21,6 +22,7 @@ registerBenchmark(gpqaDiamond);
 registerBenchmark(math500);
 registerBenchmark(aime24);
 registerBenchmark(aime25);
+registerBenchmark(mgsm);
 registerBenchmark(custom);
 
 export { builtinResolver, getBenchmark, listBenchmarks, registerBenchmark } from './registry.js';
