@@ -31,7 +31,8 @@ export function equivalentName(task: Pick<TaskDefinition, 'harness' | 'name'>): 
  */
 export function builtinEquivalentOf(task: TaskDefinition, cat: TaskCatalogue): TaskDefinition | undefined {
   if (task.harness === BUILTIN_HARNESS) return task;
-  if (task.isUnlisted) return undefined;
+  // an upstream task this catalogue does not list (`simple_evals.AIME_2024` with the v0.1.28-era
+  // built-in catalogue) maps too: the mirror names `harness.task` exactly
   const name = equivalentName(task);
   const def = name ? cat.tasks.find((t) => t.harness === BUILTIN_HARNESS && t.name === name) : undefined;
   if (!def || !def.supportedEndpointTypes.includes(task.endpointType)) return undefined;
