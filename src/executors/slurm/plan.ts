@@ -120,6 +120,15 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       'use execution.num_instances (instances) and execution.num_nodes (all their nodes; divisible by num_instances)',
     );
   }
+  const aux = Object.entries(obj(resolved.auxiliary_deployments)).filter(
+    ([, d]) => isPlainObject(d) && d.type !== undefined && d.type !== null && d.type !== 'none',
+  );
+  if (aux.length > 0) {
+    throw invalid(
+      `auxiliary_deployments (${aux.map(([n]) => n).join(', ')}) are not deployed by this build's Slurm executor`,
+      'serve the auxiliary model elsewhere and give its URL in the task config, or set its type to none',
+    );
+  }
   const multi = settings.numInstances > 1;
   const neutral = planInvocation(loaded, opts, {
     engineOutputDir: (taskDir) =>
