@@ -125,6 +125,7 @@ const url = argv[argv.length - 1];
 record({ cmd: 'curl', argv: [url] });
 process.stdout.write(fs.existsSync(path.join(FAKE, 'healthy')) ? '200' : '000');`,
     sleep: `process.exit(0);`,
+    'nemo-evaluator': `record({ cmd: 'nemo-evaluator', argv, cwd: process.cwd(), env: { config: fs.readFileSync('config_ef.yaml', 'utf8') } });`,
     node: `record({ cmd: 'node', argv, cwd: process.cwd(), env: { NEMO_EVALUATOR_DATASET_DIR: process.env.NEMO_EVALUATOR_DATASET_DIR ?? null, API_KEY: process.env.API_KEY ?? null } });`,
   };
   for (const [name, body] of Object.entries(programs)) {
@@ -276,7 +277,7 @@ function assertNoSecretsWritten(run: Run): void {
 const decode = (b64: string): string => Buffer.from(b64, 'base64').toString('utf8');
 
 function evalConfig(call: Call): Record<string, any> {
-  const m = /echo "([A-Za-z0-9+/=]*)" \| base64 -d > config_ef\.yaml/.exec(call.argv[2]!);
+  const m = /printf '%s' ([A-Za-z0-9+/=]+) \| base64 -d > config_ef\.yaml/.exec(call.argv[2]!);
   assert.ok(m, 'config_ef.yaml payload in the bash -c argument');
   return parseYaml(decode(m[1]!)) as Record<string, any>;
 }
@@ -341,6 +342,21 @@ test('a healthy deployment: values arrive byte-for-byte, each group its own, ser
   assert.equal(cfg.target.api_endpoint.model_id, `model ${EVIL}`);
   assert.equal(cfg.target.api_endpoint.url, 'http://127.0.0.1:8000/v1/chat/completions');
   assert.equal(cfg.config.output_dir, '/results');
+  // the container's command itself, run here with /results pointing at a scratch folder
+  const results = join(run.fake, 'results');
+  mkdirSync(results);
+  const inContainer = spawnSync('bash', ['-c', evaluation!.argv[2]!.replaceAll('/results', results)], {
+    env: { PATH: `${join(run.fake, 'bin')}:${process.env.PATH}`, FAKE_DIR: run.fake },
+    encoding: 'utf8',
+  });
+  assert.equal(inContainer.status, 0, inContainer.stderr);
+  const engine = readFileSync(join(run.fake, 'calls.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Call)
+    .find((c) => c.cmd === 'nemo-evaluator')!;
+  assert.deepEqual(engine.argv, ['run_eval', '--run_config', 'config_ef.yaml']);
+  assert.deepEqual(parseYaml(engine.env!.config!), cfg);
 
   // health polled, server stopped, successor submitted then cancelled
   assert.ok(run.calls.some((c) => c.cmd === 'curl' && c.argv[0] === 'http://127.0.0.1:8000/health'));

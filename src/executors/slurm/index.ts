@@ -12,14 +12,22 @@ import type { Executor } from '../types.js';
 import { buildSlurmPlan, formatSlurmDryRun, isSlurmPlan } from './plan.js';
 import { SLURM } from './status.js';
 
+const ON_CLUSTER = {
+  kill: 'cancel it on the cluster with scancel (its Slurm job ids are in <task>/.slurm_job_id.list and .slurm_next_job_id)',
+  resume: 'submit <task>/run.sub again with sbatch on the cluster',
+  logs: 'read <task>/logs/ on the cluster: slurm-<id>.log (the job), client-<id>.log (the evaluation), server-*.log',
+};
+
 /** The one-line refusal of everything that needs a cluster. */
-export function notLaunchable(what: string, plan?: InvocationPlan): NelError {
+export function notLaunchable(what: string, plan?: InvocationPlan, hint?: string): NelError {
   const staged = plan && isSlurmPlan(plan) ? ` (staged in ${plan.invocationDir})` : '';
   return new NelError(
     'LAUNCH_FAILED',
     `execution.type slurm cannot ${what} from this build yet: it prepares the sbatch scripts only`,
     {
-      hint: `run with --dry-run to write each task's run.sub${staged}; copy the invocation folder to execution.output_dir on the cluster and submit each run.sub with sbatch`,
+      hint:
+        hint ??
+        `run with --dry-run to write each task's run.sub${staged}; copy the invocation folder to execution.output_dir on the cluster and submit each run.sub with sbatch`,
     },
   );
 }
@@ -42,15 +50,15 @@ export const slurmExecutor: Executor = {
     throw notLaunchable('submit jobs', p);
   },
   kill: async () => {
-    throw notLaunchable('kill jobs');
+    throw notLaunchable('kill jobs', undefined, ON_CLUSTER.kill);
   },
   resume: async () => {
-    throw notLaunchable('resume jobs');
+    throw notLaunchable('resume jobs', undefined, ON_CLUSTER.resume);
   },
   streamLogs: async () => {
-    throw notLaunchable('stream logs');
+    throw notLaunchable('stream logs', undefined, ON_CLUSTER.logs);
   },
   info: async () => {
-    throw notLaunchable('describe jobs');
+    throw notLaunchable('describe jobs', undefined, ON_CLUSTER.logs);
   },
 };

@@ -14,7 +14,7 @@
  */
 import { shQuote } from '../../common/shell.js';
 import type { EnvVarSpec } from '../../launcher/types.js';
-import { inContainerCommand } from '../local/render-script.js';
+import { evaluationContainerCommand } from './container-command.js';
 import type { ContainerRuntime, SlurmSettings } from './config.js';
 
 /** Where a job's artifacts directory is mounted in its containers. */
@@ -532,7 +532,7 @@ function proxyLines(job: SlurmScriptJob, ctx: SlurmScriptContext): string[] {
 
 /** The evaluation step's command words (after srun's own options). */
 function evaluationCommand(job: SlurmScriptJob, ctx: SlurmScriptContext): string[] {
-  if (ctx.settings.containerRuntime !== 'none') return ['bash', '-c', q(inContainerCommand(job))];
+  if (ctx.settings.containerRuntime !== 'none') return ['bash', '-c', q(evaluationContainerCommand(job))];
   // On the node itself: the engine of this installation reads config_ef.yaml from the task directory.
   const inner = [
     'cd "$1" || exit 1',
