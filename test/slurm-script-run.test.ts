@@ -8,7 +8,7 @@
  * the successor job is submitted and cancelled, resumption follows the previous job's state and
  * max_walltime, and no secret value is written to any file.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
@@ -19,6 +19,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -41,6 +42,7 @@ interface Call {
 }
 
 const root = mkdtempSync(join(tmpdir(), 'nel-slurm-run-'));
+after(() => rmSync(root, { recursive: true, force: true }));
 const MARKER = join(root, 'PWNED');
 const EVIL = `it's "q" $(touch ${MARKER}) \`touch ${MARKER}\` ; touch ${MARKER} 50% ünï`;
 const SECRETS = {
