@@ -43,6 +43,8 @@ export interface BuildPlanOptions {
 export interface PlanLayout {
   /** config_ef.yaml's output_dir: the job's artifacts directory as the job's engine sees it. */
   engineOutputDir(taskDir: string): string;
+  /** The port the jobs reach the deployment on (default its own port; e.g. a load balancer's). */
+  endpointPort?(deploymentPort: number): number;
 }
 
 const HOST_LAYOUT: PlanLayout = { engineOutputDir: (taskDir) => join(taskDir, 'artifacts') };
@@ -148,7 +150,7 @@ export function planInvocation(
           `add deployment.endpoints.${task.endpointType}, or set endpoint_type on the task`,
         );
       }
-      endpointUrl = `http://127.0.0.1:${deployment.port}${path}`;
+      endpointUrl = `http://127.0.0.1:${layout.endpointPort?.(deployment.port) ?? deployment.port}${path}`;
       modelId = deployment.servedModelName ?? modelId;
     }
     const { preCmd, postCmd } = taskCommands(resolved, entry);
