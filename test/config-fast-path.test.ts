@@ -85,7 +85,7 @@ const FIELDS: Field[] = [
   ['execution.max_parallel_tasks', good.posInt, true, true],
   ['execution.use_docker', good.bool, false, true],
   ['execution.builtin_engine', good.bool, true, true],
-  ['execution.endpoint_readiness_timeout', good.posInt, false, true],
+  ['execution.endpoint_readiness_timeout', good.posInt, true, true],
   ['execution.extra_docker_args', good.str, true, true],
   ['execution.mounts', good.map, true, true],
   ['execution.mounts.deployment', good.pathMap, true, true],
