@@ -422,6 +422,10 @@ cmd_down() {
 }
 
 cmd_status() {
+  if ! live_pid "$DIR/run/slurmctld.pid" slurmctld >/dev/null; then
+    echo "slurm-cluster: not running (no slurmctld for $DIR; start it with: $0 up)" >&2
+    return 1
+  fi
   if ! controller_answers; then
     echo "slurm-cluster: controller not answering (config $CONF)" >&2
     return 1
