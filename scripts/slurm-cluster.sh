@@ -9,6 +9,12 @@
 #                                  | stop-node NAME | start-node NAME | ssh-up | ssh-down
 # Then:  eval "$(scripts/slurm-cluster.sh env)"; sinfo; srun -N3 hostname
 #
+# Nodes node1..nodeN are in partitions batch (the default) and cpu; jobs share nodes (cores and
+# memory are allocated, not whole nodes). The login node (ssh-up) is an sshd on 127.0.0.1 that
+# accepts a key made in the state directory; its own config sets SLURM_CONF for every session
+# (sshd_config SetEnv), so `ssh ... sbatch` reaches this cluster with nothing set on the client.
+# `down` stops everything (jobs, slurmd, slurmctld, munged, sshd); `up` after it starts afresh.
+#
 # Settings (environment): NEL_SLURM_DIR (state directory, default /tmp/nel-slurm),
 # NEL_SLURM_PORT_BASE (slurmctld port; node K listens on base+K; default 17800),
 # NEL_SLURM_SSH_PORT (login node's sshd, default 17822), NEL_SLURM_CPUS and NEL_SLURM_MEM_MB (what
@@ -22,7 +28,9 @@ SSH_PORT=${NEL_SLURM_SSH_PORT:-17822}
 NODE_CPUS=${NEL_SLURM_CPUS:-4}
 NODE_MEM_MB=${NEL_SLURM_MEM_MB:-4096}
 WAIT_S=${NEL_SLURM_TIMEOUT:-90}
-SLURMD_TIMEOUT_S=10 # a stopped node is marked not responding / down within this bound
+# SlurmdTimeout: the controller marks a stopped node not responding about this long after (plus
+# a ping round), and DOWN a ping round or two later (measured here: ~15 s and ~28 s).
+SLURMD_TIMEOUT_S=10
 CONF=$DIR/etc/slurm.conf
 MUNGE_SOCKET=$DIR/munge/munge.socket
 SSH_DIR=$DIR/ssh
@@ -36,8 +44,13 @@ die() {
   exit 1
 }
 
+# usage: the Usage lines (to stderr, exit 2); usage full: the whole header comment (exit 0).
 usage() {
-  sed -n '8,9p' "$0" | sed 's/^# //' >&2
+  if [ "${1:-}" = full ]; then
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+  fi
+  sed -n '/^# Usage:/,/^# Then:/p' "$0" | sed '$d; s/^# //' >&2
   exit 2
 }
 
@@ -82,7 +95,7 @@ stop_pidfile() {
   rm -f "$file"
 }
 
-# A process and all its descendants (children first listed last), for killing a job's tree.
+# A process, then all its descendants: a job's whole process tree.
 process_tree() {
   local pid=$1 child
   echo "$pid"
@@ -112,9 +125,9 @@ kill_steps() {
 
 missing_packages() {
   local missing=()
-  command -v slurmctld >/dev/null || missing+=(slurm-wlm)
-  { command -v slurmd >/dev/null && command -v sbatch >/dev/null; } || missing+=(slurm-wlm)
-  command -v munged >/dev/null || missing+=(munge)
+  [ -x /usr/sbin/slurmctld ] || missing+=(slurm-wlm)
+  { [ -x /usr/sbin/slurmd ] && command -v sbatch >/dev/null; } || missing+=(slurm-wlm)
+  [ -x /usr/sbin/munged ] || missing+=(munge)
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v rsync >/dev/null || missing+=(rsync)
   [ "${#missing[@]}" = 0 ] || printf '%s\n' "${missing[@]}" | sort -u
@@ -196,13 +209,13 @@ AccountingStorageType=accounting_storage/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=256
-# Nodes declare the CPUs and memory below whatever this machine has.
+# Nodes declare the CPUs and memory given below, whatever this machine has.
 SlurmdParameters=config_overrides
 SchedulerType=sched/backfill
 # Schedule a submitted batch job at once instead of batching submissions for up to 3 s.
 SchedulerParameters=batch_sched_delay=0
-# Short timeouts: a stopped slurmd is noticed within SlurmdTimeout, and a node that registers
-# again becomes usable by itself.
+# Short timeouts: a stopped slurmd is noticed soon (SlurmdTimeout), and a node that registers
+# again becomes usable by itself (ReturnToService=2).
 SlurmdTimeout=${SLURMD_TIMEOUT_S}
 SlurmctldTimeout=10
 ReturnToService=2
@@ -261,7 +274,7 @@ start_munged() {
   if live_pid "$DIR/munge/munged.pid" munged >/dev/null && munge_works; then return 0; fi
   stop_pidfile "$DIR/munge/munged.pid" munged
   rm -f "$MUNGE_SOCKET" "$MUNGE_SOCKET.lock"
-  munged --key-file="$DIR/munge/munge.key" --socket="$MUNGE_SOCKET" \
+  /usr/sbin/munged --key-file="$DIR/munge/munge.key" --socket="$MUNGE_SOCKET" \
     --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/munge/munged.log" \
     --seed-file="$DIR/munge/munged.seed" 9>&- ||
     die "munged did not start (see $DIR/munge/munged.log)"
@@ -282,7 +295,7 @@ start_slurmctld() {
   if live_pid "$DIR/run/slurmctld.pid" slurmctld >/dev/null && controller_answers; then return 0; fi
   stop_pidfile "$DIR/run/slurmctld.pid" slurmctld
   # -c: start from a clean state (no jobs or node states from an earlier run).
-  slurmctld -c -f "$CONF" 9>&- || die "slurmctld did not start (see $DIR/log/slurmctld.log)"
+  /usr/sbin/slurmctld -c -f "$CONF" 9>&- || die "slurmctld did not start (see $DIR/log/slurmctld.log)"
   wait_for "the controller to answer" controller_answers "$DIR/log/slurmctld.log" \
     "$DIR/run/slurmctld.pid" slurmctld
 }
@@ -290,7 +303,7 @@ start_slurmctld() {
 start_slurmd() {
   local node=$1
   live_pid "$DIR/run/$node.pid" slurmd >/dev/null && return 0
-  slurmd -N "$node" -f "$CONF" 9>&- || die "slurmd for $node did not start (see $DIR/log/$node.log)"
+  /usr/sbin/slurmd -N "$node" -f "$CONF" 9>&- || die "slurmd for $node did not start (see $DIR/log/$node.log)"
 }
 
 # Each node's state as reported by the controller: "node1 idle", "node3 down*", ...
@@ -307,12 +320,14 @@ nodes_ready() {
 }
 
 # wait_for WHAT CHECK [LOG [PIDFILE NAME]]: run CHECK until it succeeds, for at most WAIT_S
-# seconds; gives up at once when the daemon in PIDFILE has died (a port in use, a bad config).
+# seconds; gives up early when the daemon in PIDFILE has died (a port in use, a bad config). A
+# daemon writes its pid file after forking, so a missing one counts only after a few seconds.
 wait_for() {
-  local what=$1 check=$2 log=${3:-} pidfile=${4:-} name=${5:-} deadline=$((SECONDS + WAIT_S)) why
+  local what=$1 check=$2 log=${3:-} pidfile=${4:-} name=${5:-} started=$SECONDS why
+  local deadline=$((SECONDS + WAIT_S))
   until "$check"; do
     why=""
-    if [ -n "$pidfile" ] && ! live_pid "$pidfile" "$name" >/dev/null; then
+    if [ -n "$pidfile" ] && [ $((SECONDS - started)) -ge 3 ] && ! live_pid "$pidfile" "$name" >/dev/null; then
       why="$name exited"
     elif [ "$SECONDS" -ge "$deadline" ]; then
       why="timed out after ${WAIT_S} s"
@@ -443,14 +458,14 @@ known_node() {
 }
 
 # Stop one node like a machine failure: its slurmd and the job steps it runs (with their
-# processes) are killed; the controller marks it not responding, then down, within SlurmdTimeout.
+# processes) are killed; the controller marks it not responding, then down (see SLURMD_TIMEOUT_S).
 cmd_stop_node() {
   [ $# = 1 ] || die "usage: stop-node NAME"
   known_node "$1"
   require_root "stop-node"
   stop_pidfile "$DIR/run/$1.pid" slurmd
   kill_steps "$DIR/log/$1.log"
-  say "stopped $1 (the controller notices within ${SLURMD_TIMEOUT_S} s)"
+  say "stopped $1 (the controller marks it not responding, then down, within ~$((3 * SLURMD_TIMEOUT_S)) s)"
 }
 
 cmd_start_node() {
@@ -537,6 +552,8 @@ cmd_ssh_up() {
   wait_for "the login node's sshd to accept the key" ssh_answers "$SSH_DIR/sshd.log" \
     "$SSH_DIR/sshd.pid" sshd
   say "login node up on 127.0.0.1:$SSH_PORT; sessions there have SLURM_CONF=$CONF"
+  live_pid "$DIR/run/slurmctld.pid" slurmctld >/dev/null ||
+    say "note: the cluster itself is not running; start it with: $0 up"
   ssh_command
   echo "# or: ssh -F $SSH_DIR/ssh_config nel-slurm-login"
 }
@@ -561,7 +578,7 @@ main() {
     start-node) cmd_start_node "$@" ;;
     ssh-up) cmd_ssh_up ;;
     ssh-down) cmd_ssh_down ;;
-    -h | --help | help) usage ;;
+    -h | --help | help) usage full ;;
     *)
       echo "slurm-cluster: unknown command '$cmd'" >&2
       usage
