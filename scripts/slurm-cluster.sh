@@ -105,10 +105,17 @@ process_tree() {
 # slurmstepd processes (one per job step) of this cluster whose open files match PATTERN: a step
 # daemon keeps its node's log file ($DIR/log/NODE.log) open, which tells which node it serves.
 step_daemons() {
-  local pattern=$1 p
+  local pattern=$1 p fd
   for p in /proc/[0-9]*; do
-    [ "$(cat "$p/comm" 2>/dev/null)" = slurmstepd ] && alive "${p#/proc/}" || continue
-    if ls -l "$p/fd" 2>/dev/null | grep -qF -- "$pattern"; then echo "${p#/proc/}"; fi
+    if [ "$(cat "$p/comm" 2>/dev/null)" != slurmstepd ] || ! alive "${p#/proc/}"; then continue; fi
+    for fd in "$p"/fd/*; do
+      case $(readlink "$fd" 2>/dev/null) in
+        *"$pattern"*)
+          echo "${p#/proc/}"
+          break
+          ;;
+      esac
+    done
   done
 }
 
@@ -403,7 +410,7 @@ cmd_up() {
   for k in $(seq "$nodes"); do start_slurmd "node$k"; done
   wait_for "$nodes nodes to be idle" nodes_ready "$DIR/log/slurmctld.log"
   say "up: $nodes nodes idle in $((SECONDS - started)) s; controller on 127.0.0.1:$PORT_BASE"
-  say 'use it with: eval "$('"$0"' env)"'
+  say "use it with: eval \"\$($0 env)\""
   print_env
 }
 
@@ -427,8 +434,8 @@ cmd_down() {
   # Cancel jobs while the controller still answers, then kill any step left behind.
   if live_pid "$DIR/run/slurmctld.pid" slurmctld >/dev/null && controller_answers; then
     local jobs
-    jobs=$(timeout "$CLIENT_TIMEOUT" squeue -h -o %i 2>/dev/null || true)
-    [ -z "$jobs" ] || timeout "$CLIENT_TIMEOUT" scancel $jobs 2>/dev/null || true
+    mapfile -t jobs < <(timeout "$CLIENT_TIMEOUT" squeue -h -o %i 2>/dev/null || true)
+    [ "${#jobs[@]}" = 0 ] || timeout "$CLIENT_TIMEOUT" scancel "${jobs[@]}" 2>/dev/null || true
   fi
   stop_slurm_daemons
   stop_pidfile "$DIR/munge/munged.pid" munged
