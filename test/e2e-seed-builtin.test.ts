@@ -69,10 +69,10 @@ interface Fixture {
 
 async function fixture(): Promise<Fixture> {
   const s = scratch('nel-seed-');
-  const verdicts = readJsonl<Verdicts>(sharedPath('data', 'ifeval', 'dev', 'reference_results.jsonl')).slice(
-    0,
-    IFEVAL_PROMPTS,
-  );
+  // keys 1122 and 1129: the reference's letter_frequency verdict there is a random draw (docs/benchmarks.md)
+  const verdicts = readJsonl<Verdicts>(sharedPath('data', 'ifeval', 'dev', 'reference_results.jsonl'))
+    .filter((v) => v.key !== 1122 && v.key !== 1129)
+    .slice(0, IFEVAL_PROMPTS);
   const keys = new Set(verdicts.map((v) => v.key));
   const dirs = { ifeval: join(s.dir, 'ifeval'), gpqa: join(s.dir, 'gpqa'), mbpp: sharedPath('data', 'mbpp') };
   mkdirSync(dirs.ifeval);
