@@ -73,38 +73,93 @@ export function resolvePython(command = 'python3'): Promise<string> {
   return p;
 }
 
-/** Python run before the program: resource limits, no network, no process/file destruction helpers. */
-export function sandboxPreamble(timeoutSeconds: number, memoryMb: number): string {
+/** What the runner writes to fd 3 once the program has run to its end. */
+const COMPLETION_MARK = 'completed';
+
+/**
+ * Modules patched when (and only when) the program imports them: importing them up front would cost
+ * more than starting the interpreter.
+ */
+const LAZILY_PATCHED = ['socket', 'subprocess', 'shutil'];
+
+/**
+ * The Python that runs a program (given as a file path in argv[1]): resource limits, no network, no
+ * process/file destruction helpers, then the program in a fresh `__main__` module. Only a program that
+ * runs to its end writes the completion mark to fd 3, so one that leaves early (`sys.exit(0)`,
+ * `os._exit(0)`, `unittest.main()`) fails, as in bigcode-evaluation-harness where any exit is a failure.
+ * socket/subprocess/shutil are patched by an import hook when the program imports them (or at once if
+ * the interpreter's start-up already did).
+ */
+export function sandboxRunner(timeoutSeconds: number, memoryMb: number): string {
   const cpu = Math.max(1, Math.ceil(timeoutSeconds));
-  return `import builtins as _b, os as _os, sys as _sys
+  const patched = `(${LAZILY_PATCHED.map((n) => `'${n}'`).join(', ')})`;
+  return `import builtins, os, sys
 try:
-    import resource as _r
-    _r.setrlimit(_r.RLIMIT_AS, (${memoryMb} * 1024 * 1024, ${memoryMb} * 1024 * 1024))
-    _r.setrlimit(_r.RLIMIT_CPU, (${cpu}, ${cpu + 1}))
-    _r.setrlimit(_r.RLIMIT_FSIZE, (16 * 1024 * 1024, 16 * 1024 * 1024))
+    import resource
+    resource.setrlimit(resource.RLIMIT_AS, (${memoryMb} * 1024 * 1024, ${memoryMb} * 1024 * 1024))
+    resource.setrlimit(resource.RLIMIT_CPU, (${cpu}, ${cpu + 1}))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024 * 1024, 16 * 1024 * 1024))
 except Exception:
     pass
-import socket as _socket
 def _no_network(*_a, **_k):
     raise OSError('network access is disabled while scoring')
-_socket.socket = _no_network
-_socket.create_connection = _no_network
-_socket.socketpair = _no_network
-import subprocess as _subprocess, shutil as _shutil
-_subprocess.Popen = None
-_shutil.rmtree = None
-_shutil.move = None
-for _name in ('kill', 'killpg', 'system', 'fork', 'forkpty', 'putenv', 'remove', 'removedirs', 'rmdir', 'unlink', 'rename', 'renames', 'replace', 'truncate', 'setuid', 'chroot', 'fchdir'):
-    if hasattr(_os, _name):
-        setattr(_os, _name, None)
-_b.help = None
-del _b, _os, _sys, _socket, _subprocess, _shutil, _name
+def _patch(m):
+    n = m.__name__
+    if n == 'socket':
+        m.socket = m.create_connection = m.socketpair = _no_network
+    elif n == 'subprocess':
+        m.Popen = None
+    elif n == 'shutil':
+        m.rmtree = m.move = None
+class _PatchingLoader:
+    def __init__(self, inner):
+        self._inner = inner
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+    def create_module(self, spec):
+        return self._inner.create_module(spec)
+    def exec_module(self, module):
+        self._inner.exec_module(module)
+        _patch(module)
+class _PatchingFinder:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name not in ${patched}:
+            return None
+        for finder in sys.meta_path:
+            find = None if finder is _PatchingFinder else getattr(finder, 'find_spec', None)
+            spec = find(name, path, target) if find else None
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _PatchingLoader(spec.loader)
+                return spec
+        return None
+for _n in ${patched}:
+    if _n in sys.modules:
+        _patch(sys.modules[_n])
+sys.meta_path.insert(0, _PatchingFinder)
+for _n in ('kill', 'killpg', 'system', 'fork', 'forkpty', 'putenv', 'remove', 'removedirs', 'rmdir', 'unlink', 'rename', 'renames', 'replace', 'truncate', 'setuid', 'chroot', 'fchdir'):
+    if hasattr(os, _n):
+        setattr(os, _n, None)
+builtins.help = None
+_path = sys.argv[1]
+with open(_path, 'rb') as _f:
+    _code = compile(_f.read(), _path, 'exec')
+_main = type(sys)('__main__')
+_main.__file__ = _path
+_main.__builtins__ = builtins
+_runner = sys.modules['__main__']
+sys.modules['__main__'] = _main
+sys.argv = [_path]
+_mark = os.write
+exec(_code, _main.__dict__)
+_mark(3, b'${COMPLETION_MARK}')
 `;
 }
 
 export interface PythonRunResult {
   passed: boolean;
-  /** 'passed' | 'failed' | 'timed out' | spawn error text. */
+  /** 'passed' | 'failed' | 'exited early' (exit 0 before the program's end) | 'timed out' | spawn error text. */
   status: string;
   exitCode: number | null;
   /** First part of stderr, for the per-sample log. */
@@ -136,7 +191,7 @@ function runOnce(
 ): Promise<PythonRunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'nel-exec-'));
   const file = join(dir, 'program.py');
-  writeFileSync(file, sandboxPreamble(opts.timeoutSeconds, opts.memoryMb ?? 2048) + '\n' + program);
+  writeFileSync(file, program);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LANG: 'C.UTF-8',
@@ -147,12 +202,15 @@ function runOnce(
   };
   return new Promise((resolvePromise) => {
     let stderr = '';
+    let completed = false;
     let settled = false;
     let timedOut = false;
-    const child = spawn(opts.python ?? 'python3', ['-I', file], {
+    const runner = sandboxRunner(opts.timeoutSeconds, opts.memoryMb ?? 2048);
+    // fd 3 carries only the runner's completion mark; stdout is discarded.
+    const child = spawn(opts.python ?? 'python3', ['-I', '-c', runner, file], {
       cwd: dir,
       env,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
     const killGroup = () => {
@@ -171,6 +229,9 @@ function runOnce(
     child.stderr?.on('data', (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString('utf8').slice(0, 4096 - stderr.length);
     });
+    child.stdio[3]?.on('data', (d: Buffer) => {
+      if (d.toString('latin1').includes(COMPLETION_MARK)) completed = true;
+    });
     const finish = (result: PythonRunResult) => {
       if (settled) return;
       settled = true;
@@ -184,8 +245,9 @@ function runOnce(
       finish({ passed: false, status: missing ? 'python3 not found' : e.message, exitCode: null, stderr });
     });
     child.on('close', (code) => {
-      const status = timedOut ? 'timed out' : code === 0 ? 'passed' : 'failed';
-      finish({ passed: !timedOut && code === 0, status, exitCode: code, stderr });
+      const passed = !timedOut && code === 0 && completed;
+      const status = timedOut ? 'timed out' : passed ? 'passed' : code === 0 ? 'exited early' : 'failed';
+      finish({ passed, status, exitCode: code, stderr });
     });
   });
 }
