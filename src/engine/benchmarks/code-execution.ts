@@ -73,6 +73,9 @@ export function resolvePython(command = 'python3'): Promise<string> {
   return p;
 }
 
+/** How long after the program's own time limit the process group is killed regardless. */
+const KILL_GRACE_SECONDS = 2;
+
 /** What the runner writes to fd 3 once the program has run to its end. */
 const COMPLETION_MARK = 'completed';
 
@@ -88,7 +91,8 @@ const LAZILY_PATCHED = ['socket', 'subprocess', 'shutil'];
  * runs to its end writes the completion mark to fd 3, so one that leaves early (`sys.exit(0)`,
  * `os._exit(0)`, `unittest.main()`) fails, as in bigcode-evaluation-harness where any exit is a failure.
  * socket/subprocess/shutil are patched by an import hook when the program imports them (or at once if
- * the interpreter's start-up already did).
+ * the interpreter's start-up already did). An alarm (SIGALRM, default action: terminate) ends the
+ * program `timeoutSeconds` after it starts; CPU time is limited to the same (rounded up).
  */
 export function sandboxRunner(timeoutSeconds: number, memoryMb: number): string {
   const cpu = Math.max(1, Math.ceil(timeoutSeconds));
@@ -138,7 +142,7 @@ for _n in ${patched}:
     if _n in sys.modules:
         _patch(sys.modules[_n])
 sys.meta_path.insert(0, _PatchingFinder)
-for _n in ('kill', 'killpg', 'system', 'fork', 'forkpty', 'putenv', 'remove', 'removedirs', 'rmdir', 'unlink', 'rename', 'renames', 'replace', 'truncate', 'setuid', 'chroot', 'fchdir'):
+for _n in ('kill', 'killpg', 'system', 'fork', 'forkpty', 'putenv', 'remove', 'removedirs', 'rmdir', 'unlink', 'rename', 'renames', 'replace', 'truncate', 'setuid', 'chroot', 'fchdir', 'posix_spawn', 'posix_spawnp'):
     if hasattr(os, _n):
         setattr(os, _n, None)
 builtins.help = None
@@ -152,6 +156,8 @@ _runner = sys.modules['__main__']
 sys.modules['__main__'] = _main
 sys.argv = [_path]
 _mark = os.write
+import _signal
+_signal.setitimer(_signal.ITIMER_REAL, ${timeoutSeconds})
 exec(_code, _main.__dict__)
 _mark(3, b'${COMPLETION_MARK}')
 `;
@@ -168,7 +174,8 @@ export interface PythonRunResult {
 
 /**
  * Run a Python program in its own temp dir with `python3 -I`, a clean environment (no proxies, no
- * secrets), a preamble with resource limits and no sockets, and a hard timeout (process group killed).
+ * secrets), the sandbox runner (resource limits, no sockets, completion mark) and a time limit; the
+ * process group is killed if it outlives that.
  */
 export async function runPythonProgram(
   program: string,
@@ -220,10 +227,15 @@ function runOnce(
         child.kill('SIGKILL');
       }
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, opts.timeoutSeconds * 1000);
+    // The runner's own alarm ends the program `timeoutSeconds` after it starts (interpreter start-up
+    // not counted, as bigcode times only the program); this kill is the backstop.
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        killGroup();
+      },
+      (opts.timeoutSeconds + KILL_GRACE_SECONDS) * 1000,
+    );
     const onAbort = () => killGroup();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.stderr?.on('data', (d: Buffer) => {
@@ -244,7 +256,8 @@ function runOnce(
       const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
       finish({ passed: false, status: missing ? 'python3 not found' : e.message, exitCode: null, stderr });
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
+      if (signal === 'SIGALRM' || signal === 'SIGXCPU') timedOut = true;
       const passed = !timedOut && code === 0 && completed;
       const status = timedOut ? 'timed out' : passed ? 'passed' : code === 0 ? 'exited early' : 'failed';
       finish({ passed, status, exitCode: code, stderr });
