@@ -53,24 +53,48 @@ export class Limiter {
 
 const defaultLimiter = new Limiter(Math.max(2, Math.min(8, cpus().length)));
 
-const resolvedInterpreters = new Map<string, Promise<string>>();
+/** A Python interpreter as the sandbox runs it. */
+export interface PythonInterpreter {
+  /** The real executable (not a version-manager shim). */
+  executable: string;
+  /** Its `sys.path` in isolated mode with `site` (site-packages included), or null when unknown. */
+  path: string[] | null;
+}
+
+const resolvedInterpreters = new Map<string, Promise<PythonInterpreter>>();
 
 /**
  * The real interpreter behind a command such as `python3` (version-manager shims can take seconds to
- * start, which would count against every test's timeout). Falls back to the command itself.
+ * start, which would count against every test's timeout) and its module search path, asked once.
+ * Falls back to the command itself, with no path.
  */
-export function resolvePython(command = 'python3'): Promise<string> {
+export function resolveInterpreter(command = 'python3'): Promise<PythonInterpreter> {
   let p = resolvedInterpreters.get(command);
   if (!p) {
-    p = new Promise<string>((done) => {
-      execFile(command, ['-c', 'import sys; print(sys.executable)'], { timeout: 30_000 }, (err, stdout) => {
-        const path = String(stdout ?? '').trim();
-        done(!err && path !== '' ? path : command);
+    p = new Promise<PythonInterpreter>((done) => {
+      const probe = 'import json, sys; print(json.dumps([sys.executable, sys.path]))';
+      execFile(command, ['-I', '-c', probe], { timeout: 30_000 }, (err, stdout) => {
+        let found: PythonInterpreter = { executable: command, path: null };
+        try {
+          const [executable, path] = JSON.parse(String(stdout ?? '')) as [unknown, unknown];
+          if (!err && typeof executable === 'string' && executable !== '') {
+            const list = Array.isArray(path) && path.every((x) => typeof x === 'string') ? path : null;
+            found = { executable, path: list };
+          }
+        } catch {
+          // not a Python that answers: run the command as given
+        }
+        done(found);
       });
     });
     resolvedInterpreters.set(command, p);
   }
   return p;
+}
+
+/** The real executable behind a Python command (see resolveInterpreter). */
+export async function resolvePython(command = 'python3'): Promise<string> {
+  return (await resolveInterpreter(command)).executable;
 }
 
 /** How long after the program's own time limit the process group is killed regardless. */
@@ -94,11 +118,17 @@ const LAZILY_PATCHED = ['socket', 'subprocess', 'shutil'];
  * the interpreter's start-up already did). An alarm (SIGALRM, default action: terminate) ends the
  * program `timeoutSeconds` after it starts; CPU time is limited to the same (rounded up).
  */
-export function sandboxRunner(timeoutSeconds: number, memoryMb: number): string {
+export function sandboxRunner(
+  timeoutSeconds: number,
+  memoryMb: number,
+  sysPath: string[] | null = null,
+): string {
   const cpu = Math.max(1, Math.ceil(timeoutSeconds));
   const patched = `(${LAZILY_PATCHED.map((n) => `'${n}'`).join(', ')})`;
+  // A JSON array of strings is a Python list literal.
+  const path = sysPath ? `sys.path[:] = ${JSON.stringify(sysPath)}\n` : '';
   return `import builtins, os, sys
-try:
+${path}try:
     import resource
     resource.setrlimit(resource.RLIMIT_AS, (${memoryMb} * 1024 * 1024, ${memoryMb} * 1024 * 1024))
     resource.setrlimit(resource.RLIMIT_CPU, (${cpu}, ${cpu + 1}))
@@ -188,13 +218,13 @@ export async function runPythonProgram(
   },
 ): Promise<PythonRunResult> {
   const limiter = opts.limiter ?? defaultLimiter;
-  const python = await resolvePython(opts.python ?? 'python3');
-  return limiter.run(() => runOnce(program, { ...opts, python }));
+  const interpreter = await resolveInterpreter(opts.python ?? 'python3');
+  return limiter.run(() => runOnce(program, { ...opts, interpreter }));
 }
 
 function runOnce(
   program: string,
-  opts: { timeoutSeconds: number; memoryMb?: number; python?: string; signal?: AbortSignal },
+  opts: { timeoutSeconds: number; memoryMb?: number; interpreter: PythonInterpreter; signal?: AbortSignal },
 ): Promise<PythonRunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'nel-exec-'));
   const file = join(dir, 'program.py');
@@ -212,9 +242,12 @@ function runOnce(
     let completed = false;
     let settled = false;
     let timedOut = false;
-    const runner = sandboxRunner(opts.timeoutSeconds, opts.memoryMb ?? 2048);
-    // fd 3 carries only the runner's completion mark; stdout is discarded.
-    const child = spawn(opts.python ?? 'python3', ['-I', '-c', runner, file], {
+    const { executable, path } = opts.interpreter;
+    const runner = sandboxRunner(opts.timeoutSeconds, opts.memoryMb ?? 2048, path);
+    // With the search path known, `site` is skipped (-S): its start-up (.pth hooks) can cost more than
+    // the rest of a run. fd 3 carries only the runner's completion mark; stdout is discarded.
+    const args = [...(path ? ['-I', '-S'] : ['-I']), '-c', runner, file];
+    const child = spawn(executable, args, {
       cwd: dir,
       env,
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],

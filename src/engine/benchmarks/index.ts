@@ -7,12 +7,14 @@ import { custom } from './custom.js';
 import { gpqaDiamond } from './gpqa-diamond.js';
 import { gsm8k } from './gsm8k.js';
 import { humaneval } from './humaneval.js';
+import { mbpp } from './mbpp.js';
 import { mmlu } from './mmlu.js';
 import { mmluPro } from './mmlu-pro.js';
 import { registerBenchmark } from './registry.js';
 
 registerBenchmark(gsm8k);
 registerBenchmark(humaneval);
+registerBenchmark(mbpp);
 registerBenchmark(mmlu);
 registerBenchmark(mmluPro);
 registerBenchmark(gpqaDiamond);
