@@ -1,12 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { getBenchmark } from '../src/engine/benchmarks/index.js';
 import { startReferenceEndpoint } from '../src/reference-endpoint/index.js';
 import { isCorrectAt } from '../src/reference-endpoint/server.js';
 import { runSelfCheck } from '../src/reference-endpoint/self-check.js';
 import { benchmarkContext } from './support/benchmark-run.js';
-import { sharedPath } from './support/paths.js';
+import { engineBin, sharedPath } from './support/paths.js';
 
 const DATA = sharedPath('data', 'mbpp', 'mbpp.jsonl');
 const mbpp = getBenchmark('mbpp')!;
@@ -67,7 +71,8 @@ for (const endpointType of ['completions', 'chat'] as const) {
     { skip },
     async () => {
       const expected = await expectedVerdicts(endpointType, 0.5);
-      const run = await selfCheck(0.5, endpointType, { n_samples: 1 });
+      // 20 s: 123's canonical solution needs 4-5 s of CPU here, over the default 3 s (bigcode's)
+      const run = await selfCheck(0.5, endpointType, { n_samples: 1, timeout: 20 });
       const s = run.result.tasks.mbpp.metrics['pass@1'].scores['pass@1'];
       assert.equal(s.stats.count, 500);
       const disagreements = run.scores
@@ -100,3 +105,53 @@ test('mbpp: n_samples 3 end to end, pass@k for the requested k up to n', { skip 
   assert.equal(metrics['pass@1'].scores['pass@1'].value, 10 / 20);
   assert.equal(metrics['pass@2'].scores['pass@2'].value, 10 / 20);
 });
+
+test(
+  'mbpp: the engine CLI (run_eval, completions, n_samples 2) runs the programs and exits; default k 1, 10, 100 gives pass@1',
+  { skip },
+  async () => {
+    const endpoint = await startReferenceEndpoint({ benchmark: 'mbpp', datasetPath: DATA, accuracy: 0.5 });
+    const outputDir = mkdtempSync(join(tmpdir(), 'nel-mbpp-cli-'));
+    try {
+      const args = [
+        engineBin(),
+        'run_eval',
+        '--eval_type',
+        'mbpp',
+        '--model_id',
+        'reference-model',
+        '--model_type',
+        'completions',
+        '--model_url',
+        `${endpoint.url}/v1/completions`,
+        '--overrides',
+        `config.params.parallelism=8,config.params.limit_samples=40,config.params.extra.n_samples=2,config.params.extra.dataset_path=${DATA}`,
+        '--output_dir',
+        outputDir,
+      ];
+      const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...ALLOW };
+      const code = await new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, args, { env, stdio: 'ignore' });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+        child.on('close', (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        });
+      });
+      assert.equal(code, 0);
+      const doc = parseYaml(readFileSync(join(outputDir, 'results.yml'), 'utf8')) as {
+        results: {
+          tasks: { mbpp: { metrics: Record<string, { scores: Record<string, { value: number }> }> } };
+        };
+      };
+      const metrics = doc.results.tasks.mbpp.metrics;
+      assert.deepEqual(Object.keys(metrics), ['pass@1']); // 10 and 100 exceed n_samples, as in bigcode
+      assert.equal(metrics['pass@1']!.scores['pass@1']!.value, 0.5);
+      const samples = readFileSync(join(outputDir, 'samples.jsonl'), 'utf8').split('\n').filter(Boolean);
+      assert.equal(samples.length, 40);
+    } finally {
+      await endpoint.close();
+      rmSync(outputDir, { recursive: true, force: true });
+    }
+  },
+);
