@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPythonProgram } from '../src/engine/benchmarks/code-execution.js';
@@ -192,5 +192,48 @@ test(
       timeoutSeconds: 3,
     });
     assert.equal(next.status, 'passed', next.stderr);
+  },
+);
+
+test(
+  'fork server that cannot start: its runs spawn an interpreter instead, and so do later ones',
+  { skip },
+  async () => {
+    const real = JSON.parse(
+      execFileSync('python3', ['-I', '-c', 'import json, sys; print(json.dumps(sys.executable))'], {
+        encoding: 'utf8',
+      }),
+    ) as string;
+    // An interpreter command that answers the probe under its own name and refuses to be a fork server.
+    const wrapper = join(root, 'python-without-fork-server');
+    writeFileSync(
+      wrapper,
+      [
+        '#!/bin/sh',
+        'case "$*" in',
+        `  *json.dumps*) exec "${real}" -I -c 'import json, sys; print(json.dumps([sys.argv[1], sys.path]))' "$0" ;;`,
+        '  *_wake_r*) exit 3 ;;',
+        'esac',
+        `exec "${real}" "$@"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const spawnedOnly = 'import sys\nassert "select" not in sys.modules\n'; // the fork server imports select
+    const first = await Promise.all(
+      [1, 2, 3].map(() => runPythonProgram(spawnedOnly, { timeoutSeconds: 3, python: wrapper })),
+    );
+    assert.deepEqual(
+      first.map((r) => r.status),
+      ['passed', 'passed', 'passed'],
+      first.map((r) => r.stderr).join('\n'),
+    );
+    const later = await runPythonProgram(spawnedOnly, { timeoutSeconds: 3, python: wrapper });
+    assert.equal(later.status, 'passed', later.stderr);
+    // the usual interpreter still forks
+    const forked = await runPythonProgram('import sys\nassert "select" in sys.modules\n', {
+      timeoutSeconds: 3,
+    });
+    assert.equal(forked.status, 'passed', forked.stderr);
   },
 );

@@ -365,7 +365,9 @@ export async function runPythonProgram(
   const interpreter = await resolveInterpreter(opts.python ?? 'python3');
   return limiter.run(() => {
     const server = interpreter.path && opts.forkServer !== false ? forkServerFor(interpreter) : null;
-    return server ? runForked(server, program, opts) : runSpawned(program, { ...opts, interpreter });
+    return server
+      ? runForked(server, program, { ...opts, interpreter })
+      : runSpawned(program, { ...opts, interpreter });
   });
 }
 
@@ -465,6 +467,7 @@ interface ForkedJob {
   pid?: number;
   onStarted: (pid: number) => void;
   onExited: (exitCode: number, completed: boolean) => void;
+  /** The server ended before this job's program ended (or, with no pid, before it started). */
   onServerGone: (why: string) => void;
 }
 
@@ -474,14 +477,19 @@ interface ForkServer {
   jobs: Map<string, ForkedJob>;
   nextId: number;
   alive: boolean;
+  /** Programs it has started. */
+  started: number;
 }
 
 const forkServers = new Map<string, ForkServer>();
+/** Interpreters whose fork server ended before starting any program: their runs spawn instead. */
+const noForkServer = new Set<string>();
 
 /** The running fork server for an interpreter, started on first use (null if it cannot start). */
 function forkServerFor(interpreter: PythonInterpreter): ForkServer | null {
   const known = forkServers.get(interpreter.executable);
   if (known?.alive) return known;
+  if (noForkServer.has(interpreter.executable)) return null;
   let child: ChildProcess;
   try {
     child = spawn(interpreter.executable, ['-I', '-S', '-c', forkServerSource(interpreter.path)], {
@@ -493,7 +501,7 @@ function forkServerFor(interpreter: PythonInterpreter): ForkServer | null {
   } catch {
     return null;
   }
-  const server: ForkServer = { child, jobs: new Map(), nextId: 0, alive: true };
+  const server: ForkServer = { child, jobs: new Map(), nextId: 0, alive: true, started: 0 };
   forkServers.set(interpreter.executable, server);
   let serverErr = '';
   let buffered = '';
@@ -501,6 +509,7 @@ function forkServerFor(interpreter: PythonInterpreter): ForkServer | null {
     if (!server.alive) return;
     server.alive = false;
     if (forkServers.get(interpreter.executable) === server) forkServers.delete(interpreter.executable);
+    if (server.started === 0) noForkServer.add(interpreter.executable);
     for (const job of server.jobs.values()) job.onServerGone(why);
     server.jobs.clear();
   };
@@ -513,8 +522,10 @@ function forkServerFor(interpreter: PythonInterpreter): ForkServer | null {
       buffered = buffered.slice(nl + 1);
       const job = server.jobs.get(id ?? '');
       if (!job) continue;
-      if (kind === 'started') job.onStarted(Number(a));
-      else if (kind === 'exited') {
+      if (kind === 'started') {
+        server.started++;
+        job.onStarted(Number(a));
+      } else if (kind === 'exited') {
         server.jobs.delete(id!);
         job.onExited(Number(a), b === '1');
       }
@@ -533,11 +544,11 @@ function forkServerFor(interpreter: PythonInterpreter): ForkServer | null {
   return server;
 }
 
-/** Run one program in a child forked by the fork server. */
+/** Run one program in a child forked by the fork server (spawned instead if the server ends first). */
 function runForked(
   server: ForkServer,
   program: string,
-  opts: { timeoutSeconds: number; memoryMb?: number; signal?: AbortSignal },
+  opts: { timeoutSeconds: number; memoryMb?: number; signal?: AbortSignal; interpreter: PythonInterpreter },
 ): Promise<PythonRunResult> {
   const { dir, file } = programDir(program);
   return new Promise((resolvePromise) => {
@@ -554,7 +565,15 @@ function runForked(
         if (exitCode === -14 || exitCode === -24) timedOut = true;
         finish(verdict(timedOut, exitCode < 0 ? null : exitCode, completed, readStderr(dir)));
       },
-      onServerGone: (why) => finish({ passed: false, status: 'failed', exitCode: null, stderr: why }),
+      onServerGone: (why) => {
+        if (job.pid !== undefined) finish({ passed: false, status: 'failed', exitCode: null, stderr: why });
+        else {
+          // it never started: run it the other way, under that run's own time limit
+          clearTimeout(timer);
+          clearTimeout(giveUp);
+          void runSpawned(program, opts).then(finish);
+        }
+      },
     };
     const kill = () => killGroup(job.pid);
     let giveUp: NodeJS.Timeout | undefined;
