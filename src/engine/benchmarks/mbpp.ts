@@ -169,6 +169,9 @@ export const mbpp: Benchmark = {
       throw new NelError(
         'ENGINE_CONFIG',
         `mbpp: extra.include_test_setup_code must be true or false, got ${JSON.stringify(withSetup)}`,
+        {
+          hint: "true runs each problem's test_setup_code before its tests; false (the default) leaves it out, as bigcode does",
+        },
       );
     }
     const scorer = resolveScorer('code_execution', 'mbpp');
