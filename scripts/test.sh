@@ -15,6 +15,21 @@ else
   echo "test: Docker is not available; Docker tests will be skipped" >&2
   export NEL_TEST_DOCKER=0
 fi
+# Slurm tests use the project's own cluster (scripts/slurm-cluster.sh): started here like Docker,
+# stopped again at the end if it was not running before. With CI=true it must start.
+slurm_was_running=0
+if bash scripts/slurm-cluster.sh status >/dev/null 2>&1; then slurm_was_running=1; fi
+if slurm_env=$(bash scripts/slurm-cluster.sh up); then
+  eval "$slurm_env"
+  export NEL_TEST_SLURM=1
+  if [ "$slurm_was_running" = 0 ]; then trap 'bash scripts/slurm-cluster.sh down >/dev/null 2>&1 || true' EXIT; fi
+elif [ "${CI:-}" = "true" ]; then
+  echo "test: CI=true but the Slurm cluster could not be started (scripts/slurm-cluster.sh up)" >&2
+  exit 1
+else
+  echo "test: the Slurm cluster could not be started; Slurm tests will be skipped" >&2
+  export NEL_TEST_SLURM=0
+fi
 npm run build
 npm run lint
 if [ "$NEL_TEST_DOCKER" = 1 ]; then

@@ -33,7 +33,7 @@ for (const dry of [true, false]) {
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, '');
     const lines = r.stderr.trimEnd().split('\n');
-    assert.equal(lines[0], 'error: Executor nosuch not found. Available executors: [local]');
+    assert.equal(lines[0], 'error: Executor nosuch not found. Available executors: [local, slurm]');
     assert.match(lines[1] ?? '', /^hint: set execution\.type/);
     assert.equal(lines.length, 2, r.stderr);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -54,17 +54,18 @@ test('execution.type local (the default) dry-runs through the registry', () => {
   assert.match(r.stdout, /DRY RUN: Scripts prepared/);
 });
 
-test('the registry lists local, loads it by name and refuses other names', async () => {
-  assert.deepEqual(executorNames(), ['local']);
+test('the registry lists local and slurm, loads them by name and refuses other names', async () => {
+  assert.deepEqual(executorNames(), ['local', 'slurm']);
   const local = await getExecutor('local');
   assert.equal(local.name, 'local');
   for (const m of ['plan', 'formatDryRun', 'checkRuntime', 'launch', 'kill', 'resume', 'streamLogs', 'info'])
     assert.equal(typeof (local as unknown as Record<string, unknown>)[m], 'function', m);
   assert.ok(executorStatus('local'));
-  assert.equal(executorStatus('slurm'), undefined);
+  assert.ok(executorStatus('slurm'));
+  assert.equal(executorStatus('lepton'), undefined);
   assert.equal(executorStatus('toString'), undefined, 'no inherited names');
-  await assert.rejects(getExecutor('slurm'), {
-    message: 'Executor slurm not found. Available executors: [local]',
+  await assert.rejects(getExecutor('lepton'), {
+    message: 'Executor lepton not found. Available executors: [local, slurm]',
   });
 });
 
@@ -112,7 +113,7 @@ test('jobs recorded by an executor this build does not have: status unknown, kil
     invocation_id: 'feedc0de12345678',
     job_id: 'feedc0de12345678.0',
     timestamp: Date.now() / 1000,
-    executor: 'slurm',
+    executor: 'lepton',
     data: { output_dir: '/remote/x' },
     config: {},
   });

@@ -15,6 +15,7 @@ import { executionType, getExecutor } from '../executors/registry.js';
 import type { LaunchResult } from '../executors/types.js';
 import { preflightInvocation } from '../launcher/preflight.js';
 import { mkdirp } from '../common/fs.js';
+import { isPlainObject } from '../common/objects.js';
 
 export interface RunOptions {
   config?: string;
@@ -26,6 +27,12 @@ export interface RunOptions {
   dryRun?: boolean;
   envFile?: string;
   noDocker?: boolean;
+  /**
+   * Run upstream task names on this tool's engine where it has an equivalent (`--builtin-engine`; sets
+   * execution.builtin_engine, so the saved config and the scripts record the choice). Tasks without one
+   * are refused up front.
+   */
+  builtinEngine?: boolean;
   /** Where the resolved run config is saved (default ~/.nemo-evaluator/run_configs). */
   configOutput?: string;
   cwd?: string;
@@ -119,6 +126,10 @@ export async function runEval(opts: RunOptions): Promise<RunResult> {
     env,
   });
   warnings.push(...loaded.warnings);
+  if (opts.builtinEngine) {
+    const execution = isPlainObject(loaded.resolved.execution) ? loaded.resolved.execution : {};
+    loaded.resolved.execution = { ...execution, builtin_engine: true };
+  }
   const launcherCommand = opts.launcherCommand ?? 'nel run';
   const executor = await getExecutor(executionType(loaded.resolved));
   const plan = executor.plan(loaded, {

@@ -4,12 +4,15 @@ import { c } from './output.js';
 interface TaskFlags {
   json?: boolean;
   tasksFile?: string;
+  builtinEngine?: boolean;
 }
 
 async function listTasksAction(opts: TaskFlags): Promise<void> {
   const { formatTaskList, loadTaskCatalogue } = await import('../tasks/index.js');
   const cat = loadTaskCatalogue({ tasksFile: opts.tasksFile });
-  process.stdout.write(formatTaskList(cat, { json: opts.json }).trimEnd() + '\n');
+  process.stdout.write(
+    formatTaskList(cat, { json: opts.json, builtinOnly: !!opts.builtinEngine }).trimEnd() + '\n',
+  );
 }
 
 export function register(program: Command): void {
@@ -22,6 +25,10 @@ export function register(program: Command): void {
     .description('list the tasks this launcher knows (harness, container, endpoint type)')
     .option('--json', 'print JSON')
     .option(tasksFileOpt, tasksFileHelp)
+    .option(
+      '--builtin-engine',
+      "only the upstream tasks that run on this tool's engine (nel run --builtin-engine)",
+    )
     .action(listTasksAction);
   ls.command('task')
     .description('show one task: harness, container, endpoint types and its defaults')

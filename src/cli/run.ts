@@ -21,6 +21,7 @@ interface RunFlags {
   dryRun?: boolean;
   envFile?: string;
   docker: boolean;
+  builtinEngine?: boolean;
   wait?: boolean;
   configOutput?: string;
   skipPreflight?: boolean;
@@ -80,6 +81,10 @@ export function register(program: Command): void {
     )
     .option('--no-docker', 'run the engine on the host instead of in containers (execution.use_docker=false)')
     .option(
+      '--builtin-engine',
+      "run upstream tasks on this tool's engine where it has an equivalent (execution.builtin_engine=true; `nel ls tasks --builtin-engine` lists them)",
+    )
+    .option(
       '--wait',
       'stay attached: show live progress and the scores; exit non-zero unless every task succeeds',
     )
@@ -115,6 +120,7 @@ export function register(program: Command): void {
         dryRun: flags.dryRun,
         envFile: flags.envFile,
         noDocker: flags.docker === false,
+        builtinEngine: !!flags.builtinEngine,
         configOutput: flags.configOutput,
         skipPreflight: !!flags.skipPreflight,
         launcherCommand: shJoin(['nel', ...process.argv.slice(2)]),

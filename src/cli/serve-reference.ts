@@ -31,7 +31,7 @@ function faultList(value: string): FaultKind[] {
 
 interface ServeReferenceFlags {
   benchmark: string;
-  datasetPath?: string;
+  datasetPath: string[];
   accuracy: number;
   port: number;
   host: string;
@@ -41,8 +41,41 @@ interface ServeReferenceFlags {
   seed: number;
   retryAfter: number;
   modelId: string;
-  extra?: string;
+  extra: string[];
   maxSeconds?: number;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/**
+ * `--dataset-path` / `--extra` values: `VALUE` for every benchmark, or `NAME=VALUE` for one of them.
+ * A value that itself holds `=` (a path, JSON) is only split when its prefix names a listed benchmark.
+ */
+function perBenchmark(values: string[], names: string[], flag: string): Map<string | null, string> {
+  const out = new Map<string | null, string>();
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    const name = eq > 0 ? v.slice(0, eq) : '';
+    const key = names.includes(name) ? name : null;
+    if (key === null && names.length > 1 && flag === '--dataset-path') {
+      throw new NelError('USAGE', `${flag} ${v}: with several benchmarks, write NAME=PATH`, {
+        hint: `e.g. ${flag} ${names[0]}=./data.jsonl`,
+      });
+    }
+    out.set(key, key === null ? v : v.slice(eq + 1));
+  }
+  return out;
+}
+
+function parseExtra(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // refused below
+  }
+  throw new NelError('USAGE', '--extra must be a JSON object', { hint: `got ${text.slice(0, 60)}` });
 }
 
 export function register(program: Command): void {
@@ -52,12 +85,14 @@ export function register(program: Command): void {
       "serve an OpenAI-compatible endpoint that answers from a benchmark's gold answers (no model, no tokens)",
     )
     .requiredOption(
-      '--benchmark <name>',
-      `benchmark whose prompts it answers (${benchmarkNames().join(', ')})`,
+      '--benchmark <names>',
+      `benchmark(s) whose prompts it answers, comma-separated (${benchmarkNames().join(', ')})`,
     )
     .option(
-      '--dataset-path <path>',
-      "local data file or folder (default: the benchmark's data set, cache or hub)",
+      '--dataset-path <[name=]path>',
+      "local data file or folder (default: the benchmark's data set, cache or hub); NAME=PATH per benchmark, repeatable",
+      collect,
+      [],
     )
     .option('--accuracy <fraction>', 'fraction of samples answered correctly', number('--accuracy', 0, 1), 1)
     .option('--port <port>', 'port (0 = any free port)', number('--port', 0, 65535), 0)
@@ -78,23 +113,25 @@ export function register(program: Command): void {
     .option('--retry-after <seconds>', 'Retry-After sent with 429', number('--retry-after', 0), 1)
     .option('--model-id <id>', 'model id reported by /v1/models', 'reference-model')
     .option(
-      '--extra <json>',
-      'benchmark options as JSON (config.params.extra), e.g. the custom prompt_template',
+      '--extra <[name=]json>',
+      'benchmark options as JSON (config.params.extra), e.g. the custom prompt_template; NAME=JSON per benchmark, repeatable',
+      collect,
+      [],
     )
     .option('--max-seconds <n>', 'stop after N seconds', number('--max-seconds', 0))
     .action(async (flags: ServeReferenceFlags) => {
-      let extra: Record<string, unknown> | undefined;
-      if (flags.extra) {
-        try {
-          extra = JSON.parse(flags.extra) as Record<string, unknown>;
-        } catch {
-          throw new NelError('USAGE', '--extra must be a JSON object');
-        }
-      }
+      const names = flags.benchmark
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
+      const paths = perBenchmark(flags.datasetPath, names, '--dataset-path');
+      const extras = perBenchmark(flags.extra, names, '--extra');
       const endpoint = await startReferenceEndpoint({
-        benchmark: flags.benchmark,
-        datasetPath: flags.datasetPath,
-        extra,
+        benchmarks: names.map((name) => ({
+          benchmark: name,
+          datasetPath: paths.get(name) ?? paths.get(null),
+          extra: parseExtra(extras.get(name) ?? extras.get(null)),
+        })),
         accuracy: flags.accuracy,
         port: flags.port,
         host: flags.host,

@@ -100,8 +100,10 @@ export function defineLauncherSchema(z: typeof Z) {
       mode: z.enum(['sequential', 'parallel'], { error: 'must be sequential or parallel' }).optional(),
       max_parallel_tasks: positiveInt('a positive integer or null').nullish(),
       use_docker: z.boolean({ error: 'must be true or false' }).optional(),
+      // run upstream task names on this tool's engine where it has an equivalent (nel run --builtin-engine)
+      builtin_engine: z.boolean({ error: 'must be true or false' }).nullish(),
       // the run script compares it with `-ge`, which takes whole numbers only
-      endpoint_readiness_timeout: positiveInt('a positive whole number of seconds').optional(),
+      endpoint_readiness_timeout: positiveInt('a positive whole number of seconds').nullish(),
       extra_docker_args: z.string({ error: 'must be a string' }).nullish(),
       mounts: z
         .strictObject(

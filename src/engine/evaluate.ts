@@ -359,6 +359,7 @@ export async function runEvaluation(
         scores: score.scores,
         target: score.target,
       };
+      if (score.details !== undefined) line.details = score.details;
       if (state.emptyContent) {
         line.flags = [EMPTY_CONTENT_FLAG];
         emptyContent++;

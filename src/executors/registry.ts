@@ -5,6 +5,7 @@
  */
 import { NelError } from '../common/errors.js';
 import { localStatus } from './local/status.js';
+import { slurmStatus } from './slurm/status.js';
 import type { Executor, ExecutorStatus } from './types.js';
 
 interface ExecutorEntry {
@@ -14,6 +15,7 @@ interface ExecutorEntry {
 
 const EXECUTORS: Record<string, ExecutorEntry> = {
   local: { status: localStatus, load: async () => (await import('./local/index.js')).localExecutor },
+  slurm: { status: slurmStatus, load: async () => (await import('./slurm/index.js')).slurmExecutor },
 };
 
 /** The executor of a config without `execution.type`. */

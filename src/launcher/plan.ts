@@ -14,6 +14,7 @@ import { newInvocationId } from '../common/ids.js';
 import { deepClone, isPlainObject, type Obj } from '../common/objects.js';
 import { packageVersion } from '../common/version.js';
 import { loadTaskCatalogue, resolveTask } from '../tasks/catalogue.js';
+import { builtinEquivalentOf, noEquivalentError } from '../tasks/builtin-equivalent.js';
 import type { TaskCatalogue } from '../tasks/types.js';
 import { buildEngineConfig, taskCommands } from './engine-config.js';
 import { apiKeyName, deploymentEnvVars, evaluationEnvVars, findMissingHostVars } from './env-vars.js';
@@ -42,6 +43,8 @@ export interface BuildPlanOptions {
 export interface PlanLayout {
   /** config_ef.yaml's output_dir: the job's artifacts directory as the job's engine sees it. */
   engineOutputDir(taskDir: string): string;
+  /** The port the jobs reach the deployment on (default its own port; e.g. a load balancer's). */
+  endpointPort?(deploymentPort: number): number;
 }
 
 const HOST_LAYOUT: PlanLayout = { engineOutputDir: (taskDir) => join(taskDir, 'artifacts') };
@@ -113,14 +116,25 @@ export function planInvocation(
   let hasPrePostCmd = false;
   const allSpecs: EnvVarSpec[] = [...(deployment?.env ?? [])];
 
+  // With the built-in engine chosen, every task runs as its built-in equivalent (all or none: the
+  // tasks without one are refused together, before anything is planned further).
+  const resolvedTasks = tasks.map((typed) =>
+    resolveTask(catalogue, {
+      name: typed.name,
+      container: typed.container ?? null,
+      endpoint_type: typed.endpoint_type ?? null,
+    }),
+  );
+  if (execution.builtin_engine === true) {
+    const missing = resolvedTasks.filter((t) => !builtinEquivalentOf(t, catalogue));
+    if (missing.length > 0) throw noEquivalentError(missing);
+    resolvedTasks.forEach((t, i) => (resolvedTasks[i] = builtinEquivalentOf(t, catalogue)!));
+  }
+
   tasks.forEach((typed, index) => {
     const entry = typed as Obj;
     const taskName = typed.name;
-    const task = resolveTask(catalogue, {
-      name: taskName,
-      container: typed.container ?? null,
-      endpoint_type: typed.endpoint_type ?? null,
-    });
+    const task = resolvedTasks[index]!;
     if (task.isUnlisted && !isLocalImage(task.container)) unlistedTasks.push(taskName);
     const env = evaluationEnvVars(resolved, entry, index);
     allSpecs.push(...env);
@@ -136,7 +150,7 @@ export function planInvocation(
           `add deployment.endpoints.${task.endpointType}, or set endpoint_type on the task`,
         );
       }
-      endpointUrl = `http://127.0.0.1:${deployment.port}${path}`;
+      endpointUrl = `http://127.0.0.1:${layout.endpointPort?.(deployment.port) ?? deployment.port}${path}`;
       modelId = deployment.servedModelName ?? modelId;
     }
     const { preCmd, postCmd } = taskCommands(resolved, entry);

@@ -5,6 +5,7 @@ export {
   requestKey,
   FAULT_KINDS,
   type FaultKind,
+  type ReferenceBenchmark,
   type ReferenceEndpoint,
   type ReferenceEndpointOptions,
   type ReferenceEndpointStats,

@@ -123,3 +123,51 @@ test('a hanging request is released when the server closes', async () => {
   await ep.close();
   assert.equal(await pending, 'closed');
 });
+
+test('one endpoint answers several benchmarks, each from its own data set', async () => {
+  const { getBenchmark } = await import('../engine/benchmarks/index.js');
+  const { runSelfCheck } = await import('./self-check.js');
+  const mmluFile = join(dir, 'mmlu.jsonl');
+  writeFileSync(
+    mmluFile,
+    Array.from({ length: 8 }, (_v, i) =>
+      JSON.stringify({
+        question: `Which is ${i}?`,
+        subject: 's',
+        choices: ['a', 'b', String(i), 'd'],
+        answer: 2,
+      }),
+    ).join('\n'),
+  );
+  const ep = await startReferenceEndpoint({
+    benchmarks: [
+      { benchmark: 'gsm8k', datasetPath: file },
+      { benchmark: 'builtin.mmlu', datasetPath: mmluFile },
+    ],
+    accuracy: 1,
+  });
+  try {
+    for (const [name, path] of [
+      ['gsm8k', file],
+      ['mmlu', mmluFile],
+    ] as const) {
+      const run = await runSelfCheck({
+        benchmark: getBenchmark(name)!,
+        url: ep.url,
+        endpointType: 'chat',
+        params: { extra: { dataset_path: path } },
+      });
+      const metric = Object.values(run.result.tasks)[0]!.metrics;
+      const value = Object.values(Object.values(metric)[0]!.scores)[0]!.value;
+      assert.equal(value, 1, `${name} answered from its own gold answers`);
+    }
+    assert.equal(ep.stats().unknown_prompts, 0);
+    assert.equal(ep.stats().samples_indexed, 18);
+  } finally {
+    await ep.close();
+  }
+  await assert.rejects(
+    startReferenceEndpoint({ benchmarks: [{ benchmark: 'gsm8k' }, { benchmark: 'nosuch' }] }),
+    /unknown benchmark "nosuch"/,
+  );
+});

@@ -19,13 +19,22 @@ import type { EndpointType, PreparedRequest } from '../engine/types.js';
 export type FaultKind = '429' | '500' | 'reset' | 'hang';
 export const FAULT_KINDS: readonly FaultKind[] = ['429', '500', 'reset', 'hang'];
 
-export interface ReferenceEndpointOptions {
+/** One benchmark the endpoint answers. */
+export interface ReferenceBenchmark {
   /** Benchmark name (`gsm8k`, `builtin.humaneval`, ...). */
   benchmark: string;
   /** Local data file or folder (else the benchmark's usual source: NEMO_EVALUATOR_DATASET_DIR, cache, hub). */
   datasetPath?: string;
   /** Extra benchmark options (`config.params.extra`), e.g. the custom benchmark's prompt_template. */
   extra?: Record<string, unknown>;
+}
+
+export interface ReferenceEndpointOptions extends Partial<ReferenceBenchmark> {
+  /**
+   * Several benchmarks at once (one endpoint for a multi-task run): each request is answered by the
+   * benchmark whose prompt it is. `benchmark`/`datasetPath`/`extra` are the one-benchmark shorthand.
+   */
+  benchmarks?: ReferenceBenchmark[];
   /** Fraction of samples answered correctly, in [0, 1] (default 1). */
   accuracy?: number;
   host?: string;
@@ -71,6 +80,14 @@ export interface ReferenceEndpoint {
 interface Answer {
   sample: BenchmarkSample;
   correct: boolean;
+  /** The run of the sample's benchmark (for its reference answer). */
+  run: BenchmarkRun;
+}
+
+interface AnswerIndex {
+  chat: Map<string, Answer>;
+  completions: Map<string, Answer>;
+  count: number;
 }
 
 /** The benchmarks the reference endpoint can answer (`--benchmark`): every registered one. */
@@ -109,23 +126,20 @@ function contentText(content: unknown): string | null {
   return null;
 }
 
-async function buildIndex(
+async function indexBenchmark(
   benchmark: Benchmark,
+  spec: ReferenceBenchmark,
   opts: ReferenceEndpointOptions,
-): Promise<{
-  chat: Map<string, Answer>;
-  completions: Map<string, Answer>;
-  count: number;
-  run: BenchmarkRun;
-}> {
+  into: AnswerIndex,
+): Promise<void> {
   const env = opts.env ?? process.env;
   const extra: Record<string, unknown> = {
     ...(benchmark.defaults.extra ?? {}),
-    ...(opts.extra ?? {}),
+    ...(spec.extra ?? {}),
     // The reference endpoint only reads prompts and gold answers; it never executes model code.
     allow_code_execution: true,
   };
-  if (opts.datasetPath) extra.dataset_path = opts.datasetPath;
+  if (spec.datasetPath) extra.dataset_path = spec.datasetPath;
   const accuracy = opts.accuracy ?? 1;
   const controller = new AbortController();
   const baseCtx = {
@@ -136,8 +150,6 @@ async function buildIndex(
     log: () => undefined,
     signal: controller.signal,
   };
-  const chat = new Map<string, Answer>();
-  const completions = new Map<string, Answer>();
   let run: BenchmarkRun | null = null;
   let count = 0;
   // One run per endpoint type: the requests differ; the samples and the reference answers do not.
@@ -146,19 +158,38 @@ async function buildIndex(
     const ctx: BenchmarkContext = { ...baseCtx, endpointType: type };
     const typed = await benchmark.prepare(ctx);
     run ??= typed;
-    const map = type === 'chat' ? chat : completions;
+    const map = type === 'chat' ? into.chat : into.completions;
     count = 0;
     for (const sample of typed.samples.samples()) {
       count++;
       const key = requestKey(typed.buildRequest(sample));
       if (key !== null && !map.has(key))
-        map.set(key, { sample, correct: isCorrectAt(sample.index, accuracy) });
+        map.set(key, { sample, correct: isCorrectAt(sample.index, accuracy), run });
     }
   }
   if (!run) {
     throw new NelError('USAGE', `benchmark "${benchmark.name}" has no chat or completions endpoint type`);
   }
-  return { chat, completions, count, run };
+  into.count += count;
+}
+
+/** The benchmarks of the options, each known (checked before any data is read). */
+function benchmarkSpecs(opts: ReferenceEndpointOptions): [Benchmark, ReferenceBenchmark][] {
+  const specs = [...(opts.benchmark ? [opts as ReferenceBenchmark] : []), ...(opts.benchmarks ?? [])];
+  if (specs.length === 0) {
+    throw new NelError('USAGE', 'no benchmark to answer', {
+      hint: `use one of ${benchmarkNames().join(', ')}`,
+    });
+  }
+  return specs.map((spec) => {
+    const benchmark = getBenchmark(spec.benchmark);
+    if (!benchmark) {
+      throw new NelError('USAGE', `unknown benchmark "${spec.benchmark}"`, {
+        hint: `use one of ${benchmarkNames().join(', ')}`,
+      });
+    }
+    return [benchmark, spec];
+  });
 }
 
 function validate(opts: ReferenceEndpointOptions): void {
@@ -175,13 +206,8 @@ function validate(opts: ReferenceEndpointOptions): void {
 /** Start the reference endpoint. Resolves once it listens. */
 export async function startReferenceEndpoint(opts: ReferenceEndpointOptions): Promise<ReferenceEndpoint> {
   validate(opts);
-  const benchmark = getBenchmark(opts.benchmark);
-  if (!benchmark) {
-    throw new NelError('USAGE', `unknown benchmark "${opts.benchmark}"`, {
-      hint: `use one of ${benchmarkNames().join(', ')}`,
-    });
-  }
-  const index = await buildIndex(benchmark, opts);
+  const index: AnswerIndex = { chat: new Map(), completions: new Map(), count: 0 };
+  for (const [benchmark, spec] of benchmarkSpecs(opts)) await indexBenchmark(benchmark, spec, opts, index);
   const modelId = opts.modelId ?? 'reference-model';
   const fallback = opts.fallbackAnswer ?? 'I do not know.';
   const faults =
@@ -254,7 +280,7 @@ export async function startReferenceEndpoint(opts: ReferenceEndpointOptions): Pr
     const key = requestKey(body);
     const answer = key === null ? undefined : (type === 'chat' ? index.chat : index.completions).get(key);
     if (!answer) stats.unknown_prompts++;
-    const text = answer ? index.run.referenceResponse(answer.sample, answer.correct, type) : fallback;
+    const text = answer ? answer.run.referenceResponse(answer.sample, answer.correct, type) : fallback;
     const n = Math.max(1, Math.min(128, Number(body.n ?? 1) || 1));
     const usage = {
       prompt_tokens: countTokens(key ?? ''),

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { listBenchmarks } from '../engine/benchmarks/index.js';
 import assert from 'node:assert/strict';
 import { NelError } from '../common/errors.js';
 import { engineImageRef } from '../runtime/engine-image-ref.js';
@@ -71,7 +72,7 @@ test('an upstream all_tasks_irs.yaml replaces the built-in tasks but keeps built
   const file = sharedPath('data', 'upstream', 'all_tasks_irs.yaml');
   const loaded = loadTaskCatalogue({ env: { NEL_TASKS_FILE: file } });
   assert.equal(loaded.source, file);
-  assert.equal(loaded.tasks.length, 421 + 6);
+  assert.equal(loaded.tasks.length, 421 + listBenchmarks().length);
   const t = resolveTask(loaded, { name: 'lm-evaluation-harness.mmlu' });
   assert.match(t.container, /lm-evaluation-harness:26\.03$/);
   assert.deepEqual(t.supportedEndpointTypes, ['completions']);
@@ -88,6 +89,7 @@ test('ls tasks / ls task formatting', () => {
   const json = JSON.parse(formatTaskList(cat, { json: true })) as { tasks: Record<string, string>[] };
   assert.deepEqual(Object.keys(json.tasks[0]!).sort(), [
     'arch',
+    'builtin_equivalent',
     'container',
     'description',
     'endpoint_type',
@@ -99,7 +101,10 @@ test('ls tasks / ls task formatting', () => {
     text,
     /^harness: lm-evaluation-harness\ncontainer: nvcr\.io\/nvidia\/eval-factory\/lm-evaluation-harness:25\.10\n/,
   );
-  assert.match(text, new RegExp(`${cat.tasks.length} tasks available\\n$`));
+  assert.match(
+    text,
+    new RegExp(`\\n${cat.tasks.length} tasks available; \\d+ marked \\[built-in: X\\] .*\\n$`),
+  );
   const loaded = loadTaskCatalogue({ tasksFile: sharedPath('data', 'upstream', 'all_tasks_irs.yaml') });
   const detail = formatTaskDetail(resolveTask(loaded, { name: 'lm-evaluation-harness.mmlu' }));
   assert.match(detail, /^task: mmlu\nharness: lm-evaluation-harness\n/);

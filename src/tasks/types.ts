@@ -15,6 +15,8 @@ export interface TaskDefinition {
   defaults?: Record<string, unknown>;
   /** True when the task is not in the catalogue (came from an explicit `container:`). */
   isUnlisted: boolean;
+  /** For a built-in task run in place of an upstream one (the built-in engine chosen): `harness.task`. */
+  standsFor?: string;
 }
 
 export interface HarnessInfo {

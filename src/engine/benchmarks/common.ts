@@ -99,11 +99,54 @@ export function aggregateMetric(
   if (!metric.groups) return buildEvaluationResult(task, list);
   const byCategory: Record<string, MetricValues[]> = {};
   for (const s of scores) {
-    if (!s.category) continue;
-    byCategory[s.category] ??= [{ metric: metric.metric, score: metric.score, values: [] }];
-    byCategory[s.category]![0]!.values.push(s.scores[key] ?? 0);
+    for (const name of subgroupNames(s)) {
+      byCategory[name] ??= [{ metric: metric.metric, score: metric.score, values: [] }];
+      byCategory[name]![0]!.values.push(s.scores[key] ?? 0);
+    }
   }
   return buildEvaluationResult(task, list, byCategory);
+}
+
+/** The sub-groups a sample counts in: its category, and `<dimension>:<value>` for each of its groups. */
+export function subgroupNames(s: SampleScore): string[] {
+  const names = s.category ? [s.category] : [];
+  for (const [dimension, value] of Object.entries(s.groups ?? {})) names.push(`${dimension}:${value}`);
+  return names;
+}
+
+/**
+ * Upstream's results for one metric of a benchmark run with `n_samples` responses per sample (repeats):
+ * `value` is the mean of the per-sample `key` values (each the fraction of its responses that are
+ * correct, so the mean over all responses). With n > 1, `stats` describe the n repeat-level scores
+ * (repeat r = the fraction of samples whose r-th response is correct): count = n, stddev = their
+ * population spread, stderr = stddev / sqrt(n). With one response per sample, `stats` describe the
+ * per-sample values, as aggregateMetric's. Sub-groups (when `metric.groups` is set) are computed the same
+ * way over their members.
+ */
+export function aggregateRepeats(
+  task: string,
+  metric: MetricSpec,
+  key: string,
+  scores: readonly SampleScore[],
+): EvaluationResult {
+  const summarise = (subset: readonly SampleScore[]): MetricValues => {
+    const values = subset.map((s) => s.scores[key] ?? 0);
+    const n = subset.reduce((m, s) => Math.max(m, s.correct?.length ?? 0), 0);
+    if (n <= 1) return { metric: metric.metric, score: metric.score, values };
+    const spread: number[] = [];
+    for (let r = 0; r < n; r++) {
+      const flags = subset.flatMap((s) => (s.correct && r < s.correct.length ? [s.correct[r]!] : []));
+      spread.push(fractionTrue(flags));
+    }
+    return { metric: metric.metric, score: metric.score, values, spread };
+  };
+  const list = [summarise(scores)];
+  if (!metric.groups) return buildEvaluationResult(task, list);
+  const members: Record<string, SampleScore[]> = {};
+  for (const s of scores) for (const name of subgroupNames(s)) (members[name] ??= []).push(s);
+  const subgroups: Record<string, MetricValues[]> = {};
+  for (const [name, subset] of Object.entries(members)) subgroups[name] = [summarise(subset)];
+  return buildEvaluationResult(task, list, subgroups);
 }
 
 /** Every sample of a stream, in order (for callers that need the whole list). */

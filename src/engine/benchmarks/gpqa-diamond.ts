@@ -52,6 +52,7 @@ export function gpqaItem(sample: BenchmarkSample): MultipleChoiceItem {
 
 export const gpqaDiamond = defineMultipleChoiceBenchmark({
   name: 'gpqa_diamond',
+  mirrors: ['simple_evals.gpqa_diamond'],
   description:
     'GPQA diamond, 198 graduate-level science questions (Idavidrein/gpqa, gated: set HF_TOKEN); 4 shuffled options',
   source: {

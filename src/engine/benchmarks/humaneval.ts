@@ -66,6 +66,8 @@ export const humaneval: Benchmark = {
   dataset: SOURCE,
   defaults: { max_new_tokens: 1024, temperature: 0, top_p: 1, extra: { n_samples: 1, timeout: 10, k: [1] } },
   metrics: [METRIC],
+  // chat: simple-evals' instruction and fenced-block extraction; completions: bigcode's stop sequences
+  mirrors: ['simple_evals.humaneval', 'bigcode-evaluation-harness.humaneval'],
 
   async prepare(ctx) {
     assertCodeExecutionAllowed('humaneval', ctx.env, ctx.extra);

@@ -30,6 +30,7 @@ export function mmluProItem(sample: BenchmarkSample): MultipleChoiceItem {
 
 export const mmluPro = defineMultipleChoiceBenchmark({
   name: 'mmlu_pro',
+  mirrors: ['simple_evals.mmlu_pro'],
   description:
     'MMLU-Pro, up to 10 options (TIGER-Lab/MMLU-Pro test, 12,032 items); simple-evals style prompt and extraction',
   source: { repo: 'TIGER-Lab/MMLU-Pro', split: 'test', localFileNames: ['test.jsonl', 'mmlu_pro.jsonl'] },

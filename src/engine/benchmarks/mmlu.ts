@@ -30,6 +30,7 @@ export function mmluItem(sample: BenchmarkSample): MultipleChoiceItem {
 
 export const mmlu = defineMultipleChoiceBenchmark({
   name: 'mmlu',
+  mirrors: ['simple_evals.mmlu'],
   description:
     'MMLU, 57 subjects, 4 options (cais/mmlu all/test, 14,042 items); simple-evals prompt, Answer: X extraction',
   source: { repo: 'cais/mmlu', config: 'all', split: 'test', localFileNames: ['test.jsonl', 'mmlu.jsonl'] },

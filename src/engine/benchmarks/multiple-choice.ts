@@ -37,6 +37,8 @@ export interface MultipleChoiceSpec {
   /** What the per-category groups are (e.g. `subject`). */
   categories: string;
   defaults?: EngineParams;
+  /** Upstream tasks this benchmark mirrors (Benchmark.mirrors). */
+  mirrors?: string[];
 }
 
 const METRIC_KEY = 'score';
@@ -64,6 +66,7 @@ export function defineMultipleChoiceBenchmark(spec: MultipleChoiceSpec): Benchma
     dataset: spec.source,
     defaults: spec.defaults ?? { max_new_tokens: 4096, temperature: 0, top_p: 1, extra: { n_samples: 1 } },
     metrics: [metric],
+    mirrors: spec.mirrors,
 
     async prepare(ctx) {
       const parts = {

@@ -47,6 +47,13 @@ export interface SampleScore {
   target?: unknown;
   /** Sub-group of the sample (e.g. MMLU subject), for per-category groups in results.yml. */
   category?: string;
+  /**
+   * Sub-groups of the sample along several dimensions (e.g. {subject: 'Algebra', level: '3'}), for
+   * per-group results in results.yml named `<dimension>:<value>` (e.g. `level:3`).
+   */
+  groups?: Record<string, string>;
+  /** Benchmark-specific per-sample details, written as `details` in the per-sample JSONL. */
+  details?: Record<string, unknown>;
 }
 
 /** A metric as results.yml reports it: `metrics.<metric>.scores.<score>`, optionally per sub-group. */

@@ -6,7 +6,16 @@ import { parquetReadObjects } from 'hyparquet';
 import { NelError, errorMessage } from '../../common/errors.js';
 import type { DatasetRecord } from './types.js';
 
-export const DATA_FILE_EXTENSIONS = ['.jsonl', '.json', '.parquet', '.csv'];
+export const DATA_FILE_EXTENSIONS = ['.jsonl', '.json', '.parquet', '.csv', '.tsv'];
+
+/** How a delimited text file (.csv, .tsv) is read. */
+export interface DelimitedOptions {
+  /**
+   * The field names of a file without a header row (every row is a record and must have exactly these
+   * fields); without them the first row is the header.
+   */
+  columns?: readonly string[];
+}
 
 /** True for file names this loader can parse. */
 export function isDataFile(name: string): boolean {
@@ -114,30 +123,80 @@ function asRecord(value: unknown, where: string): DatasetRecord {
 }
 
 /**
- * RFC 4180 CSV with a header row (csv-parse): quoted fields, "" escapes, newlines inside quotes, a BOM,
- * CRLF or LF; blank lines are skipped, a missing trailing field reads as ''.
+ * RFC 4180 CSV (csv-parse): quoted fields, "" escapes, newlines inside quotes, a BOM, CRLF or LF; blank
+ * lines are skipped. With a header row a missing trailing field reads as ''; see DelimitedOptions.columns.
  */
-export function parseCsvRecords(text: string, source: string): DatasetRecord[] {
-  let rows: string[][];
+export function parseCsvRecords(text: string, source: string, opts: DelimitedOptions = {}): DatasetRecord[] {
+  return rowsToRecords(readDelimited(text, source, 'CSV', { relax_quotes: true }), source, opts.columns);
+}
+
+/**
+ * Tab-separated values (csv-parse with a tab delimiter): one record a line, fields split on tabs, no
+ * quoting (a `"` is an ordinary character, as in IANA text/tab-separated-values); a BOM, CRLF or LF;
+ * blank lines are skipped. A header row names the fields unless `opts.columns` does.
+ */
+export function parseTsvRecords(text: string, source: string, opts: DelimitedOptions = {}): DatasetRecord[] {
+  return rowsToRecords(
+    readDelimited(text, source, 'TSV', { delimiter: '\t', quote: false }),
+    source,
+    opts.columns,
+  );
+}
+
+interface Row {
+  fields: string[];
+  line: number;
+}
+
+interface Dialect {
+  delimiter?: string;
+  quote?: false;
+  relax_quotes?: boolean;
+}
+
+/** The rows of a delimited text, each with the (last) line it is on (csv-parse's `info`). */
+function readDelimited(text: string, source: string, kind: string, dialect: Dialect): Row[] {
+  let rows: { record: string[]; info: { lines: number } }[];
   try {
     rows = parseCsvText(text, {
       record_delimiter: ['\r\n', '\n', '\r'],
       bom: true,
       skip_empty_lines: true,
       relax_column_count: true,
-      relax_quotes: true,
-    }) as string[][];
+      info: true,
+      ...dialect,
+    }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (e) {
     const code = (e as { code?: string }).code;
     const what =
-      code === 'CSV_QUOTE_NOT_CLOSED' ? 'unterminated quoted field' : `not valid CSV (${errorMessage(e)})`;
+      code === 'CSV_QUOTE_NOT_CLOSED'
+        ? 'unterminated quoted field'
+        : `not valid ${kind} (${errorMessage(e)})`;
     throw new NelError('ENGINE_DATASET', `${source}: ${what}`);
   }
+  return rows.map((r) => ({ fields: r.record, line: r.info.lines }));
+}
+
+function rowsToRecords(rows: Row[], source: string, columns: readonly string[] | undefined): DatasetRecord[] {
+  if (columns) {
+    return rows.map((r) => {
+      if (r.fields.length !== columns.length) {
+        throw new NelError(
+          'ENGINE_DATASET',
+          `${source}:${r.line}: ${r.fields.length} field${r.fields.length === 1 ? '' : 's'}, expected ${columns.length} (${columns.join(', ')})`,
+          { hint: 'each line must hold exactly these fields, with no header row' },
+        );
+      }
+      const rec: DatasetRecord = {};
+      columns.forEach((c, j) => (rec[c] = r.fields[j]));
+      return rec;
+    });
+  }
   if (rows.length === 0) return [];
-  const header = rows[0]!;
+  const header = rows[0]!.fields;
   return rows.slice(1).map((r) => {
     const rec: DatasetRecord = {};
-    header.forEach((h, j) => (rec[h] = r[j] ?? ''));
+    header.forEach((h, j) => (rec[h] = r.fields[j] ?? ''));
     return rec;
   });
 }
@@ -167,8 +226,8 @@ function plainValue(v: unknown): unknown {
   return v;
 }
 
-/** Parse one local data file by its extension. */
-export async function parseDataFile(path: string): Promise<DatasetRecord[]> {
+/** Parse one local data file by its extension (`opts` applies to .csv and .tsv). */
+export async function parseDataFile(path: string, opts: DelimitedOptions = {}): Promise<DatasetRecord[]> {
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.json') return parseJsonlFile(path);
   let bytes: Buffer;
@@ -178,7 +237,8 @@ export async function parseDataFile(path: string): Promise<DatasetRecord[]> {
     throw readFailure(path, e);
   }
   if (ext === '.parquet') return parseParquet(bytes, path);
-  if (ext === '.csv') return parseCsvRecords(bytes.toString('utf8'), path);
+  if (ext === '.csv') return parseCsvRecords(bytes.toString('utf8'), path, opts);
+  if (ext === '.tsv') return parseTsvRecords(bytes.toString('utf8'), path, opts);
   throw new NelError('ENGINE_DATASET', `unsupported data set file type: ${path}`, {
     hint: `use one of ${DATA_FILE_EXTENSIONS.join(', ')}`,
   });

@@ -53,7 +53,7 @@ function otherConfigFolder(path: string, all: readonly string[], source: Dataset
 }
 
 function preferOneFormat(files: string[]): string[] {
-  for (const ext of ['.parquet', '.jsonl', '.json', '.csv']) {
+  for (const ext of ['.parquet', '.jsonl', '.json', '.csv', '.tsv']) {
     const same = files.filter((f) => extname(f).toLowerCase() === ext);
     if (same.length > 0) return same;
   }

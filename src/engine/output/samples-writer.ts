@@ -14,6 +14,8 @@ export interface SampleLine {
   extracted: (string | null)[];
   scores: Record<string, number>;
   target?: unknown;
+  /** Benchmark-specific details of the sample (SampleScore.details). */
+  details?: Record<string, unknown>;
   /** e.g. ["empty_content"]: the reply's text was empty (content null, or only reasoning). */
   flags?: string[];
   /** The endpoint's error when the sample failed (tolerated by extra.max_failed_samples). */

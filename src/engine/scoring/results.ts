@@ -1,11 +1,16 @@
 import type { EvaluationResult, GroupResult, MetricResult } from '../types.js';
-import { scoreFromValues } from './stats.js';
+import { computeStats, mean, scoreFromValues } from './stats.js';
 
 /** One metric's per-sample values: results.yml `metrics.<metric>.scores.<score>`. */
 export interface MetricValues {
   metric: string;
   score: string;
   values: number[];
+  /**
+   * The values whose spread `stats` describe, when not `values` themselves (e.g. the per-repeat scores of
+   * a run with several responses per sample); `value` stays the mean of `values`.
+   */
+  spread?: number[];
 }
 
 /** Build `metrics` from per-sample values. */
@@ -13,7 +18,9 @@ export function buildMetrics(list: readonly MetricValues[]): Record<string, Metr
   const metrics: Record<string, MetricResult> = {};
   for (const m of list) {
     metrics[m.metric] ??= { scores: {} };
-    metrics[m.metric].scores[m.score] = scoreFromValues(m.values);
+    metrics[m.metric].scores[m.score] = m.spread
+      ? { value: mean(m.values), stats: computeStats(m.spread) }
+      : scoreFromValues(m.values);
   }
   return metrics;
 }

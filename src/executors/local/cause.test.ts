@@ -104,3 +104,20 @@ test('stage.lost reads as FAILED with its cause', () => {
   assert.equal(c.cause, "the job's processes are gone (killed?)");
   assert.equal(c.hint, 'nel resume abcd continues from the cache');
 });
+
+test('a failed pull of an upstream task with a built-in equivalent suggests --builtin-engine', () => {
+  const rec = job({
+    'logs/client_stdout.log':
+      "Unable to find image 'nvcr.io/nvidia/eval-factory/simple-evals:25.10' locally\n" +
+      'docker: Error response from daemon: unauthorized: authentication required.\n',
+  });
+  rec.config = { evaluation: { tasks: [{ name: 'simple_evals.gpqa_diamond' }] } };
+  rec.data.eval_image = 'nvcr.io/nvidia/eval-factory/simple-evals:25.10';
+  const cause = jobCause(rec, 125);
+  assert.match(
+    cause.hint!,
+    /docker login nvcr\.io.*nel run \.\.\. --builtin-engine \(its equivalent there: gpqa_diamond/,
+  );
+  rec.config = { evaluation: { tasks: [{ name: 'simple_evals.humanevalplus' }] } };
+  assert.match(jobCause(rec, 125).hint!, /has no humanevalplus task yet \(nel ls tasks --builtin-engine/);
+});

@@ -1,0 +1,320 @@
+/**
+ * The Slurm executor's plan: the neutral plan (launcher/plan.ts) rendered into one `run.sub` per task
+ * in upstream's layout `<output_dir>/<YYYYmmdd_HHMMSS>-<invocation>/<task>.<i>/{run.sub,logs,artifacts}`.
+ *
+ * `execution.output_dir` is a path on the cluster; the files are prepared in the same layout under a
+ * staging directory on this machine (`execution.staging_dir`, default ~/.nemo-evaluator/slurm-staging),
+ * which is what the plan writes. Copied to output_dir on the cluster, each run.sub is what sbatch takes.
+ * buildSlurmPlan is pure (writes nothing, throws NelError for every config problem).
+ */
+import { homedir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { launcherConfig, type LoadedConfig } from '../../config/index.js';
+import { NelError, errorMessage } from '../../common/errors.js';
+import { isPlainObject, type Obj } from '../../common/objects.js';
+import { packageRoot } from '../../common/version.js';
+import { dumpYaml } from '../../common/yaml.js';
+import { dumpEngineConfig } from '../../launcher/engine-config.js';
+import { describeEnvSource, mergeEnvGroups, parseEnvVarsMap } from '../../launcher/env-vars.js';
+import { invalidConfig as invalid, planInvocation, type BuildPlanOptions } from '../../launcher/plan.js';
+import type { EnvVarSpec, InvocationPlan, JobPlan } from '../../launcher/types.js';
+import { checkSbatchValue, readSlurmSettings, type SlurmSettings } from './config.js';
+import {
+  CONTAINER_RESULTS_DIR,
+  renderHaproxyConfig,
+  renderRunSub,
+  slurmJobName,
+  type SlurmDeploymentSpec,
+  type SlurmScriptContext,
+  type SlurmScriptJob,
+} from './render.js';
+
+/** A job of a Slurm plan: where its files are on the cluster and here. */
+export interface SlurmJobPlan {
+  jobId: string;
+  jobName: string;
+  /** The task directory on the cluster. */
+  remoteTaskDir: string;
+  /** `<remoteTaskDir>/run.sub`: what sbatch is given. */
+  remoteRunSub: string;
+  /** The staged copy of run.sub on this machine. */
+  stagedRunSub: string;
+}
+
+/** The Slurm part of a plan: what launching needs beyond the files. */
+export interface SlurmPlanInfo {
+  hostname: string;
+  username: string | null;
+  /** execution.output_dir on the cluster. */
+  remoteOutputDir: string;
+  /** `<remoteOutputDir>/<stamp>-<invocation>`: where the staged invocation directory goes. */
+  remoteInvocationDir: string;
+  containerRuntime: SlurmSettings['containerRuntime'];
+  jobs: SlurmJobPlan[];
+}
+
+export interface SlurmInvocationPlan extends InvocationPlan {
+  slurm: SlurmPlanInfo;
+}
+
+export const isSlurmPlan = (p: InvocationPlan): p is SlurmInvocationPlan =>
+  isPlainObject((p as Partial<SlurmInvocationPlan>).slurm);
+
+const obj = (v: unknown): Obj => (isPlainObject(v) ? v : {});
+const withNewline = (s: string): string => (s.endsWith('\n') ? s : s + '\n');
+
+function defaultToolPaths(): { nelJs: string; engineJs: string } {
+  let root: string;
+  try {
+    root = packageRoot();
+  } catch (e) {
+    throw new NelError('INTERNAL', `cannot locate the installed package: ${errorMessage(e)}`);
+  }
+  return {
+    nelJs: join(root, 'dist', 'src', 'bin', 'nel.js'),
+    engineJs: join(root, 'dist', 'src', 'bin', 'nemo-evaluator.js'),
+  };
+}
+
+/** The root the invocation directories are staged under on this machine. */
+export function stagingRoot(settings: SlurmSettings, opts: BuildPlanOptions): string {
+  const cwd = opts.cwd ?? process.cwd();
+  if (settings.stagingDir !== null) return resolve(cwd, settings.stagingDir);
+  return join(opts.env.HOME || homedir(), '.nemo-evaluator', 'slurm-staging');
+}
+
+/** The model server's mounts: artifacts, checkpoint, cache and execution.mounts.deployment. */
+function deploymentMounts(deployment: Obj, settings: SlurmSettings, remoteTaskDir: string): string[] {
+  const mounts = [`${remoteTaskDir}/artifacts:${CONTAINER_RESULTS_DIR}`];
+  const cp = deployment.checkpoint_path;
+  if (typeof cp === 'string' && cp) mounts.push(`${cp}:/checkpoint:ro`);
+  const cache = deployment.cache_path;
+  if (typeof cache === 'string' && cache) mounts.push(`${cache}:/cache`);
+  for (const [h, c] of settings.mounts.deployment) mounts.push(`${h}:${c}`);
+  return mounts;
+}
+
+/** Runtime `none` has no container to mount anything into (a task's dataset_dir is used where it is). */
+function checkNoContainerMounts(settings: SlurmSettings, deployment: Obj | undefined): void {
+  if (settings.containerRuntime !== 'none') return;
+  const hint = 'use container_runtime pyxis or docker, or drop the mounts (the node sees its own paths)';
+  if (settings.mounts.deployment.length > 0 || settings.mounts.evaluation.length > 0)
+    throw invalid(
+      'execution.mounts cannot be used with execution.container_runtime none: nothing runs in a container',
+      hint,
+    );
+  for (const key of ['checkpoint_path', 'cache_path'])
+    if (deployment && typeof deployment[key] === 'string' && deployment[key])
+      throw invalid(`deployment.${key} cannot be mounted with execution.container_runtime none`, hint);
+}
+
+/** The Slurm executor's plan of an invocation: jobs, run.sub scripts and the staged files. */
+export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): SlurmInvocationPlan {
+  const resolved = loaded.resolved as Obj;
+  const config = launcherConfig(loaded);
+  const settings = readSlurmSettings(config.execution, { noDocker: opts.noDocker });
+  const deploymentCfg = obj(resolved.deployment);
+  if (deploymentCfg.multiple_instances !== undefined && deploymentCfg.multiple_instances !== null) {
+    throw invalid(
+      'deployment.multiple_instances is no longer supported',
+      'use execution.num_instances (instances) and execution.num_nodes (all their nodes; divisible by num_instances)',
+    );
+  }
+  const aux = Object.entries(obj(resolved.auxiliary_deployments)).filter(
+    ([, d]) => isPlainObject(d) && d.type !== undefined && d.type !== null && d.type !== 'none',
+  );
+  if (aux.length > 0) {
+    throw invalid(
+      `auxiliary_deployments (${aux.map(([n]) => n).join(', ')}) are not deployed by this build's Slurm executor`,
+      'serve the auxiliary model elsewhere and give its URL in the task config, or set its type to none',
+    );
+  }
+  const multi = settings.numInstances > 1;
+  const neutral = planInvocation(loaded, opts, {
+    engineOutputDir: (taskDir) =>
+      settings.containerRuntime === 'none' ? join(taskDir, 'artifacts') : CONTAINER_RESULTS_DIR,
+    // several instances are reached through the load balancer
+    endpointPort: (port) => (multi ? settings.proxy.port : port),
+  });
+  const { deployment, invocationId } = neutral;
+  const remoteInvocationDir = neutral.invocationDir;
+  const root = stagingRoot(settings, opts);
+  const invocationDir = join(root, basename(remoteInvocationDir));
+  const tools = opts.toolPaths ?? defaultToolPaths();
+  checkNoContainerMounts(settings, deployment ? deploymentCfg : undefined);
+
+  const deployPreCmd = deployment && typeof deploymentCfg.pre_cmd === 'string' ? deploymentCfg.pre_cmd : '';
+  const exportEnv = mergeEnvGroups(
+    parseEnvVarsMap(resolved.env_vars, 'env_vars'),
+    parseEnvVarsMap(obj(resolved.export).env_vars, 'export.env_vars'),
+  );
+  const warnings = [...neutral.warnings];
+  if (deployPreCmd && !neutral.hasPrePostCmd) {
+    warnings.push('The config has a deployment pre_cmd; a real run needs NEMO_EVALUATOR_TRUST_PRE_CMD=1.');
+  }
+  const relativeMounts = settings.mounts.evaluation
+    .concat(settings.mounts.deployment)
+    .filter(([h]) => !h.startsWith('/'))
+    .map(([h]) => h);
+  if (relativeMounts.length > 0) {
+    warnings.push(
+      `relative mount paths (${relativeMounts.join(', ')}) are taken from the job's working directory on the cluster; prefer absolute paths`,
+    );
+  }
+
+  const jobs: JobPlan[] = [];
+  const slurmJobs: SlurmJobPlan[] = [];
+  const files: InvocationPlan['files'] = [];
+  for (const nj of neutral.jobs) {
+    const remoteTaskDir = nj.taskDir;
+    const stagedTaskDir = join(invocationDir, nj.uniqueName);
+    checkSbatchValue(`evaluation.tasks[${nj.index}].name`, nj.taskName);
+    const jobName = slurmJobName(settings, nj.uniqueName);
+    const engineConfigYaml = dumpEngineConfig(nj.engineConfig);
+    const entry = nj.entry;
+    const datasetDir =
+      typeof entry.dataset_dir === 'string' && entry.dataset_dir ? entry.dataset_dir : undefined;
+    const datasetMountPath =
+      typeof entry.dataset_mount_path === 'string' && entry.dataset_mount_path
+        ? entry.dataset_mount_path
+        : '/datasets';
+    const sj: SlurmScriptJob = {
+      jobId: nj.jobId,
+      taskName: nj.taskName,
+      taskDir: remoteTaskDir,
+      evalImage: nj.evalImage,
+      env: nj.env,
+      engineConfigYaml,
+      preCmd: nj.preCmd,
+      postCmd: nj.postCmd,
+      unresolvedConfigText: neutral.sourceText,
+      dataset: datasetDir ? { host: datasetDir, mountPath: datasetMountPath } : undefined,
+    };
+    const dep: SlurmDeploymentSpec | undefined = deployment
+      ? {
+          type: deployment.type,
+          image: deployment.image,
+          command: deployment.command,
+          preCmd: deployPreCmd,
+          port: deployment.port,
+          healthPath: deployment.endpoints.health ?? '/health',
+          env: deployment.env,
+          mounts: deploymentMounts(deploymentCfg, settings, remoteTaskDir),
+        }
+      : undefined;
+    const ctx: SlurmScriptContext = {
+      invocationId,
+      version: neutral.version,
+      settings,
+      deployment: dep,
+      exportEnv,
+      outputDir: neutral.outputDir,
+      engineJs: tools.engineJs,
+      nelJs: tools.nelJs,
+    };
+    const stagedRunSub = join(stagedTaskDir, 'run.sub');
+    files.push({ path: stagedRunSub, text: renderRunSub(sj, ctx, jobName), mode: 0o755 });
+    if (dep && multi) {
+      const proxyCfg = renderHaproxyConfig(settings, dep.port);
+      files.push({ path: join(stagedTaskDir, 'proxy.cfg.template'), text: proxyCfg });
+      files.push({ path: join(stagedTaskDir, 'proxy.cfg'), text: proxyCfg });
+    }
+    if (settings.containerRuntime === 'none') {
+      files.push({ path: join(stagedTaskDir, 'config_ef.yaml'), text: engineConfigYaml });
+      if (nj.preCmd) files.push({ path: join(stagedTaskDir, 'pre_cmd.sh'), text: withNewline(nj.preCmd) });
+      if (nj.postCmd) files.push({ path: join(stagedTaskDir, 'post_cmd.sh'), text: withNewline(nj.postCmd) });
+    }
+    if (settings.autoExportDestinations.length > 0) {
+      files.push({
+        path: join(stagedTaskDir, 'export_config.yml'),
+        text: dumpYaml({ export: obj(neutral.resolvedConfig.export) }),
+      });
+    }
+    jobs.push({
+      index: nj.index,
+      jobId: nj.jobId,
+      taskName: nj.taskName,
+      uniqueName: nj.uniqueName,
+      taskDir: stagedTaskDir,
+      task: nj.task,
+      evalImage: nj.evalImage,
+      containerName: '',
+      env: nj.env,
+      engineConfig: nj.engineConfig,
+    });
+    slurmJobs.push({
+      jobId: nj.jobId,
+      jobName,
+      remoteTaskDir,
+      remoteRunSub: join(remoteTaskDir, 'run.sub'),
+      stagedRunSub,
+    });
+  }
+
+  return {
+    invocationId,
+    invocationDir,
+    outputDir: root,
+    mode: 'parallel',
+    maxParallelTasks: null,
+    useDocker: settings.containerRuntime === 'docker',
+    jobs,
+    resolvedConfig: neutral.resolvedConfig,
+    files,
+    entryScripts: slurmJobs.map((j) => j.stagedRunSub),
+    warnings,
+    missingHostVars: neutral.missingHostVars,
+    unlistedTasks: neutral.unlistedTasks,
+    hasPrePostCmd: neutral.hasPrePostCmd || deployPreCmd !== '',
+    slurm: {
+      hostname: settings.hostname,
+      username: settings.username,
+      remoteOutputDir: neutral.outputDir,
+      remoteInvocationDir,
+      containerRuntime: settings.containerRuntime,
+      jobs: slurmJobs,
+    },
+  };
+}
+
+const envLine = (s: EnvVarSpec): string => `${s.target} <- ${describeEnvSource(s)}`;
+
+/** What `nel run --dry-run` prints: config, directories, jobs, variables (names only), scripts, warnings. */
+export function formatSlurmDryRun(plan: InvocationPlan, loaded: LoadedConfig): string {
+  if (!isSlurmPlan(plan)) throw new NelError('INTERNAL', 'not a Slurm plan');
+  const s = plan.slurm;
+  const out: string[] = [];
+  out.push('# Configuration (as composed, before interpolation)', dumpYaml(loaded.raw).trimEnd(), '');
+  out.push(`Invocation: ${plan.invocationId}`);
+  out.push(`Cluster:    ${s.username ? `${s.username}@` : ''}${s.hostname}`);
+  out.push(`Directory:  ${s.remoteInvocationDir} (on the cluster)`);
+  out.push(`Staged in:  ${plan.invocationDir}`);
+  out.push(`Runs with:  container_runtime ${s.containerRuntime}`);
+  out.push('', 'Jobs:');
+  plan.jobs.forEach((j, i) => {
+    const sj = s.jobs[i]!;
+    out.push(`  ${j.jobId}  ${j.taskName}`);
+    out.push(`    harness: ${j.task.harness || '(unknown)'}${j.task.isUnlisted ? ' (unlisted)' : ''}`);
+    out.push(`    image: ${j.evalImage}`);
+    out.push(`    endpoint type: ${j.task.endpointType}`);
+    out.push(`    slurm job name: ${sj.jobName}`);
+    out.push(`    dir: ${sj.remoteTaskDir}`);
+    if (j.env.length > 0) {
+      out.push('    environment (names only; values are read when the job runs):');
+      for (const e of j.env) out.push(`      ${envLine(e)}`);
+    }
+  });
+  for (const path of plan.entryScripts) {
+    const f = plan.files.find((x) => x.path === path);
+    out.push('', `# ${path}`, f ? f.text.trimEnd() : '');
+  }
+  for (const f of plan.files.filter((x) => x.path.endsWith('/proxy.cfg.template')))
+    out.push('', `# ${f.path}`, f.text.trimEnd());
+  out.push(
+    '',
+    `DRY RUN: Scripts prepared and saved to ${plan.invocationDir}`,
+    `On the cluster they belong in ${s.remoteInvocationDir}; each <task>/run.sub is submitted with sbatch.`,
+  );
+  for (const w of plan.warnings) out.push(`warning: ${w}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,268 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { repoRoot } from './paths.js';
+
+/**
+ * The project's real Slurm cluster (scripts/slurm-cluster.sh): one slurmctld and several slurmd on
+ * 127.0.0.1, plus an SSH login node. Test files share one cluster (the default state directory);
+ * `up` holds a lock, so files running at the same time may all call ensureSlurmCluster().
+ */
+
+export interface SlurmCluster {
+  /** The state directory (config, logs, munge, spool). */
+  dir: string;
+  /** What Slurm client commands need to reach this cluster. */
+  env: { SLURM_CONF: string };
+  /** Node names, node1..nodeN. */
+  nodes: string[];
+  /** Settings that point scripts/slurm-cluster.sh at this cluster (for stop-node, start-node, down). */
+  scriptEnv: Record<string, string>;
+}
+
+export interface LoginNode {
+  host: string;
+  port: number;
+  user: string;
+  /** Private key accepted by the login node. */
+  keyPath: string;
+  /** known_hosts holding the login node's host key. */
+  knownHostsPath: string;
+  /** An ssh_config defining `hostAlias` with all of the above (`ssh -F sshConfigPath hostAlias`). */
+  sshConfigPath: string;
+  hostAlias: string;
+  /** ssh options to connect to user@host non-interactively: `ssh ...sshOptions user@host CMD`. */
+  sshOptions: string[];
+  /** SLURM_CONF that sessions on the login node get from its sshd. */
+  env: { SLURM_CONF: string };
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ClusterSettings {
+  /** State directory; default NEL_SLURM_DIR or /tmp/nel-slurm. */
+  dir?: string;
+  /** slurmctld port; node K listens on portBase+K. Default NEL_SLURM_PORT_BASE or 17800. */
+  portBase?: number;
+  nodes?: number;
+}
+
+export const slurmScript = (): string => join(repoRoot(), 'scripts', 'slurm-cluster.sh');
+
+const defaultDir = (): string => process.env.NEL_SLURM_DIR || '/tmp/nel-slurm';
+
+function settingsEnv(s: ClusterSettings): Record<string, string> {
+  const env: Record<string, string> = { NEL_SLURM_DIR: s.dir ?? defaultDir() };
+  const base = s.portBase ?? process.env.NEL_SLURM_PORT_BASE;
+  if (base !== undefined && base !== '') env.NEL_SLURM_PORT_BASE = String(base);
+  if (process.env.NEL_SLURM_SSH_PORT) env.NEL_SLURM_SSH_PORT = process.env.NEL_SLURM_SSH_PORT;
+  return env;
+}
+
+/** Run a command with a deadline; never throws (the result carries the exit code). */
+export function run(
+  file: string,
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; timeoutMs?: number; cwd?: string } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      {
+        env: { ...process.env, ...opts.env },
+        cwd: opts.cwd,
+        timeout: opts.timeoutMs ?? 30_000,
+        killSignal: 'SIGKILL',
+        maxBuffer: 16 * 1024 * 1024,
+        encoding: 'utf8',
+      },
+      (err, stdout, stderr) => {
+        // 124 for a command killed at its deadline (as timeout(1) reports), 127 for one not found.
+        const code = !err ? 0 : typeof err.code === 'number' ? err.code : err.code === 'ENOENT' ? 127 : 124;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Run scripts/slurm-cluster.sh SUBCOMMAND against the cluster in `settings`. */
+export function clusterScript(
+  args: string[],
+  settings: ClusterSettings = {},
+  timeoutMs = 600_000,
+): Promise<CommandResult> {
+  return run('bash', [slurmScript(), ...args], { env: settingsEnv(settings), timeoutMs });
+}
+
+const lastLine = (text: string): string => text.trim().split('\n').filter(Boolean).pop() ?? '';
+
+async function startCluster(settings: ClusterSettings): Promise<SlurmCluster> {
+  const args = ['up', ...(settings.nodes ? ['--nodes', String(settings.nodes)] : [])];
+  const r = await clusterScript(args, settings);
+  if (r.code !== 0) {
+    throw new Error(`scripts/slurm-cluster.sh up failed: ${lastLine(r.stderr) || `exit ${r.code}`}`);
+  }
+  const scriptEnv = settingsEnv(settings);
+  const dir = scriptEnv.NEL_SLURM_DIR;
+  const conf = join(dir, 'etc', 'slurm.conf');
+  const nodes = [...readFileSync(conf, 'utf8').matchAll(/^NodeName=(\S+)/gm)].map((m) => m[1]);
+  return { dir, env: { SLURM_CONF: conf }, nodes, scriptEnv };
+}
+
+let shared: Promise<SlurmCluster> | undefined;
+
+/** The shared cluster: `scripts/slurm-cluster.sh up` once per test process (a no-op when it runs). */
+export function ensureSlurmCluster(): Promise<SlurmCluster> {
+  shared ??= startCluster({});
+  return shared;
+}
+
+/**
+ * A cluster of a test's own, in its own directory and ports, for tests that break it (stopping
+ * nodes) without disturbing the shared one. Stop it with stopPrivateCluster().
+ */
+export function startPrivateCluster(settings: Required<ClusterSettings>): Promise<SlurmCluster> {
+  return startCluster(settings);
+}
+
+export async function stopPrivateCluster(cluster: SlurmCluster): Promise<void> {
+  await run('bash', [slurmScript(), 'down'], { env: cluster.scriptEnv, timeoutMs: 120_000 });
+}
+
+let login: Promise<LoginNode> | undefined;
+
+async function startLoginNode(): Promise<LoginNode> {
+  const cluster = await ensureSlurmCluster();
+  const r = await clusterScript(['ssh-up']);
+  if (r.code !== 0) {
+    throw new Error(`scripts/slurm-cluster.sh ssh-up failed: ${lastLine(r.stderr) || `exit ${r.code}`}`);
+  }
+  const sshDir = join(cluster.dir, 'ssh');
+  const port = Number(process.env.NEL_SLURM_SSH_PORT || 17822);
+  const keyPath = join(sshDir, 'id_ed25519');
+  const knownHostsPath = join(sshDir, 'known_hosts');
+  return {
+    host: '127.0.0.1',
+    port,
+    user: userInfo().username,
+    keyPath,
+    knownHostsPath,
+    sshConfigPath: join(sshDir, 'ssh_config'),
+    hostAlias: 'nel-slurm-login',
+    sshOptions: [
+      '-p',
+      String(port),
+      '-i',
+      keyPath,
+      '-o',
+      `UserKnownHostsFile=${knownHostsPath}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+    ],
+    env: cluster.env,
+  };
+}
+
+/** The login node (sshd on 127.0.0.1 whose sessions reach the shared cluster); started once. */
+export function ensureLoginNode(): Promise<LoginNode> {
+  login ??= startLoginNode();
+  return login;
+}
+
+/** Run a shell command line on the login node over ssh (the local environment is not sent). */
+export function runOverSsh(node: LoginNode, command: string, timeoutMs = 30_000): Promise<CommandResult> {
+  const env: Record<string, string | undefined> = { SLURM_CONF: undefined };
+  return run('ssh', [...node.sshOptions, `${node.user}@${node.host}`, command], { env, timeoutMs });
+}
+
+async function requireOrSkip<T>(
+  t: TestContext,
+  what: string,
+  start: () => Promise<T>,
+): Promise<T | undefined> {
+  const ci = process.env.CI === 'true';
+  if (process.env.NEL_TEST_SLURM === '0' && !ci) {
+    t.skip(`${what} not available (the test set-up could not start it)`);
+    return undefined;
+  }
+  try {
+    return await start();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (ci) throw new Error(`CI=true but the ${what} could not be started: ${message}`);
+    t.skip(`${what} not available: ${message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Slurm tests: the shared cluster, started when needed. Without it (not root, packages not
+ * installable) the test is skipped, except with CI=true, where that is a failure.
+ */
+export function requireSlurm(t: TestContext): Promise<SlurmCluster | undefined> {
+  return requireOrSkip(t, 'Slurm cluster', ensureSlurmCluster);
+}
+
+/** Like requireSlurm, for the SSH login node. */
+export function requireLoginNode(t: TestContext): Promise<LoginNode | undefined> {
+  return requireOrSkip(t, 'Slurm login node', ensureLoginNode);
+}
+
+/** Run a Slurm client command (sinfo, sbatch, ...) against CLUSTER; throws on failure. */
+export async function slurm(cluster: SlurmCluster, command: string, args: string[]): Promise<string> {
+  const r = await run(command, args, { env: cluster.env, timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** `scontrol show job -o ID` as a map of its fields (JobState, NodeList, ExitCode, ...). */
+export async function jobInfo(cluster: SlurmCluster, jobId: string): Promise<Record<string, string>> {
+  const out = await slurm(cluster, 'scontrol', ['show', 'job', '-o', jobId]);
+  const fields: Record<string, string> = {};
+  for (const m of out.trim().matchAll(/(\S+?)=(\S*)/g)) fields[m[1]] ??= m[2];
+  return fields;
+}
+
+/** Poll CHECK every 300 ms until it returns a value other than undefined; fail after timeoutMs. */
+export async function pollUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+const FINISHED = /^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE)/;
+
+/** Wait until job ID has finished; returns its final scontrol fields. */
+export function waitForJob(
+  cluster: SlurmCluster,
+  jobId: string,
+  timeoutMs = 60_000,
+): Promise<Record<string, string>> {
+  return pollUntil(
+    `job ${jobId} to finish`,
+    async () => {
+      const info = await jobInfo(cluster, jobId);
+      return FINISHED.test(info.JobState ?? '') ? info : undefined;
+    },
+    timeoutMs,
+  );
+}
