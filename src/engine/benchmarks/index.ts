@@ -18,7 +18,6 @@ import { registerBenchmark } from './registry.js';
 
 registerBenchmark(gsm8k);
 registerBenchmark(humaneval);
-registerBenchmark(mbpp);
 registerBenchmark(mmlu);
 registerBenchmark(mmluPro);
 registerBenchmark(gpqaDiamond);
@@ -27,6 +26,7 @@ registerBenchmark(aime24);
 registerBenchmark(aime25);
 registerBenchmark(mgsm);
 registerBenchmark(ifeval);
+registerBenchmark(mbpp);
 registerBenchmark(custom);
 
 export { builtinResolver, getBenchmark, listBenchmarks, registerBenchmark } from './registry.js';
