@@ -1,7 +1,7 @@
 /**
  * The performance suite: `npm run bench` (full, writes docs/PERFORMANCE.md) or `npm run bench -- --smoke`
  * (tiny sizes, prints the report and writes it to a temp file unless --write is given).
- * Options: --only <name>[,<name>] (throughput, peer, cached, memory, launcher, container), --rounds N,
+ * Options: --only <name>[,<name>] (throughput, peer, cached, memory, launcher, container, sandbox), --rounds N,
  * --data DIR (folder holding gsm8k/test.jsonl; default ../shared/data beside the repository), --out FILE.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { dataDir, repoRoot } from './lib/paths.js';
 import { renderReport } from './lib/report.js';
 import type { SuiteResult } from './lib/results.js';
 import { cachedRerun, engineThroughput, peerComparison } from './suites/engine-throughput.js';
+import { codeExecution, codeExecutionGoals } from './suites/code-execution.js';
 import { containerOverhead } from './suites/container-overhead.js';
 import { launcherLatency } from './suites/launcher-latency.js';
 import { memory } from './suites/memory.js';
@@ -26,6 +27,7 @@ const SUITES: { name: string; title: string; run: (o: BenchOptions) => Promise<S
   { name: 'memory', title: '3. Memory', run: memory },
   { name: 'launcher', title: '4. Launcher latency', run: launcherLatency },
   { name: 'container', title: '5. Container overhead', run: containerOverhead },
+  { name: 'sandbox', title: '6. Code-execution throughput', run: codeExecution },
 ];
 
 export interface CliArgs {
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
   const report = renderReport({
     machine: machineInfo(),
     results,
-    goals: judgeGoals(results, opts.smoke),
+    goals: [...judgeGoals(results, opts.smoke), ...codeExecutionGoals(results, opts.smoke)],
     smoke: opts.smoke,
     rounds: opts.rounds,
     durationS: (Date.now() - started) / 1000,

@@ -10,6 +10,7 @@ import { gsm8k } from './gsm8k.js';
 import { humaneval } from './humaneval.js';
 import { ifeval } from './ifeval/index.js';
 import { math500 } from './math500.js';
+import { mbpp } from './mbpp.js';
 import { mgsm } from './mgsm.js';
 import { mmlu } from './mmlu.js';
 import { mmluPro } from './mmlu-pro.js';
@@ -25,6 +26,7 @@ registerBenchmark(aime24);
 registerBenchmark(aime25);
 registerBenchmark(mgsm);
 registerBenchmark(ifeval);
+registerBenchmark(mbpp);
 registerBenchmark(custom);
 
 export { builtinResolver, getBenchmark, listBenchmarks, registerBenchmark } from './registry.js';
