@@ -58,12 +58,13 @@ export function formatTaskList(
     out.push(`container: ${first.container}`);
     out.push(`arch: ${first.arch || 'unknown'}`);
     out.push(`registry: ${imageRegistry(first.container)}`);
-    out.push(`${'task'.padEnd(36)}${'endpoint'.padEnd(14)}description`);
+    const ew = Math.max(13, ...list.map((e) => e.endpoint_type.length)); // the endpoint column fits its longest
+    out.push(`${'task'.padEnd(36)}${'endpoint'.padEnd(ew + 1)}description`);
     for (const e of list) {
       const mark = e.builtin_equivalent ? `[built-in: ${e.builtin_equivalent}] ` : '';
       const desc = mark + oneLine(e.description);
       out.push(
-        `${e.task.padEnd(35)} ${e.endpoint_type.padEnd(13)} ${desc.length > 100 ? desc.slice(0, 97) + '...' : desc}`.trimEnd(),
+        `${e.task.padEnd(35)} ${e.endpoint_type.padEnd(ew)} ${desc.length > 100 ? desc.slice(0, 97) + '...' : desc}`.trimEnd(),
       );
     }
     out.push('');
