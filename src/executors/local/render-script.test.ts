@@ -29,7 +29,7 @@ test('the in-container command forwards one SIGTERM to the engine, waits for it,
       [
         '#!/usr/bin/env bash',
         "trap 'echo TERM >> signals.log; sleep 0.3; echo finished >> signals.log; exit 0' TERM",
-        'echo "$@" > started',
+        'echo "$@" > started.tmp && mv started.tmp started', // whole, so the test never reads it half-written
         'while :; do sleep 0.05; done',
       ].join('\n') + '\n',
     );
