@@ -17,6 +17,7 @@ const until = async (cond: () => boolean, ms: number): Promise<boolean> => {
 
 test('the in-container command forwards one SIGTERM to the engine, waits for it, then runs post_cmd', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nel-incontainer-'));
+  let child: ReturnType<typeof spawn> | undefined;
   try {
     const bin = join(dir, 'bin');
     const work = join(dir, 'work');
@@ -40,17 +41,19 @@ test('the in-container command forwards one SIGTERM to the engine, waits for it,
       engineConfigYaml: 'config: {}\n',
       unresolvedConfigText: null,
     });
-    const child = spawn('bash', ['-c', cmd], {
+    child = spawn('bash', ['-c', cmd], {
       cwd: work,
       env: { PATH: `${bin}:${process.env.PATH}` },
       stdio: 'ignore',
+      detached: true,
     });
-    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const proc = child;
+    const exited = new Promise<number | null>((r) => proc.on('close', (code) => r(code)));
     assert.ok(await until(() => existsSync(join(work, 'started')), 10_000), 'the engine started');
     assert.equal(readFileSync(join(work, 'started'), 'utf8').trim(), 'run_eval --run_config config_ef.yaml');
     // `docker stop` and the signal `docker run` proxies both reach the shell: two SIGTERMs
-    child.kill('SIGTERM');
-    child.kill('SIGTERM');
+    proc.kill('SIGTERM');
+    proc.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.deepEqual(readFileSync(join(work, 'signals.log'), 'utf8').split('\n').filter(Boolean), [
       'TERM',
@@ -58,6 +61,14 @@ test('the in-container command forwards one SIGTERM to the engine, waits for it,
     ]);
     assert.equal(readFileSync(join(work, 'post.log'), 'utf8'), 'post-ran\n');
   } finally {
+    // a failed assertion must not leave the stand-in engine looping (the test process would never end)
+    if (child?.pid && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 });
