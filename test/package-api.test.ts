@@ -133,7 +133,7 @@ export async function use(): Promise<void> {
     console.log(line.prefix, line.line);
   }
   const config: LauncherConfig = launcherConfig(loadConfig({ config: 'run.yaml' }));
-  const timeout: number | undefined = (config.execution as ExecutionConfig | undefined)?.endpoint_readiness_timeout;
+  const timeout: number | null | undefined = (config.execution as ExecutionConfig | undefined)?.endpoint_readiness_timeout;
   const tasks: TaskListEntry[] = listTasks();
   const runs: string[] = listRuns({ limit: 5 }).runs.map((r) => r.invocation_id);
   const outcome: EvaluationOutcome = await evaluate({ flags: { eval_type: 'gsm8k', model_id: 'm' } });
