@@ -69,6 +69,9 @@ test('nel compare: 0.70 vs 0.80 on GSM8K, identical runs, and a run with a diffe
     assert.equal(m.diff, 0.1);
     assert.deepEqual(m.discordant, { b: nb, c: nc });
     assert.equal(m.p, mcnemarExactP(nb, nc));
+    // scipy 1.17.1: binomtest(23, 66, 0.5).pvalue (b=23, c=43 counted the same way in Python)
+    assert.deepEqual([nb, nc], [23, 43]);
+    assert.ok(Math.abs(m.p - 0.01865726035402101) < 1e-12, `p ${m.p}`);
     assert.equal(m.significant, m.p < 0.05);
     assert.ok(m.ci[0] < 0.1 && 0.1 < m.ci[1], `CI ${m.ci}`);
     assert.equal(m.reportedA, 0.7);
