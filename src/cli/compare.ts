@@ -19,8 +19,8 @@ export function register(program: Command): void {
   program
     .command('compare')
     .description(
-      'is the difference between runs real? paired per-sample comparison of B (and C ...) with A:\n' +
-        'difference, 95% CI (paired bootstrap) and p-value (McNemar exact for 0/1 scores)',
+      'compare runs sample by sample: B (and C ...) against A, with the difference, a 95% CI\n' +
+        '(paired bootstrap) and a p-value (McNemar exact test for 0/1 scores, bootstrap otherwise)',
     )
     .argument('<a>', 'the baseline run: invocation or job id (unique prefixes work)')
     .argument('<b>', 'the run compared with A')
