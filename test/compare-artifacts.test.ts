@@ -176,3 +176,60 @@ test('samples.jsonl: no prompt, a torn last line, a later line replacing an earl
     (e: unknown) => e instanceof NelError && /has no .*samples\.jsonl/.test(e.message),
   );
 });
+
+test('IFEval details: per instruction type, the share followed, compared over the prompts with it', () => {
+  const line = (id: string, ids: string[], strict: unknown, loose: unknown) =>
+    JSON.stringify({
+      sample_id: id,
+      prompt: id,
+      scores: {},
+      details: { instruction_id_list: ids, strict, loose },
+    });
+  const a = parseSamplesJsonl(
+    [
+      line('1', ['x', 'y', 'x'], [true, false, false], [true, true, false]),
+      line('2', ['y'], [true], [true]),
+      line('3', ['x'], [false], [false]),
+    ].join('\n'),
+    'a',
+  );
+  // several responses per prompt: one list per response
+  const b = parseSamplesJsonl(
+    [
+      line(
+        '1',
+        ['x', 'y', 'x'],
+        [
+          [true, true, true],
+          [true, false, true],
+        ],
+        [
+          [true, true, true],
+          [true, true, true],
+        ],
+      ),
+      line('2', ['y'], [[false], [false]], [[true], [false]]),
+      line('3', ['x'], [[true], [false]], [[true], [true]]),
+    ].join('\n'),
+    'b',
+  );
+  assert.deepEqual(a.get('1')!.instructions, { x: { strict: 0.5, loose: 0.5 }, y: { strict: 0, loose: 1 } });
+  assert.deepEqual(b.get('1')!.instructions, { x: { strict: 1, loose: 1 }, y: { strict: 0.5, loose: 1 } });
+  const job = (s: typeof a, id: string): LoadedJob => ({
+    ...ids(id),
+    artifactsDir: '',
+    samples: s,
+    params: {},
+    reported: {},
+  });
+  const c = compareJobs(job(a, 'a.0'), job(b, 'b.0'), { resamples: 500 });
+  const got = c.metrics.map((m) => [m.group, m.metric, m.n, Number(m.diff.toFixed(6))]);
+  assert.deepEqual(got, [
+    // strict x: prompts 1 (0.5 -> 1) and 3 (0 -> 0.5); loose x: 1 (0.5 -> 1), 3 (0 -> 1)
+    // strict y: prompts 1 (0 -> 0.5) and 2 (1 -> 0); loose y: 1 (1 -> 1), 2 (1 -> 0.5)
+    ['instruction:x', 'inst_strict', 2, 0.5],
+    ['instruction:x', 'inst_loose', 2, 0.75],
+    ['instruction:y', 'inst_strict', 2, -0.25],
+    ['instruction:y', 'inst_loose', 2, -0.25],
+  ]);
+});

@@ -19,6 +19,11 @@ export interface ComparedSample {
   promptHash: string | null;
   /** Sub-groups of the sample (`category` / `groups` on the line or in its details), e.g. {subject: 'x'}. */
   groups: Record<string, string>;
+  /**
+   * IFEval-style details: per instruction type, the share of the sample's instructions of that type
+   * followed (strict / loose), over all its responses.
+   */
+  instructions?: Record<string, { strict: number; loose: number }>;
 }
 
 /** The parameters whose difference makes two runs not comparable. */
@@ -46,6 +51,32 @@ function stringGroups(line: Record<string, unknown>): Record<string, string> {
     if (typeof src.category === 'string') out.category = src.category;
     if (isPlainObject(src.groups))
       for (const [k, v] of Object.entries(src.groups)) if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
+
+/** Per instruction type, the share followed, from details {instruction_id_list, strict, loose}. */
+function instructionShares(line: Record<string, unknown>): ComparedSample['instructions'] {
+  const d = isPlainObject(line.details) ? line.details : undefined;
+  const ids = d?.instruction_id_list;
+  if (!d || !Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) return undefined;
+  // one list of flags per instruction, or (several responses) one such list per response
+  const perResponse = (v: unknown): boolean[][] | undefined => {
+    if (!Array.isArray(v)) return undefined;
+    const lists = v.length > 0 && v.every(Array.isArray) ? (v as unknown[][]) : [v];
+    return lists.every((l) => l.length === ids.length && l.every((x) => typeof x === 'boolean'))
+      ? (lists as boolean[][])
+      : undefined;
+  };
+  const strict = perResponse(d.strict);
+  const loose = perResponse(d.loose);
+  if (!strict || !loose) return undefined;
+  const out: Record<string, { strict: number; loose: number }> = {};
+  for (const type of new Set(ids as string[])) {
+    const at = (ids as string[]).flatMap((t, i) => (t === type ? [i] : []));
+    const share = (lists: boolean[][]) =>
+      lists.reduce((s, l) => s + at.filter((i) => l[i]).length, 0) / (at.length * lists.length);
+    out[type] = { strict: share(strict), loose: share(loose) };
   }
   return out;
 }
@@ -79,6 +110,7 @@ export function parseSamplesJsonl(text: string, source: string): Map<string, Com
       scores,
       promptHash: prompt === undefined || prompt === null ? null : sha256(JSON.stringify(prompt)),
       groups: stringGroups(line),
+      instructions: instructionShares(line),
     });
   }
   return out;
@@ -283,6 +315,23 @@ export function compareJobs(a: LoadedJob, b: LoadedJob, opts: CompareOptions = {
     }
   }
   for (const name of [...groups.keys()].sort()) for (const key of common) add(groups.get(name)!, key, name);
+  // per instruction type (IFEval): the share of that type's instructions followed, over the prompts with it
+  const types = new Map<string, string[]>();
+  for (const id of both) {
+    const ia = a.samples.get(id)!.instructions;
+    const ib = b.samples.get(id)!.instructions;
+    if (!ia || !ib) continue;
+    for (const t of Object.keys(ia)) if (t in ib) types.set(t, [...(types.get(t) ?? []), id]);
+  }
+  for (const t of [...types.keys()].sort()) {
+    const ids = types.get(t)!;
+    for (const kind of ['strict', 'loose'] as const) {
+      const va = ids.map((id) => a.samples.get(id)!.instructions![t]![kind]);
+      const vb = ids.map((id) => b.samples.get(id)!.instructions![t]![kind]);
+      const r = comparePaired(va, vb, { resamples: opts.resamples, seed: opts.seed });
+      metrics.push({ metric: `inst_${kind}`, group: `instruction:${t}`, ...r, significant: r.p < alpha });
+    }
+  }
   return {
     task: a.task,
     jobA: a.jobId,
