@@ -153,8 +153,12 @@ test('samples.jsonl: no prompt, a torn last line, a later line replacing an earl
     params: {},
     reported: {},
   });
-  const c = compareJobs(job(m), job(m));
+  const c = compareJobs(job(m), { ...job(m), params: null });
   assert.equal(c.promptMismatches, null);
+  assert.ok(
+    c.warnings.includes('parameters could not be checked: no run_config.yml for j.0'),
+    c.warnings.join(),
+  );
   assert.ok(c.warnings.includes('prompts could not be checked: samples.jsonl has no prompt'));
   assert.throws(
     () => parseSamplesJsonl('not json\n{"sample_id":"1","scores":{}}\n', 'f'),

@@ -36,8 +36,8 @@ export interface LoadedJob {
   task: string;
   artifactsDir: string;
   samples: Map<string, ComparedSample>;
-  /** Parameters from run_config.yml (undefined: not set / not found). */
-  params: Partial<Record<ComparedParam, unknown>>;
+  /** Parameters from run_config.yml (a value undefined: not set); null when there is no run_config.yml. */
+  params: Partial<Record<ComparedParam, unknown>> | null;
   /** `metric/score` -> value from results.yml (tasks.<task>), for the full run. */
   reported: Record<string, number>;
 }
@@ -139,7 +139,8 @@ export function reportedScores(doc: Record<string, unknown> | undefined): Record
 }
 
 function paramsOf(runConfig: Record<string, unknown> | undefined): LoadedJob['params'] {
-  const config = runConfig && isPlainObject(runConfig.config) ? runConfig.config : {};
+  if (!runConfig) return null;
+  const config = isPlainObject(runConfig.config) ? runConfig.config : {};
   const p = isPlainObject(config.params) ? config.params : {};
   const extra = isPlainObject(p.extra) ? p.extra : {};
   return {
@@ -276,9 +277,16 @@ export function compareJobs(a: LoadedJob, b: LoadedJob, opts: CompareOptions = {
   if (promptMismatches === null) warnings.push('prompts could not be checked: samples.jsonl has no prompt');
   else if (promptMismatches > 0)
     warnings.push(`different prompts: ${promptMismatches} of the ${both.length} shared samples`);
-  const params = COMPARED_PARAMS.map((name) => ({ name, a: a.params[name], b: b.params[name] })).filter(
-    (p) => JSON.stringify(p.a) !== JSON.stringify(p.b),
-  );
+  const pa = a.params;
+  const pb = b.params;
+  const params =
+    pa && pb
+      ? COMPARED_PARAMS.map((name) => ({ name, a: pa[name], b: pb[name] })).filter(
+          (p) => JSON.stringify(p.a) !== JSON.stringify(p.b),
+        )
+      : [];
+  if (!pa || !pb)
+    warnings.push(`parameters could not be checked: no run_config.yml for ${!pa ? a.jobId : b.jobId}`);
   for (const p of params) warnings.push(`different ${p.name}: ${fmtParam(p.a)} vs ${fmtParam(p.b)}`);
 
   // metrics scored on every shared sample by both runs, in first-seen order
