@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   info: () => import('./info.js'),
   ls: () => import('./ls.js'),
   export: () => import('./export.js'),
+  compare: () => import('./compare.js'),
   'serve-reference': () => import('./serve-reference.js'),
   'build-image': () => import('./build-image.js'),
 };

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { NelError } from '../common/errors.js';
+import { compareRuns, formatComparison } from '../results/compare.js';
+import { printJson } from './output.js';
+
+function wholeNumber(name: string, min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new NelError('USAGE', `invalid ${name} '${v}'`, {
+        hint: `use a whole number >= ${min}`,
+        exitCode: 2,
+      });
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('compare')
+    .description(
+      'compare runs sample by sample: B (and C ...) against A, with the difference, a 95% CI\n' +
+        '(paired bootstrap) and a p-value (McNemar exact test for 0/1 scores, bootstrap otherwise)',
+    )
+    .argument('<a>', 'the baseline run: invocation or job id (unique prefixes work)')
+    .argument('<b>', 'the run compared with A')
+    .argument('[more...]', 'further runs, each compared with A')
+    .option('--json', 'print JSON')
+    .option('--seed <n>', 'bootstrap seed', wholeNumber('--seed', 0), 0)
+    .option('--resamples <n>', 'bootstrap resamples', wholeNumber('--resamples', 100), 10_000)
+    .action(
+      (a: string, b: string, more: string[], opts: { json?: boolean; seed: number; resamples: number }) => {
+        const results = compareRuns([a, b, ...more], { seed: opts.seed, resamples: opts.resamples });
+        if (opts.json) printJson(results);
+        else process.stdout.write(results.map(formatComparison).join('\n\n') + '\n');
+      },
+    );
+}
