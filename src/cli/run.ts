@@ -131,8 +131,9 @@ export function register(program: Command): void {
         return;
       }
       const { plan } = result;
-      const where = plan.useDocker ? 'in Docker' : 'on the host';
-      process.stdout.write(`Launched ${plan.jobs.length} job(s) ${where}: ${plan.invocationDir}\n`);
+      const where = result.launched?.where ?? (plan.useDocker ? 'in Docker' : 'on the host');
+      const dir = result.launched?.invocationDir ?? plan.invocationDir;
+      process.stdout.write(`Launched ${plan.jobs.length} job(s) ${where}: ${dir}\n`);
       if (!flags.wait) {
         process.stdout.write(followUpCommands(plan.invocationId, plan.jobs).join('\n') + '\n');
         process.stdout.write(
