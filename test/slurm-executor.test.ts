@@ -6,11 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { executorNames, executorStatus, getExecutor } from '../src/executors/registry.js';
 import { appendJobRecord, type JobRecord } from '../src/launcher/exec-db.js';
 import { nel, scratch } from './support/cli.js';
+import { repoRoot } from './support/paths.js';
 
 function writeConfig(dir: string, execution: Record<string, unknown> = {}): string {
   const file = join(dir, 'cfg.yaml');
@@ -180,4 +181,24 @@ test('a Slurm job record whose login node cannot be reached: status unknown with
     /^error: the state of job feedc0de12345678\.0 cannot be read: cannot reach the login node/,
   );
   assert.equal(lines.length, 2, r.stderr);
+});
+
+test('the status reader (loaded with nel status) imports no config, planning or launching code', () => {
+  const dir = join(repoRoot(), 'src', 'executors', 'slurm');
+  const allowed = new Set(['./host.js', './probe.js', '../../common/errors.js', '../../common/shell.js']);
+  const seen: string[] = [];
+  const queue = ['status.ts'];
+  while (queue.length > 0) {
+    const file = queue.shift()!;
+    const text = readFileSync(join(dir, file), 'utf8');
+    // value imports only: `import type` is erased by the compiler
+    for (const m of text.matchAll(/^import (?!type )[^;]*? from '([^']+)';/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('node:')) continue;
+      seen.push(`${file}: ${spec}`);
+      assert.ok(allowed.has(spec), `${file} imports ${spec}`);
+      if (spec.startsWith('./')) queue.push(spec.slice(2).replace(/\.js$/, '.ts'));
+    }
+  }
+  assert.ok(seen.length > 0);
 });

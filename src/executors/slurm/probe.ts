@@ -41,6 +41,8 @@ export interface SlurmJobInfo {
   state: string;
   reason: string;
   nodes: string;
+  /** squeue's dependency column, e.g. `afternotok:66(unfulfilled)`. */
+  dependency: string;
 }
 
 export interface ProbeResult {
@@ -96,12 +98,12 @@ for nel_i in "\${!nel_dirs[@]}"; do
 done
 ids=$(printf '%s\\n' "\${nel_ids[@]}" | grep -E '^[0-9]' | sort -u | paste -sd, -)
 if [ -n "$ids" ]; then
-  sq=$(timeout 30 squeue -h --states=all --jobs="$ids" -o '%i|%T|%r|%N' 2>&1); rc=$?
+  sq=$(timeout 30 squeue -h --states=all --jobs="$ids" -o '%i|%T|%r|%N|%E' 2>&1); rc=$?
   if [ $rc -ne 0 ] && ! printf '%s' "$sq" | grep -q 'Invalid job id'; then
     printf 'E\\t%s\\n' "$(printf '%s' "$sq" | tail -n 1 | nel_one)"
   else
     [ $rc -ne 0 ] && sq=
-    printf '%s\\n' "$sq" | awk -F'|' 'NF >= 2 { printf "S\\t%s\\t%s\\t%s\\t%s\\n", $1, $2, $3, $4 }'
+    printf '%s\\n' "$sq" | awk -F'|' 'NF >= 2 { printf "S\\t%s\\t%s\\t%s\\t%s\\t%s\\n", $1, $2, $3, $4, $5 }'
     missing=$(printf '%s\\n' "$sq" | awk -F'|' -v ids="$ids" 'BEGIN { n = split(ids, a, ",") } { k[$1] = 1 } END { for (i = 1; i <= n; i++) if (!(a[i] in k)) printf "%s%s", (c++ ? "," : ""), a[i] }')
     if [ -n "$missing" ]; then
       timeout 30 sacct -n -P -X --jobs="$missing" -o JobID,State 2>/dev/null |
@@ -155,9 +157,14 @@ export function parseProbe(text: string, n: number): ProbeResult {
       else if (key.startsWith('joberr:')) j.jobErrors.set(key.slice(7), v.trim());
       else if (key.startsWith('clienterr:')) j.clientErrors.set(key.slice(10), v.trim());
     } else if (f[0] === 'S' && f.length >= 3) {
-      slurm.set(f[1]!, { state: (f[2] ?? '').split(' ')[0]!, reason: f[3] ?? '', nodes: f[4] ?? '' });
+      slurm.set(f[1]!, {
+        state: (f[2] ?? '').split(' ')[0]!,
+        reason: f[3] ?? '',
+        nodes: f[4] ?? '',
+        dependency: f[5] ?? '',
+      });
     } else if (f[0] === 'A' && f.length >= 3) {
-      if (!slurm.has(f[1]!)) slurm.set(f[1]!, { state: f[2]!, reason: '', nodes: '' });
+      if (!slurm.has(f[1]!)) slurm.set(f[1]!, { state: f[2]!, reason: '', nodes: '', dependency: '' });
     } else if (f[0] === 'E') {
       slurmError = f.slice(1).join(' ').trim() || 'squeue failed';
     }
@@ -357,6 +364,11 @@ export function decide(target: ProbeTarget, files: JobFiles, probe: ProbeResult)
     case 'resumable': {
       if (next && nextInfo) {
         const m = meaningOf(nextInfo.state);
+        // A successor already started and submitted its own successor, but has not written its id
+        // into .slurm_job_id.list yet: the job the waiting one depends on is the running one.
+        const waitsOn = /afternotok:(\d+)/.exec(nextInfo.dependency)?.[1];
+        if (m === 'pending' && waitsOn && waitsOn !== cur)
+          return { ...withInfo(waitsOn, undefined), slurmState: 'RUNNING', state: 'running' };
         const nv = withInfo(next, nextInfo);
         if (m === 'pending' || m === 'running') return { ...nv, state: m };
         if (m === 'killed') return { ...nv, state: 'killed' };
