@@ -2,7 +2,7 @@
  * Automatic resumption on the project's test cluster, with a walltime of one minute: a task that needs
  * longer is stopped by Slurm (TIMEOUT), its successor job (submitted by the first at its start) starts,
  * continues from the engine's cache and finishes, with no request answered twice; `nel status` follows
- * the chain to the successor. With `max_walltime` equal to the walltime, the successor refuses to go
+ * the chain to the successor and `nel logs` follows the engine's log of each job. With `max_walltime` equal to the walltime, the successor refuses to go
  * on and the task ends FAILED with the reason. Both invocations run at the same time.
  */
 import { test } from 'node:test';
@@ -49,6 +49,8 @@ test('walltime 1 min: TIMEOUT, the successor finishes with no request repeated; 
     const a = await launch('a', epA.url, 200);
     const b = await launch('b', epB.url, 400, '00:01:00');
 
+    // nel logs follows A's engine logs across the chain (client-<job>.log of each job) and ends with A
+    const logsA = nelAsync(['logs', a.inv], { cwd: s.dir, env: s.env, timeoutMs: 200_000 });
     // A: watch the chain while it runs
     const seen: string[] = [];
     const finalA = await waitForStatuses(
@@ -81,6 +83,17 @@ test('walltime 1 min: TIMEOUT, the successor finishes with no request repeated; 
       seen.join(' '),
     );
     assert.deepEqual(finalA[0]!.progress, { progress: 200, total: 200, percent: 100 });
+    const logs = await logsA;
+    assert.equal(logs.code, 0, logs.stderr);
+    const prefix = `${a.inv.slice(0, 6)}.0: `;
+    const logLines = logs.stdout.split('\n').filter(Boolean);
+    assert.ok(
+      logLines.every((l) => l.startsWith(prefix)),
+      logs.stdout.slice(0, 400),
+    );
+    const interrupted = logLines.findIndex((l) => /evaluation interrupted by SIGTERM/.test(l));
+    const finished = logLines.findIndex((l) => /evaluation finished/.test(l));
+    assert.ok(interrupted >= 0 && finished > interrupted, logs.stdout.slice(-1500));
     assert.equal(scoreOf(a.taskDir, 'gsm8k'), 0.5);
     const statsA = epA.stats();
     assert.equal(statsA.distinct_bodies, 200);

@@ -2,7 +2,8 @@
  * `execution.type: slurm` for real, submitted on this machine (execution.hostname is its own host
  * name): six builtin.gsm8k tasks on the project's three-node test cluster, answered by the reference
  * endpoint (half right, so each score is exactly 0.5), run by this repository's engine on the nodes
- * (container_runtime none). The jobs spread over several nodes, all succeed, `nel status` agrees, the
+ * (container_runtime none). The jobs spread over several nodes, all succeed (`nel run --wait` prints
+ * the scores), `nel status` agrees, the
  * API key's value reaches the engine through sbatch's environment but is in no file, and a task's
  * run.sub submitted again by hand reruns that task.
  */
@@ -47,7 +48,12 @@ test('six tasks on the local cluster: spread over nodes, all SUCCESS, exact scor
       tasks: LIMITS.map((limit) => ({ url: ep.url, limit })),
       apiKeyName: 'NEL_SLURM_TEST_KEY',
     });
-    const r = await nelAsync(['run', '--config', cfg], { cwd: s.dir, env: s.env, timeoutMs: 60_000 });
+    // --wait: nel run follows the jobs through `nel status` until they end, then prints the scores
+    const r = await nelAsync(['run', '--config', cfg, '--wait'], {
+      cwd: s.dir,
+      env: s.env,
+      timeoutMs: 150_000,
+    });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const m = /^Launched 6 job\(s\) on Slurm \(\S+ \(this machine\); Slurm jobs ([\d ]+)\): (\S+)$/m.exec(
       r.stdout,
@@ -75,6 +81,8 @@ test('six tasks on the local cluster: spread over nodes, all SUCCESS, exact scor
       assert.deepEqual(rec.data.env_var_names, ['NEL_SLURM_TEST_KEY']);
     });
 
+    for (let i = 0; i < 6; i++)
+      assert.match(r.stdout, new RegExp(`^${inv}\\.${i} builtin\\.gsm8k: gsm8k_exact_match=0\\.5000`, 'm'));
     const final = await waitForStatuses(
       [inv],
       { cwd: s.dir, env: s.env },
@@ -83,7 +91,7 @@ test('six tasks on the local cluster: spread over nodes, all SUCCESS, exact scor
         if (bad) throw new Error(`${bad.job_id} ${bad.status}: ${bad.cause ?? ''}`);
         return st.length === 6 && st.every((e) => e.status === 'success');
       },
-      120_000,
+      10_000,
       'all six jobs to succeed',
     );
     final.forEach((e, i) => {

@@ -11,7 +11,7 @@
  *
  * Kept small: the status reader (status.ts) loads this module with `nel status`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
@@ -235,12 +235,20 @@ export class ClusterShell {
     });
   }
 
-  /** Start a long-running command on the cluster (e.g. `tail -F`), its output piped back. */
-  spawnFollow(command: string): ReturnType<typeof spawn> {
+  /**
+   * Start a long-running bash script on the cluster (e.g. `tail -F`), its output piped back. The
+   * script runs in a process group of its own (a new session under sshd, `detached` here) and is
+   * given an open standard input: closing it (`child.stdin.end()`) tells the script to stop.
+   */
+  spawnFollow(script: string): ChildProcess {
     if (this.local)
-      return spawn('bash', ['-c', command], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const argv = this.sshArgv(command);
-    return spawn(argv[0]!, argv.slice(1), { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      return spawn('bash', ['-c', script], {
+        env: this.env,
+        stdio: ['pipe', 'pipe', 'ignore'],
+        detached: true,
+      });
+    const argv = this.sshArgv(`bash -c ${shQuote(script)}`);
+    return spawn(argv[0]!, argv.slice(1), { env: this.env, stdio: ['pipe', 'pipe', 'ignore'] });
   }
 }
 

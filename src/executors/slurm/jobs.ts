@@ -4,6 +4,7 @@
  * not succeed; the engine's request cache in artifacts/ answers what was already asked), `nel logs`
  * (`tail -F` of the engine logs, here or over ssh) and `nel info`.
  */
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NelError, errorMessage } from '../../common/errors.js';
@@ -393,7 +394,9 @@ async function followCluster(
 ): Promise<void> {
   const jobs: FollowedJob[] = recs.map((rec) => ({ rec, taskDir: taskDirOf(rec)!, ids: new Set() }));
   const byFile = new Map<string, FollowedJob>();
-  const tails: ReturnType<ClusterShell['spawnFollow']>[] = [];
+  /** Followed files, by number (the prefix of each line the followers print). */
+  const followed: string[] = [];
+  const tails: ChildProcess[] = [];
   const emit = (job: FollowedJob, line: string) =>
     opts.onLine({
       jobId: job.rec.job_id,
@@ -405,30 +408,31 @@ async function followCluster(
     const follow = (files: string[], fromStart: boolean) => {
       if (files.length === 0) return;
       const lines = fromStart ? '+1' : String(opts.tailLines ?? 15);
-      // one file: tail prints no headers, so one is printed first to keep the parsing uniform
-      const cmd = `exec tail -n ${lines} -F -v -- ${files.map(shQuote).join(' ')} 2>/dev/null`;
-      const child = shell.spawnFollow(cmd);
+      // one `tail -F` per file (it waits for files that do not exist yet), each line prefixed with
+      // the file's number; the script ends its tails when its standard input closes
+      const base = followed.length;
+      followed.push(...files);
+      const script = [
+        ...files.map(
+          (f, k) => `tail -n ${lines} -F -- ${shQuote(f)} 2>/dev/null | sed -u 's/^/${base + k}\t/' &`,
+        ),
+        'cat >/dev/null',
+        'trap "" TERM',
+        'kill -TERM 0 2>/dev/null',
+      ].join('\n');
+      const child = shell.spawnFollow(script);
+      child.stdin!.on('error', () => {});
       tails.push(child);
-      let current: FollowedJob | undefined;
       let buf = '';
-      // tail separates the files' parts with an empty line before each header: held back until the
-      // next line shows whether it is one
-      let blank = false;
       child.stdout!.on('data', (d: Buffer) => {
         buf += d.toString('utf8');
         let nl: number;
         while ((nl = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
-          const h = /^==> (.*) <==$/.exec(line);
-          if (h && byFile.has(h[1]!)) {
-            current = byFile.get(h[1]!);
-            blank = false;
-            continue;
-          }
-          if (blank && current) emit(current, '');
-          blank = line === '';
-          if (!blank && current) emit(current, line);
+          const tab = line.indexOf('\t');
+          const job = tab > 0 ? byFile.get(followed[Number(line.slice(0, tab))] ?? '') : undefined;
+          if (job) emit(job, line.slice(tab + 1));
         }
       });
     };
@@ -473,7 +477,10 @@ async function followCluster(
       }
       refresh(false);
     }
-    for (const t of tails) t.kill('SIGTERM');
+    // closing their input ends the followers (here and on the login node); the kill is a fallback
+    for (const t of tails) t.stdin!.end();
+    await new Promise((r) => setTimeout(r, 300));
+    for (const t of tails) if (t.exitCode === null && t.signalCode === null) t.kill('SIGTERM');
   });
 }
 
