@@ -30,10 +30,19 @@ interface RunFlags {
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** The scores of each finished job, from its artifacts/results.yml. */
-export function formatScores(plan: InvocationPlan): string {
+export function formatScores(plan: InvocationPlan, statuses: StatusEntry[] = []): string {
   const lines: string[] = [];
   for (const job of plan.jobs) {
-    const file = join(job.taskDir, 'artifacts', 'results.yml');
+    // where the job's files are: its record's output_dir (the plan's task dir may be a staged copy)
+    const data = statuses.find((s) => s.job_id === job.jobId)?.data ?? {};
+    const taskDir = typeof data.output_dir === 'string' ? data.output_dir : job.taskDir;
+    if (typeof data.output_dir !== 'string' && typeof data.remote_rundir_path === 'string') {
+      lines.push(
+        `${job.jobId} ${job.taskName}: results on the cluster in ${data.remote_rundir_path}/artifacts`,
+      );
+      continue;
+    }
+    const file = join(taskDir, 'artifacts', 'results.yml');
     if (!existsSync(file)) {
       lines.push(`${job.jobId} ${job.taskName}: no results`);
       continue;
@@ -131,8 +140,9 @@ export function register(program: Command): void {
         return;
       }
       const { plan } = result;
-      const where = plan.useDocker ? 'in Docker' : 'on the host';
-      process.stdout.write(`Launched ${plan.jobs.length} job(s) ${where}: ${plan.invocationDir}\n`);
+      const where = result.launched?.where ?? (plan.useDocker ? 'in Docker' : 'on the host');
+      const dir = result.launched?.invocationDir ?? plan.invocationDir;
+      process.stdout.write(`Launched ${plan.jobs.length} job(s) ${where}: ${dir}\n`);
       if (!flags.wait) {
         process.stdout.write(followUpCommands(plan.invocationId, plan.jobs).join('\n') + '\n');
         process.stdout.write(
@@ -159,7 +169,7 @@ export function register(program: Command): void {
         process.exitCode = 130;
         return;
       }
-      process.stdout.write(formatStatusTable(statuses) + '\n\n' + formatScores(plan) + '\n');
+      process.stdout.write(formatStatusTable(statuses) + '\n\n' + formatScores(plan, statuses) + '\n');
       const ok = statuses.every((s) => s.status === 'success');
       if (!ok) {
         process.stderr.write(

@@ -22,7 +22,8 @@ function progressCell(s: StatusEntry): string {
 }
 
 function locationCell(s: StatusEntry): string {
-  const dir = s.data.output_dir;
+  // executors whose jobs run elsewhere record the directory there (remote_rundir_path)
+  const dir = s.data.output_dir ?? s.data.remote_rundir_path;
   if (typeof dir !== 'string') return '-';
   const parts = dir.split('/').filter(Boolean);
   return parts.length >= 2 ? `<output_dir>/${parts.slice(-2).join('/')}` : dir;
@@ -43,8 +44,9 @@ export function formatStatusTable(statuses: StatusEntry[]): string {
   const table = formatTable(['Job ID', 'Status', 'Progress', 'Container', 'Location'], rows);
   const causes: string[] = [];
   for (const s of statuses) {
-    if (s.status !== 'failed' || !s.cause) continue;
-    causes.push(`${c.red('✗')} ${s.job_id ?? s.invocation ?? '-'}: ${s.cause}`);
+    if ((s.status !== 'failed' && s.status !== 'unknown') || !s.cause) continue;
+    const mark = s.status === 'failed' ? c.red('✗') : c.dim('?');
+    causes.push(`${mark} ${s.job_id ?? s.invocation ?? '-'}: ${s.cause}`);
     if (s.hint) causes.push(`  ${c.dim('hint:')} ${s.hint}`);
   }
   return causes.length > 0 ? `${table}\n\n${causes.join('\n')}` : table;

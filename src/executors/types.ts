@@ -71,6 +71,8 @@ export interface LaunchResult {
   invocationDir: string;
   jobIds: string[];
   scripts: LaunchedScript[];
+  /** Where the jobs run, for `nel run`'s "Launched N job(s) <where>" line (default: in Docker / on the host). */
+  where?: string;
 }
 
 export interface LaunchOptions {

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { repoRoot } from './paths.js';
+import type { StatusEntry } from '../../src/executors/types.js';
+import { nelAsync } from './cli.js';
+import { repoRoot, sharedPath } from './paths.js';
 
 /**
  * The project's real Slurm cluster (scripts/slurm-cluster.sh): one slurmctld and several slurmd on
@@ -265,4 +267,134 @@ export function waitForJob(
     },
     timeoutMs,
   );
+}
+
+// ---- nel on the cluster ----------------------------------------------------------------------
+
+/** One builtin.gsm8k task of a Slurm test config, answered by `endpoint`. */
+export interface SlurmTestTask {
+  /** Base URL of a reference endpoint (`http://127.0.0.1:PORT`). */
+  url: string;
+  limit: number;
+  parallelism?: number;
+  /** Default: the shared GSM8K data. */
+  datasetDir?: string;
+}
+
+export interface SlurmTestConfig {
+  hostname: string;
+  username?: string;
+  /** execution.output_dir (on the cluster). */
+  outputDir: string;
+  /** execution.staging_dir (on this machine). */
+  stagingDir: string;
+  tasks: SlurmTestTask[];
+  account?: string;
+  partition?: string;
+  walltime?: string;
+  maxWalltime?: string | null;
+  /** target.api_endpoint.api_key_name: the NAME of the variable holding the key. */
+  apiKeyName?: string;
+  /** sbatch_extra_flags.exclusive (default false: jobs share the test nodes). */
+  exclusive?: boolean;
+}
+
+/** A Hydra-mode config running builtin.gsm8k tasks on the engine of this repository (container_runtime none). */
+export function writeSlurmConfig(file: string, cfg: SlurmTestConfig): string {
+  const gsm8k = sharedPath('data', 'gsm8k');
+  const config = {
+    defaults: [{ execution: 'slurm/default' }, { deployment: 'none' }, '_self_'],
+    execution: {
+      hostname: cfg.hostname,
+      username: cfg.username ?? userInfo().username,
+      account: cfg.account ?? 'nel-test',
+      partition: cfg.partition ?? 'batch',
+      output_dir: cfg.outputDir,
+      staging_dir: cfg.stagingDir,
+      container_runtime: 'none',
+      gres: null,
+      walltime: cfg.walltime ?? '00:10:00',
+      ...(cfg.maxWalltime !== undefined ? { max_walltime: cfg.maxWalltime } : {}),
+      sbatch_extra_flags: { exclusive: cfg.exclusive ?? false },
+    },
+    target: {
+      api_endpoint: {
+        model_id: 'reference-model',
+        url: `${cfg.tasks[0]!.url}/v1/chat/completions`,
+        ...(cfg.apiKeyName ? { api_key_name: cfg.apiKeyName } : {}),
+      },
+    },
+    evaluation: {
+      nemo_evaluator_config: { config: { params: { request_timeout: 60, max_retries: 3 } } },
+      tasks: cfg.tasks.map((t) => ({
+        name: 'builtin.gsm8k',
+        dataset_dir: t.datasetDir ?? gsm8k,
+        nemo_evaluator_config: {
+          config: { params: { limit_samples: t.limit, parallelism: t.parallelism ?? 2 } },
+          target: { api_endpoint: { url: `${t.url}/v1/chat/completions` } },
+        },
+      })),
+    },
+  };
+  writeFileSync(file, JSON.stringify(config, null, 2) + '\n');
+  return file;
+}
+
+/** Processes on this machine (the test nodes run here) whose command line contains `text`. */
+export function processesMentioning(text: string): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      continue;
+    }
+    if (cmd.includes(text)) out.push({ pid: Number(e), cmd });
+  }
+  return out;
+}
+
+/** The Slurm ids squeue lists as active (pending, running, completing...) among `ids`. */
+export async function activeJobs(cluster: SlurmCluster, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const r = await run('squeue', ['-h', `--jobs=${ids.join(',')}`, '-o', '%i'], { env: cluster.env });
+  if (r.code !== 0 && /Invalid job id/.test(r.stderr)) return [];
+  if (r.code !== 0) throw new Error(`squeue failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** `nel status IDS --json`, run asynchronously (the reference endpoints of the test answer meanwhile). */
+export async function statusEntries(
+  ids: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<StatusEntry[]> {
+  const r = await nelAsync(['status', ...ids, '--json'], { ...opts, timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`nel status failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as StatusEntry[];
+}
+
+/** Poll `nel status` until `done` holds for the entries; throws with the last entries on timeout. */
+export async function waitForStatuses(
+  ids: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+  done: (entries: StatusEntry[]) => boolean,
+  timeoutMs: number,
+  what = 'the jobs',
+): Promise<StatusEntry[]> {
+  let last: StatusEntry[] = [];
+  try {
+    return await pollUntil(
+      what,
+      async () => {
+        last = await statusEntries(ids, opts);
+        return done(last) ? last : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (e) {
+    const states = last.map((x) => `${x.job_id}: ${x.status}${x.cause ? ` (${x.cause})` : ''}`).join('; ');
+    throw new Error(`${(e as Error).message}; last states: ${states}`);
+  }
 }

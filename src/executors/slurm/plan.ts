@@ -51,6 +51,21 @@ export interface SlurmPlanInfo {
   remoteInvocationDir: string;
   containerRuntime: SlurmSettings['containerRuntime'];
   jobs: SlurmJobPlan[];
+  /**
+   * Names of the launcher's variables the jobs read (`host:` sources of every group): sbatch must be
+   * run with them set. Names only; the values are read from the environment when submitting.
+   */
+  hostVars: string[];
+  /** Paths that must exist on the cluster before anything is submitted (mount sources, the engine). */
+  pathChecks: SlurmPathCheck[];
+}
+
+/** A path checked on the cluster (`test -d` / `test -f`) before the invocation is copied there. */
+export interface SlurmPathCheck {
+  path: string;
+  kind: 'dir' | 'file';
+  /** Where the config names it, for the error message. */
+  what: string;
 }
 
 export interface SlurmInvocationPlan extends InvocationPlan {
@@ -162,6 +177,31 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
     );
   }
 
+  const hostVars = new Set<string>();
+  const addHostVars = (specs: EnvVarSpec[]): void => {
+    for (const e of specs) if (e.source.kind === 'host') hostVars.add(e.source.name);
+  };
+  if (deployment) addHostVars(deployment.env);
+  if (settings.autoExportDestinations.length > 0) addHostVars(exportEnv);
+  const pathChecks: SlurmPathCheck[] = [];
+  const checkPath = (path: string, kind: 'dir' | 'file', what: string): void => {
+    if (path.startsWith('/') && !pathChecks.some((c) => c.path === path && c.kind === kind))
+      pathChecks.push({ path, kind, what });
+  };
+  if (deployment) {
+    for (const key of ['checkpoint_path', 'cache_path'])
+      if (typeof deploymentCfg[key] === 'string' && deploymentCfg[key])
+        checkPath(deploymentCfg[key] as string, 'dir', `deployment.${key}`);
+    for (const [h] of settings.mounts.deployment) checkPath(h, 'dir', 'execution.mounts.deployment');
+  }
+  for (const [h] of settings.mounts.evaluation) checkPath(h, 'dir', 'execution.mounts.evaluation');
+  if (settings.containerRuntime === 'none')
+    checkPath(
+      tools.engineJs,
+      'file',
+      'the engine of this installation (container_runtime none runs it on the nodes)',
+    );
+
   const jobs: JobPlan[] = [];
   const slurmJobs: SlurmJobPlan[] = [];
   const files: InvocationPlan['files'] = [];
@@ -178,6 +218,8 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       typeof entry.dataset_mount_path === 'string' && entry.dataset_mount_path
         ? entry.dataset_mount_path
         : '/datasets';
+    addHostVars(nj.env);
+    if (datasetDir) checkPath(datasetDir, 'dir', `evaluation.tasks[${nj.index}].dataset_dir`);
     const sj: SlurmScriptJob = {
       jobId: nj.jobId,
       taskName: nj.taskName,
@@ -273,6 +315,8 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       remoteInvocationDir,
       containerRuntime: settings.containerRuntime,
       jobs: slurmJobs,
+      hostVars: [...hostVars],
+      pathChecks,
     },
   };
 }
