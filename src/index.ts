@@ -18,6 +18,15 @@ export { NelError } from './common/errors.js';
 
 // ---- run ------------------------------------------------------------------------------------
 export { runEval, type RunOptions, type RunResult } from './api/run.js';
+// compare runs sample by sample (what `nel compare` prints)
+export {
+  compareRuns,
+  formatComparison,
+  type CompareRunsOptions,
+  type PairComparison,
+  type TaskComparison,
+  type MetricComparison,
+} from './api/compare.js';
 export { waitForInvocation, type WaitOptions } from './launcher/wait.js';
 export type { InvocationPlan, JobPlan } from './launcher/types.js';
 export type { LaunchResult, StatusEntry, JobState, ReportedState } from './executors/types.js';
