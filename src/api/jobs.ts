@@ -67,7 +67,7 @@ export async function getStatusWithScores(
   const { loadBuiltinHeadlines, readJobScores } = await import('../results/scores.js');
   const headlines = await loadBuiltinHeadlines();
   for (const s of finished as ScoredStatusEntry[]) {
-    const r = readJobScores(s.data.output_dir as string, headlines);
+    const r = await readJobScores(s.data.output_dir as string, headlines);
     if (r === null) continue;
     if ('error' in r) s.scores_error = r.error;
     else {
@@ -96,7 +96,7 @@ export async function getJobScores(
       const dir = rec?.data.output_dir;
       if (!rec || typeof dir !== 'string' || !existsSync(resultsPathOf(dir))) continue;
       headlines ??= await loadBuiltinHeadlines();
-      const scores = readJobScores(dir, headlines);
+      const scores = await readJobScores(dir, headlines);
       if (scores) out.push({ job_id: jobId, task: taskNameOf(rec), dir, scores });
     }
   }
@@ -244,7 +244,7 @@ export async function runDetails(
       let headline: RunDetails['jobs'][number]['headline'] = null;
       if (typeof dir === 'string' && existsSync(resultsPathOf(dir))) {
         headlines ??= await loadBuiltinHeadlines();
-        const r = readJobScores(dir, headlines);
+        const r = await readJobScores(dir, headlines);
         if (r && !('error' in r) && r.headline) {
           const { metric, score, value } = r.headline;
           headline = { metric, score, value };

@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../common/errors.js';
 import { isPlainObject } from '../common/objects.js';
-import { parseYaml } from '../common/yaml.js';
+import { readResultsSection } from './results-yaml.js';
 
 /** Which metric and score a task's headline is (Benchmark.headline). */
 export interface HeadlineSpec {
@@ -119,15 +119,22 @@ export function scoresFromResults(doc: unknown, headlines?: HeadlineLookup): Job
 /** Where a job's results.yml is, given its task (output) dir. */
 export const resultsPathOf = (taskDir: string): string => join(taskDir, 'artifacts', 'results.yml');
 
-/** A job's scores; `null` when it has no results.yml; `{error}` when the file cannot be read. */
-export function readJobScores(
+/**
+ * A job's scores; `null` when it has no results.yml; `{error}` when the file cannot be read. The
+ * `results:` section is read by a fast reader (results-yaml.ts); the YAML parser is loaded only for a
+ * file that reader does not handle.
+ */
+export async function readJobScores(
   taskDir: string,
   headlines?: HeadlineLookup,
-): JobScores | { error: string } | null {
+): Promise<JobScores | { error: string } | null> {
   const file = resultsPathOf(taskDir);
   if (!existsSync(file)) return null;
   try {
-    return scoresFromResults(parseYaml(readFileSync(file, 'utf8'), file), headlines);
+    const text = readFileSync(file, 'utf8');
+    let doc: unknown = readResultsSection(text);
+    if (doc === undefined) doc = (await import('../common/yaml.js')).parseYaml(text, file);
+    return scoresFromResults(doc, headlines);
   } catch (e) {
     return { error: errorMessage(e).split('\n')[0]! };
   }
