@@ -229,15 +229,8 @@ export async function runDetails(
   for (const run of runs) {
     const models = new Set<string>();
     const jobs: RunDetails['jobs'] = [];
-    let jobIds: string[] = [];
-    try {
-      jobIds = resolveId(db, run.invocation_id).jobIds;
-    } catch {
-      /* listed but no longer resolvable: shown without details */
-    }
-    for (const jobId of jobIds) {
-      const rec = db.getJob(jobId);
-      if (!rec) continue;
+    for (const rec of db.jobsOf(run.invocation_id)) {
+      const jobId = rec.job_id;
       const api = (rec.config.target as { api_endpoint?: { model_id?: unknown } } | undefined)?.api_endpoint;
       if (typeof api?.model_id === 'string' && api.model_id !== '') models.add(api.model_id);
       const dir = rec.data.output_dir;
