@@ -46,14 +46,15 @@ test('nel status: table and JSON with progress; no id means the latest invocatio
   const table = nel(['status', inv.slice(0, 7)], env);
   assert.equal(table.code, 0, table.stderr);
   const lines = table.stdout.trimEnd().split('\n');
-  assert.match(lines[0]!, /^Job ID\s+Status\s+Progress\s+Container\s+Location$/);
+  // the finished job's results.yml (written by the fixture, 0.5) gives the Score column
+  assert.match(lines[0]!, /^Job ID\s+Status\s+Progress\s+Score\s+Container\s+Location$/);
   assert.match(
     lines[2]!,
     new RegExp(
-      `^${inv}\\.0\\s+✓ SUCCESS\\s+4/4 \\(100\\.0%\\)\\s+-\\s+<output_dir>/20260101_000000-${inv}/alpha\\.0$`,
+      `^${inv}\\.0\\s+✓ SUCCESS\\s+4/4 \\(100\\.0%\\)\\s+0\\.5000 accuracy\\s+-\\s+<output_dir>/20260101_000000-${inv}/alpha\\.0$`,
     ),
   );
-  assert.match(lines[3]!, /✗ FAILED\s+2\/2/);
+  assert.match(lines[3]!, /✗ FAILED\s+2\/2 \(100\.0%\)\s+-\s/);
   const json = JSON.parse(nel(['status', '--json'], env).stdout);
   assert.equal(json.length, 2);
   assert.deepEqual(json[0], {
@@ -62,7 +63,17 @@ test('nel status: table and JSON with progress; no id means the latest invocatio
     status: 'success',
     progress: { progress: 4, total: 4, percent: 100 },
     data: ExecDb.open(fx.dbPath).getJob(`${inv}.0`)!.data,
+    metrics: { 'accuracy.accuracy': 0.5 },
+    headline: {
+      task: 'demo',
+      metric: 'accuracy',
+      score: 'accuracy',
+      value: 0.5,
+      key: 'accuracy.accuracy',
+      source: 'structure',
+    },
   });
+  assert.equal(json[1].metrics, undefined, 'a failed job carries no metrics');
   const nf = nel(['status', 'fffffffffffff', '--json'], env);
   assert.equal(JSON.parse(nf.stdout)[0].status, 'not_found');
 });

@@ -1,4 +1,5 @@
 /** Programmatic API for job management: status, kill, logs, resume, info, export, and listing runs. */
+import { existsSync } from 'node:fs';
 import { NelError } from '../common/errors.js';
 import { openExecDb, type InvocationSummary } from '../launcher/exec-db.js';
 import { resolveId } from '../launcher/id-resolve.js';
@@ -15,6 +16,7 @@ import type {
   StreamLogsOptions,
 } from '../executors/types.js';
 import type { ExportOptions, ExportResult } from '../exporters/index.js';
+import type { Headline, HeadlineLookup, JobScores } from '../results/scores.js';
 
 export type {
   InfoOptions,
@@ -39,6 +41,66 @@ export function getStatus(
 ): { statuses: StatusEntry[]; warnings: string[] } {
   const db = openExecDb(opts);
   return { statuses: getJobStatuses(db, ids), warnings: [...db.warnings] };
+}
+
+/** A status entry of a finished job, with its scores from artifacts/results.yml. */
+export type ScoredStatusEntry = StatusEntry & {
+  /** Flat `<metric>.<score>` -> value (see src/results/scores.ts); success only. */
+  metrics?: Record<string, number>;
+  /** The headline score; null when results.yml has none. */
+  headline?: Headline | null;
+  /** Why results.yml could not be read. */
+  scores_error?: string;
+};
+
+/**
+ * getStatus plus the scores of each successful job. results.yml is read for finished jobs only, and
+ * the benchmark registry (for the headline definitions) is loaded only when there is one.
+ */
+export async function getStatusWithScores(
+  ids: string[],
+  opts: DbOptions = {},
+): Promise<{ statuses: ScoredStatusEntry[]; warnings: string[] }> {
+  const { statuses, warnings } = getStatus(ids, opts);
+  const finished = statuses.filter((s) => s.status === 'success' && typeof s.data.output_dir === 'string');
+  if (finished.length === 0) return { statuses, warnings };
+  const { loadBuiltinHeadlines, readJobScores } = await import('../results/scores.js');
+  const headlines = await loadBuiltinHeadlines();
+  for (const s of finished as ScoredStatusEntry[]) {
+    const r = await readJobScores(s.data.output_dir as string, headlines);
+    if (r === null) continue;
+    if ('error' in r) s.scores_error = r.error;
+    else {
+      s.metrics = r.metrics;
+      s.headline = r.headline;
+    }
+  }
+  return { statuses, warnings };
+}
+
+/** One finished job's scores by job id (for `nel info`); jobs without results.yml are left out. */
+export async function getJobScores(
+  ids: string[],
+  opts: DbOptions = {},
+): Promise<
+  { job_id: string; task: string | undefined; dir: string; scores: JobScores | { error: string } }[]
+> {
+  const db = openExecDb(opts);
+  const { taskNameOf } = await import('../launcher/exec-db.js');
+  const { loadBuiltinHeadlines, readJobScores, resultsPathOf } = await import('../results/scores.js');
+  let headlines: HeadlineLookup | undefined;
+  const out = [];
+  for (const id of ids) {
+    for (const jobId of resolveId(db, id).jobIds) {
+      const rec = db.getJob(jobId);
+      const dir = rec?.data.output_dir;
+      if (!rec || typeof dir !== 'string' || !existsSync(resultsPathOf(dir))) continue;
+      headlines ??= await loadBuiltinHeadlines();
+      const scores = await readJobScores(dir, headlines);
+      if (scores) out.push({ job_id: jobId, task: taskNameOf(rec), dir, scores });
+    }
+  }
+  return out;
 }
 
 /**
@@ -147,6 +209,55 @@ export function listRuns(opts: ListRunsOptions = {}): { runs: InvocationSummary[
   return { runs, warnings: [...db.warnings] };
 }
 
+/** What `ls runs` adds per invocation: the model and each job's headline score. */
+export interface RunDetails {
+  /** target.api_endpoint.model_id of its jobs (several: joined with `,`); `unknown` when unset. */
+  model: string;
+  jobs: { job_id: string; task: string; headline: { metric: string; score: string; value: number } | null }[];
+}
+
+/** The model and headline scores of each run (reads results.yml of the jobs that have one). */
+export async function runDetails(
+  runs: InvocationSummary[],
+  opts: DbOptions = {},
+): Promise<Map<string, RunDetails>> {
+  const db = openExecDb(opts);
+  const { taskNameOf } = await import('../launcher/exec-db.js');
+  const { loadBuiltinHeadlines, readJobScores, resultsPathOf } = await import('../results/scores.js');
+  let headlines: HeadlineLookup | undefined;
+  const out = new Map<string, RunDetails>();
+  for (const run of runs) {
+    const models = new Set<string>();
+    const jobs: RunDetails['jobs'] = [];
+    for (const rec of db.jobsOf(run.invocation_id)) {
+      const jobId = rec.job_id;
+      const api = (rec.config.target as { api_endpoint?: { model_id?: unknown } } | undefined)?.api_endpoint;
+      if (typeof api?.model_id === 'string' && api.model_id !== '') models.add(api.model_id);
+      const dir = rec.data.output_dir;
+      let headline: RunDetails['jobs'][number]['headline'] = null;
+      if (typeof dir === 'string' && existsSync(resultsPathOf(dir))) {
+        headlines ??= await loadBuiltinHeadlines();
+        const r = await readJobScores(dir, headlines);
+        if (r && !('error' in r) && r.headline) {
+          const { metric, score, value } = r.headline;
+          headline = { metric, score, value };
+        }
+      }
+      jobs.push({ job_id: jobId, task: taskNameOf(rec) ?? 'unknown', headline });
+    }
+    out.set(run.invocation_id, { model: models.size > 0 ? [...models].join(',') : 'unknown', jobs });
+  }
+  return out;
+}
+
+/** `task=0.7500` per job (`task=-` while it has no score), space-separated. */
+function scoresCell(d: RunDetails | undefined): string {
+  if (!d || d.jobs.length === 0) return '-';
+  return d.jobs.map((j) => `${j.task}=${j.headline ? formatHeadlineValue(j.headline.value) : '-'}`).join(' ');
+}
+
+const formatHeadlineValue = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(4));
+
 /** Local ISO time without microseconds, like Python's datetime.fromtimestamp(ts).isoformat(timespec='seconds'). */
 export function localIsoSeconds(epochSeconds: number): string {
   const d = new Date(epochSeconds * 1000);
@@ -154,12 +265,23 @@ export function localIsoSeconds(epochSeconds: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** The `ls runs` output: a space-aligned table, or JSON. */
-export function formatRuns(runs: InvocationSummary[], opts: { json?: boolean } = {}): string {
+/**
+ * The `ls runs` output: a space-aligned table, or JSON. With `details` (runDetails), each run also shows
+ * its model and headline scores (JSON: `model` and `jobs`).
+ */
+export function formatRuns(
+  runs: InvocationSummary[],
+  opts: { json?: boolean; details?: Map<string, RunDetails> } = {},
+): string {
+  const details = opts.details;
   if (opts.json) {
     return (
       JSON.stringify(
-        runs.map((r) => ({ ...r, earliest_job_ts: localIsoSeconds(r.earliest_job_ts) })),
+        runs.map((r) => ({
+          ...r,
+          earliest_job_ts: localIsoSeconds(r.earliest_job_ts),
+          ...(details ? (details.get(r.invocation_id) ?? { model: 'unknown', jobs: [] }) : {}),
+        })),
         null,
         2,
       ) + '\n'
@@ -167,12 +289,16 @@ export function formatRuns(runs: InvocationSummary[], opts: { json?: boolean } =
   }
   if (runs.length === 0) return 'No runs found.\n';
   const headers = ['invocation_id', 'earliest_job_ts', 'num_jobs', 'executor', 'benchmarks'];
+  if (details) headers.push('model', 'scores');
   const rows = runs.map((r) => [
     r.invocation_id,
     localIsoSeconds(r.earliest_job_ts),
     String(r.num_jobs),
     r.executor,
     r.benchmarks.length > 0 ? r.benchmarks.join(',') : 'unknown',
+    ...(details
+      ? [details.get(r.invocation_id)?.model ?? 'unknown', scoresCell(details.get(r.invocation_id))]
+      : []),
   ]);
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>

@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .description('export results of jobs or invocations (processed_results JSON or CSV)')
     .argument('<ids...>', 'invocation or job ids (unique prefixes work)')
     .option('--dest <dest>', 'destination', 'local')
-    .option('--format <format>', 'json or csv')
+    .option('--format <format>', 'json, csv or jsonl (one row per sample, from artifacts/samples.jsonl)')
     .option('--output-dir <dir>', 'where to write (default ./nemo-evaluator-launcher-results; also -out)')
     .addOption(new Option('--out <dir>', 'alias of --output-dir').hideHelp())
     .option('-f, --output-filename <name>', 'file name (default processed_results.<format>; also -fname)')

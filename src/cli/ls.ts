@@ -43,7 +43,7 @@ export function register(program: Command): void {
       );
     });
   ls.command('runs')
-    .description('list invocations from the exec DB, newest first')
+    .description('list invocations from the exec DB, newest first, with their model and headline scores')
     .option('--limit <n>', 'at most N invocations', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n <= 0)
@@ -54,9 +54,11 @@ export function register(program: Command): void {
     .option('--executor <name>', 'only this executor (local)')
     .option('--json', 'print JSON')
     .action(async (opts: { limit?: number; since?: string; executor?: string; json?: boolean }) => {
-      const { formatRuns, listRuns } = await import('../api/jobs.js');
+      const { formatRuns, listRuns, runDetails } = await import('../api/jobs.js');
       const { runs, warnings } = listRuns({ limit: opts.limit, since: opts.since, executor: opts.executor });
       for (const w of warnings) process.stderr.write(`${c.yellow('warning:')} ${w}\n`);
-      process.stdout.write(formatRuns(runs, { json: opts.json }).trimEnd() + '\n');
+      // the model and each job's headline score (from results.yml of finished jobs)
+      const details = await runDetails(runs);
+      process.stdout.write(formatRuns(runs, { json: opts.json, details }).trimEnd() + '\n');
     });
 }

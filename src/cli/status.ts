@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { getStatus } from '../api/jobs.js';
-import type { StatusEntry } from '../executors/types.js';
+import { getStatusWithScores, type ScoredStatusEntry } from '../api/jobs.js';
 import { c, formatTable, printJson } from './output.js';
 
 const CELLS: Record<string, [string, (s: string) => string]> = {
@@ -14,14 +13,14 @@ const CELLS: Record<string, [string, (s: string) => string]> = {
   unknown: ['? UNKNOWN', c.dim],
 };
 
-function progressCell(s: StatusEntry): string {
+function progressCell(s: ScoredStatusEntry): string {
   const p = s.progress && s.progress !== 'unknown' ? s.progress : null;
   if (!p || p.progress === null) return '-';
   if (p.total === null) return String(p.progress);
   return `${p.progress}/${p.total}` + (p.percent !== null ? ` (${p.percent.toFixed(1)}%)` : '');
 }
 
-function locationCell(s: StatusEntry): string {
+function locationCell(s: ScoredStatusEntry): string {
   // executors whose jobs run elsewhere record the directory there (remote_rundir_path)
   const dir = s.data.output_dir ?? s.data.remote_rundir_path;
   if (typeof dir !== 'string') return '-';
@@ -29,19 +28,32 @@ function locationCell(s: StatusEntry): string {
   return parts.length >= 2 ? `<output_dir>/${parts.slice(-2).join('/')}` : dir;
 }
 
-export function formatStatusTable(statuses: StatusEntry[]): string {
+/** The headline score, e.g. `0.7500 exact_match` or `0.6500 score.micro`; `-` until the job has one. */
+function scoreCell(s: ScoredStatusEntry): string {
+  if (s.scores_error) return c.red('unreadable');
+  const h = s.headline;
+  if (!h) return '-';
+  const label = h.metric === h.score ? h.metric : `${h.metric}.${h.score}`;
+  return `${Number.isInteger(h.value) ? String(h.value) : h.value.toFixed(4)} ${c.dim(label)}`;
+}
+
+/** The status table; a Score column appears when any entry carries scores (getStatusWithScores). */
+export function formatStatusTable(statuses: ScoredStatusEntry[]): string {
   if (statuses.length === 0) return 'No jobs found.';
+  const withScores = statuses.some((s) => s.headline !== undefined || s.scores_error !== undefined);
   const rows = statuses.map((s) => {
     const [label, color] = CELLS[s.status] ?? [s.status, (x: string) => x];
     return [
       s.job_id ?? s.invocation ?? '-',
       color(label),
       progressCell(s),
+      ...(withScores ? [scoreCell(s)] : []),
       typeof s.data.container === 'string' && s.data.container ? s.data.container : '-',
       locationCell(s),
     ];
   });
-  const table = formatTable(['Job ID', 'Status', 'Progress', 'Container', 'Location'], rows);
+  const headers = ['Job ID', 'Status', 'Progress', ...(withScores ? ['Score'] : []), 'Container', 'Location'];
+  const table = formatTable(headers, rows);
   const causes: string[] = [];
   for (const s of statuses) {
     if ((s.status !== 'failed' && s.status !== 'unknown') || !s.cause) continue;
@@ -57,9 +69,9 @@ export function register(program: Command): void {
     .command('status')
     .description('show the state and progress of jobs (default: the most recent invocation)')
     .argument('[ids...]', 'invocation or job ids (unique prefixes work)')
-    .option('--json', 'print JSON')
-    .action((ids: string[], opts: { json?: boolean }) => {
-      const { statuses, warnings } = getStatus(ids);
+    .option('--json', 'print JSON (finished jobs carry `metrics` and `headline` from results.yml)')
+    .action(async (ids: string[], opts: { json?: boolean }) => {
+      const { statuses, warnings } = await getStatusWithScores(ids);
       for (const w of warnings) process.stderr.write(`${c.yellow('warning:')} ${w}\n`);
       const missing = statuses.filter((s) => s.status === 'not_found');
       if (opts.json) printJson(statuses);

@@ -2,6 +2,8 @@
  * The local exporter: upstream's processed_results JSON and CSV (launcher-spec 9.3), written as upserts
  * keyed by job id, so exporting a job again replaces its entry instead of adding a second one. With
  * copy_artifacts / copy_logs each job's files are copied into `<output_dir>/<inv>/<job_id>/`.
+ * `format: jsonl` writes one row per sample across the jobs instead (`<output_dir>/processed_samples.jsonl`,
+ * from each job's artifacts/samples.jsonl), also upserted by job id.
  */
 import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,13 +12,14 @@ import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import { NelError, errorMessage } from '../common/errors.js';
 import { writeFileAtomic, mkdirp } from '../common/fs.js';
 import { isPlainObject } from '../common/objects.js';
+import { readSampleRows, type SampleRow } from '../results/samples.js';
 import type { BaseExportConfig, ExportEntry, Exporter, ExportFailure, PreparedJob } from './types.js';
 
 export type { ExportEntry } from './types.js';
 
 export interface LocalSettings {
   output_dir: string;
-  format: 'json' | 'csv';
+  format: 'json' | 'csv' | 'jsonl';
   output_filename: string | null;
 }
 export type LocalExportConfig = BaseExportConfig & LocalSettings;
@@ -127,6 +130,69 @@ export function upsertCsv(path: string, entries: ExportEntry[]): void {
   writeFileAtomic(path, stringifyCsv(records));
 }
 
+/**
+ * Insert or replace rows (by job id) in a per-sample JSONL file: rows of the exported jobs already in
+ * the file are dropped, the new ones appended in job order.
+ */
+export function upsertJsonl(path: string, rows: SampleRow[]): void {
+  const ids = new Set(rows.map((r) => r.job_id));
+  const kept: string[] = [];
+  if (existsSync(path)) {
+    const lines = readFileSync(path, 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        v = undefined;
+      }
+      if (!isPlainObject(v) || typeof v.job_id !== 'string') {
+        throw new NelError('EXPORT_FAILED', `${path} line ${i + 1} is not a sample row`, {
+          hint: 'move it away or choose another --output-filename',
+        });
+      }
+      if (!ids.has(v.job_id)) kept.push(line);
+    });
+  }
+  const text = [...kept, ...rows.map((r) => JSON.stringify(r))].join('\n');
+  writeFileAtomic(path, text === '' ? '' : text + '\n');
+}
+
+/** The jsonl format: every job's samples in one file at the top of output_dir. */
+function exportSampleRows(
+  jobs: PreparedJob[],
+  cfg: BaseExportConfig & LocalSettings,
+  outDir: string,
+): { files: string[]; failures: ExportFailure[] } {
+  const files: string[] = [];
+  const failures: ExportFailure[] = [];
+  const rows: SampleRow[] = [];
+  for (const job of jobs) {
+    const e = job.entry;
+    try {
+      const mine = readSampleRows(job.artifactsDir, {
+        model: e.model,
+        task: e.task,
+        invocation_id: e.invocation_id,
+        job_id: e.job_id,
+      });
+      files.push(...copyJobFiles(job, cfg, join(outDir, e.invocation_id, e.job_id)));
+      rows.push(...mine);
+    } catch (err) {
+      if (err instanceof NelError) throw err;
+      failures.push({ jobId: e.job_id, error: errorMessage(err) });
+    }
+  }
+  if (jobs.length > failures.length) {
+    const p = join(outDir, cfg.output_filename ?? 'processed_samples.jsonl');
+    mkdirp(outDir);
+    upsertJsonl(p, rows);
+    files.push(p);
+  }
+  return { files, failures };
+}
+
 /** Copy a job's artifacts (all, or the required ones) and top-level log files into `dest`. */
 function copyJobFiles(job: PreparedJob, cfg: BaseExportConfig, dest: string): string[] {
   const files: string[] = [];
@@ -160,8 +226,8 @@ export const localExporter: Exporter<LocalSettings & Record<string, unknown>> = 
   validate(cfg, where) {
     const bad = (msg: string): NelError =>
       new NelError('CONFIG_INVALID', msg, { hint: `see the ${where} keys in docs` });
-    if (cfg.format !== 'json' && cfg.format !== 'csv')
-      throw bad(`${where}.format must be json or csv, not '${String(cfg.format)}'`);
+    if (cfg.format !== 'json' && cfg.format !== 'csv' && cfg.format !== 'jsonl')
+      throw bad(`${where}.format must be json, csv or jsonl, not '${String(cfg.format)}'`);
     if (typeof cfg.output_dir !== 'string' || cfg.output_dir === '')
       throw bad(`${where}.output_dir must be a path`);
     if (cfg.output_filename !== null && typeof cfg.output_filename !== 'string')
@@ -169,6 +235,7 @@ export const localExporter: Exporter<LocalSettings & Record<string, unknown>> = 
   },
   exportJobs(jobs, cfg, ctx) {
     const outDir = resolve(ctx.cwd, cfg.output_dir);
+    if (cfg.format === 'jsonl') return exportSampleRows(jobs, cfg, outDir);
     const fname = cfg.output_filename ?? `processed_results.${cfg.format}`;
     const write = (path: string, list: ExportEntry[]) =>
       cfg.format === 'json' ? upsertJson(path, list, ctx.now) : upsertCsv(path, list);

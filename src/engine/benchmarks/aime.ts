@@ -58,6 +58,7 @@ function defineAime(spec: AimeSpec): Benchmark {
     dataset: spec.source,
     defaults: { max_new_tokens: 16384, temperature: 0, top_p: 1e-5, extra: { n_samples: spec.nSamples } },
     metrics: [METRIC],
+    headline: METRIC,
     mirrors: spec.mirrors,
 
     async prepare(ctx) {

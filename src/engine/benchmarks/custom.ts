@@ -312,6 +312,7 @@ export function defineDataBenchmark(def: DataBenchmarkDefinition): Benchmark {
     dataset: def.dataset ?? null,
     defaults: def.defaults ?? { max_new_tokens: 1024, temperature: 0, top_p: 1, extra: { n_samples: 1 } },
     metrics: [CUSTOM_METRIC],
+    headline: CUSTOM_METRIC,
 
     async prepare(ctx: BenchmarkContext) {
       const extra = await withBenchmarkFile({ ...(def.options ?? {}), ...ctx.extra }, name);

@@ -58,6 +58,7 @@ export const gsm8k: Benchmark = {
   dataset: SOURCE,
   defaults: { max_new_tokens: 1024, temperature: 0, top_p: 1, extra: { n_samples: 1, num_fewshot: 0 } },
   metrics: [METRIC],
+  headline: METRIC,
   mirrors: ['lm-evaluation-harness.gsm8k'],
 
   async prepare(ctx) {

@@ -66,6 +66,7 @@ export const humaneval: Benchmark = {
   dataset: SOURCE,
   defaults: { max_new_tokens: 1024, temperature: 0, top_p: 1, extra: { n_samples: 1, timeout: 10, k: [1] } },
   metrics: [METRIC],
+  headline: { metric: 'pass@1', score: 'pass@1' },
   // chat: simple-evals' instruction and fenced-block extraction; completions: bigcode's stop sequences
   mirrors: ['simple_evals.humaneval', 'bigcode-evaluation-harness.humaneval'],
 

@@ -140,6 +140,7 @@ export const math500: Benchmark = {
   dataset: SOURCE,
   defaults: { max_new_tokens: 16384, temperature: 0, top_p: 1e-5, extra: { n_samples: 1 } },
   metrics: [METRIC],
+  headline: { metric: METRIC.metric, score: METRIC.score },
   // simple-evals' prompt and Answer: extraction; its grader model's equivalence judgement is replaced by
   // the rule-based math_equivalent scorer (docs/benchmarks.md says where the two can differ)
   mirrors: ['simple_evals.math_test_500'],

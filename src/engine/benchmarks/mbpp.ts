@@ -156,6 +156,7 @@ export const mbpp: Benchmark = {
     extra: { n_samples: 10, timeout: 3, k: [1, 10, 100] },
   },
   metrics: [METRIC],
+  headline: { metric: 'pass@1', score: 'pass@1' },
   mirrors: [
     'bigcode-evaluation-harness.mbpp',
     'bigcode-evaluation-harness.mbpp-chat',

@@ -276,6 +276,7 @@ export const mgsm: Benchmark = {
   dataset: SOURCE,
   defaults: { max_new_tokens: 16384, temperature: 0, top_p: 1e-5, extra: { n_samples: 1 } },
   metrics: [METRIC],
+  headline: { metric: METRIC.metric, score: METRIC.score },
   mirrors: ['simple_evals.mgsm'],
 
   async prepare(ctx) {

@@ -66,6 +66,7 @@ export function defineMultipleChoiceBenchmark(spec: MultipleChoiceSpec): Benchma
     dataset: spec.source,
     defaults: spec.defaults ?? { max_new_tokens: 4096, temperature: 0, top_p: 1, extra: { n_samples: 1 } },
     metrics: [metric],
+    headline: { metric: metric.metric, score: metric.score },
     mirrors: spec.mirrors,
 
     async prepare(ctx) {

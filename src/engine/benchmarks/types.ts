@@ -81,6 +81,12 @@ export interface Benchmark {
   /** The metrics results.yml reports (`pass@k` stands for one metric per requested k). */
   metrics: MetricSpec[];
   /**
+   * The one score that stands for the run (`nel status`, `nel ls runs`, comparisons): results.yml's
+   * `tasks.<task>.metrics.<metric>.scores.<score>.value`. Set explicitly rather than taken from
+   * `metrics`, whose first entry is not always the headline (ifeval) or is a family (`pass@k`).
+   */
+  headline?: { metric: string; score: string };
+  /**
    * Upstream tasks (`harness.task`, as in upstream's task catalogue) whose prompt, extraction and scoring
    * this benchmark mirrors: with the built-in engine chosen (`nel run --builtin-engine`), they run here.
    * List a task only where the scores agree (docs/benchmarks.md's parity table says how well).

@@ -135,6 +135,7 @@ export const ifeval: Benchmark = {
   dataset: SOURCE,
   defaults: { max_new_tokens: 1280, temperature: 0, top_p: 1, extra: { n_samples: 1 } },
   metrics: METRIC_NAMES.map((m) => ({ metric: m, score: m })),
+  headline: { metric: 'prompt_level_strict_acc', score: 'prompt_level_strict_acc' },
   mirrors: ['lm-evaluation-harness.ifeval'],
 
   async prepare(ctx: BenchmarkContext) {
