@@ -44,7 +44,8 @@ test('state from stage files, in upstream order', () => {
   );
   assert.equal(readJobStatus(job({ 'logs/stage.exit': 't 0' }, { killed: true })).state, 'killed');
   assert.equal(readJobStatus(job({ 'logs/stage.running': 't' }, { killed: true })).state, 'killed');
-  assert.equal(readJobStatus({ ...job({ 'logs/stage.exit': 't 0' }), executor: 'slurm' }).state, 'unknown');
+  // an executor this build does not have
+  assert.equal(readJobStatus({ ...job({ 'logs/stage.exit': 't 0' }), executor: 'lepton' }).state, 'unknown');
 });
 
 test('a task started again after a kill is no longer reported killed', () => {
