@@ -12,7 +12,7 @@ import { NelError, errorMessage } from '../common/errors.js';
 import { mkdirp } from '../common/fs.js';
 import { newInvocationId } from '../common/ids.js';
 import { deepClone, isPlainObject, type Obj } from '../common/objects.js';
-import { packageVersion } from '../common/version.js';
+import { packageRoot, packageVersion } from '../common/version.js';
 import { loadTaskCatalogue, resolveTask } from '../tasks/catalogue.js';
 import { builtinEquivalentOf, noEquivalentError } from '../tasks/builtin-equivalent.js';
 import type { TaskCatalogue } from '../tasks/types.js';
@@ -37,6 +37,20 @@ export interface BuildPlanOptions {
   toolPaths?: { nelJs: string; engineJs: string };
   /** Version written into scripts and metadata (default: packageVersion()). */
   version?: string;
+}
+
+/** The compiled entry points of this installation (BuildPlanOptions.toolPaths' default). */
+export function defaultToolPaths(): { nelJs: string; engineJs: string } {
+  let root: string;
+  try {
+    root = packageRoot();
+  } catch (e) {
+    throw new NelError('INTERNAL', `cannot locate the installed package: ${errorMessage(e)}`);
+  }
+  return {
+    nelJs: join(root, 'dist', 'src', 'bin', 'nel.js'),
+    engineJs: join(root, 'dist', 'src', 'bin', 'nemo-evaluator.js'),
+  };
 }
 
 /** What the executor decides for the neutral plan. */

@@ -3,17 +3,10 @@
  * a seeded paired bootstrap (percentile interval, and a p-value for scores that are not 0/1).
  */
 
+import { mulberry32 } from '../common/random.js';
+
 /** A small seeded PRNG (mulberry32): uniform floats in [0, 1), reproducible for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** ln(n!) by summing logs (exact enough for the sample counts of an evaluation; cached). */
 const logFactCache: number[] = [0];

@@ -4,7 +4,9 @@ import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFi
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NelError } from '../../common/errors.js';
-import { registerScorer } from '../scoring/parts.js';
+import { judgeReplies, registerScorer, resolveScorer, type Extractor } from '../scoring/parts.js';
+import { passAtK, passAtKValues } from '../scoring/pass-at-k.js';
+import type { BenchmarkContext, BenchmarkSample, SampleScore } from './types.js';
 
 export const ALLOW_CODE_EXECUTION_ENV = 'NEMO_EVALUATOR_ALLOW_CODE_EXECUTION';
 
@@ -650,3 +652,35 @@ registerScorer(
     return { correct: run.passed, extracted: run.status };
   },
 );
+
+/**
+ * Score one sample of a code benchmark (humaneval, mbpp): each reply becomes a program (`program`:
+ * the reply's code plus the tests), run by the `code_execution` scorer; pass@k per requested k.
+ */
+export async function scoreByExecution(
+  task: string,
+  ctx: BenchmarkContext,
+  sample: BenchmarkSample,
+  responses: string[],
+  program: Extractor,
+  target: unknown,
+): Promise<SampleScore> {
+  const judged = await judgeReplies(
+    responses,
+    '',
+    { extract: [program], score: resolveScorer('code_execution', task) },
+    {
+      task,
+      endpointType: ctx.endpointType,
+      index: sample.index,
+      extra: ctx.extra,
+      env: ctx.env,
+      signal: ctx.signal,
+    },
+  );
+  const n = responses.length;
+  const c = judged.correct.filter(Boolean).length;
+  const scores: Record<string, number> = {};
+  for (const k of passAtKValues(ctx.extra.k, n)) scores[`pass@${k}`] = passAtK(n, c, k);
+  return { sampleId: sample.id, scores, extracted: judged.extracted, correct: judged.correct, target };
+}

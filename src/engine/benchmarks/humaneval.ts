@@ -1,9 +1,8 @@
 import { extractCodeBlock } from '../scoring/extraction.js';
-import { judgeReplies, resolveScorer, type Extractor } from '../scoring/parts.js';
-import { passAtK, passAtKValues } from '../scoring/pass-at-k.js';
+import { passAtKValues } from '../scoring/pass-at-k.js';
 import { buildEvaluationResult } from '../scoring/results.js';
 import type { EndpointType } from '../types.js';
-import { assertCodeExecutionAllowed } from './code-execution.js';
+import { assertCodeExecutionAllowed, scoreByExecution } from './code-execution.js';
 import { hasFields, openBenchmarkSamples, samplesPerPrompt, stringField, textRequest } from './common.js';
 import type { Benchmark, BenchmarkSample } from './types.js';
 
@@ -72,7 +71,6 @@ export const humaneval: Benchmark = {
 
   async prepare(ctx) {
     assertCodeExecutionAllowed('humaneval', ctx.env, ctx.extra);
-    const scorer = resolveScorer('code_execution', 'humaneval');
     const samples = await openBenchmarkSamples(SOURCE, ctx, {
       idOf: (r, i) => (typeof r.task_id === 'string' ? r.task_id : `HumanEval/${i}`),
       check: hasFields(['prompt', 'test', 'entry_point'], 'humaneval'),
@@ -87,31 +85,15 @@ export const humaneval: Benchmark = {
       },
       async score(sample, responses) {
         // The extractor of this benchmark is the program itself: the reply's function plus the tests.
-        const program: Extractor = (reply) => humanevalProgram(sample, reply, ctx.endpointType);
-        const judged = await judgeReplies(
+        const program = (reply: string): string => humanevalProgram(sample, reply, ctx.endpointType);
+        return scoreByExecution(
+          'humaneval',
+          ctx,
+          sample,
           responses,
-          '',
-          { extract: [program], score: scorer },
-          {
-            task: 'humaneval',
-            endpointType: ctx.endpointType,
-            index: sample.index,
-            extra: ctx.extra,
-            env: ctx.env,
-            signal: ctx.signal,
-          },
+          program,
+          stringField(sample, 'entry_point', 'humaneval'),
         );
-        const n = responses.length;
-        const c = judged.correct.filter(Boolean).length;
-        const scores: Record<string, number> = {};
-        for (const k of passAtKValues(ctx.extra.k, n)) scores[`pass@${k}`] = passAtK(n, c, k);
-        return {
-          sampleId: sample.id,
-          scores,
-          extracted: judged.extracted,
-          correct: judged.correct,
-          target: stringField(sample, 'entry_point', 'humaneval'),
-        };
       },
       aggregate(scores) {
         const list = ks.map((k) => ({

@@ -6,11 +6,10 @@
 import { NelError } from '../../common/errors.js';
 import type { DatasetRecord } from '../datasets/types.js';
 import { extractCodeBlock } from '../scoring/extraction.js';
-import { judgeReplies, resolveScorer, type Extractor } from '../scoring/parts.js';
-import { passAtK, passAtKValues } from '../scoring/pass-at-k.js';
+import { passAtKValues } from '../scoring/pass-at-k.js';
 import { buildEvaluationResult } from '../scoring/results.js';
 import type { EndpointType } from '../types.js';
-import { assertCodeExecutionAllowed } from './code-execution.js';
+import { assertCodeExecutionAllowed, scoreByExecution } from './code-execution.js';
 import { samplesPerPrompt, stringField, textRequest } from './common.js';
 import type { Benchmark, BenchmarkContext, BenchmarkSample, SampleStream } from './types.js';
 
@@ -175,7 +174,6 @@ export const mbpp: Benchmark = {
         },
       );
     }
-    const scorer = resolveScorer('code_execution', 'mbpp');
     const samples = await openMbppSamples(ctx);
     const ks = passAtKValues(ctx.extra.k, samplesPerPrompt(ctx.extra));
     return {
@@ -187,31 +185,8 @@ export const mbpp: Benchmark = {
       },
       async score(sample, responses) {
         // The extractor is the program itself: the reply's code plus the tests.
-        const program: Extractor = (reply) => mbppProgram(sample, reply, ctx.endpointType, withSetup);
-        const judged = await judgeReplies(
-          responses,
-          '',
-          { extract: [program], score: scorer },
-          {
-            task: 'mbpp',
-            endpointType: ctx.endpointType,
-            index: sample.index,
-            extra: ctx.extra,
-            env: ctx.env,
-            signal: ctx.signal,
-          },
-        );
-        const n = responses.length;
-        const c = judged.correct.filter(Boolean).length;
-        const scores: Record<string, number> = {};
-        for (const k of passAtKValues(ctx.extra.k, n)) scores[`pass@${k}`] = passAtK(n, c, k);
-        return {
-          sampleId: sample.id,
-          scores,
-          extracted: judged.extracted,
-          correct: judged.correct,
-          target: testsOf(sample).join('\n'),
-        };
+        const program = (reply: string): string => mbppProgram(sample, reply, ctx.endpointType, withSetup);
+        return scoreByExecution('mbpp', ctx, sample, responses, program, testsOf(sample).join('\n'));
       },
       aggregate(scores) {
         const list = ks.map((k) => ({

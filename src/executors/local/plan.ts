@@ -7,14 +7,17 @@
 import { join, resolve } from 'node:path';
 import { launcherConfig, type LoadedConfig } from '../../config/index.js';
 import type { DeploymentConfig, ExecutionConfig } from '../../config/schema.js';
-import { NelError, errorMessage } from '../../common/errors.js';
 import { localStampMicros } from '../../common/ids.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
-import { packageRoot } from '../../common/version.js';
 import { dumpYaml } from '../../common/yaml.js';
 import { dumpEngineConfig } from '../../launcher/engine-config.js';
 import { describeEnvSource } from '../../launcher/env-vars.js';
-import { invalidConfig as invalid, planInvocation, type BuildPlanOptions } from '../../launcher/plan.js';
+import {
+  defaultToolPaths,
+  invalidConfig as invalid,
+  planInvocation,
+  type BuildPlanOptions,
+} from '../../launcher/plan.js';
 import { dockerArgWords } from '../../launcher/shell-words.js';
 import type { EnvVarSpec, InvocationPlan, JobPlan } from '../../launcher/types.js';
 import {
@@ -29,19 +32,6 @@ import {
 export const CONTAINER_RESULTS_DIR = '/results';
 
 const obj = (v: unknown): Obj => (isPlainObject(v) ? v : {});
-
-function defaultToolPaths(): { nelJs: string; engineJs: string } {
-  let root: string;
-  try {
-    root = packageRoot();
-  } catch (e) {
-    throw new NelError('INTERNAL', `cannot locate the installed package: ${errorMessage(e)}`);
-  }
-  return {
-    nelJs: join(root, 'dist', 'src', 'bin', 'nel.js'),
-    engineJs: join(root, 'dist', 'src', 'bin', 'nemo-evaluator.js'),
-  };
-}
 
 /** A Docker-safe container name part: [A-Za-z0-9_.-], starting with an alphanumeric. */
 export function containerNamePart(s: string): string {

@@ -10,13 +10,17 @@
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { launcherConfig, type LoadedConfig } from '../../config/index.js';
-import { NelError, errorMessage } from '../../common/errors.js';
+import { NelError } from '../../common/errors.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
-import { packageRoot } from '../../common/version.js';
 import { dumpYaml } from '../../common/yaml.js';
 import { dumpEngineConfig } from '../../launcher/engine-config.js';
 import { describeEnvSource, mergeEnvGroups, parseEnvVarsMap } from '../../launcher/env-vars.js';
-import { invalidConfig as invalid, planInvocation, type BuildPlanOptions } from '../../launcher/plan.js';
+import {
+  defaultToolPaths,
+  invalidConfig as invalid,
+  planInvocation,
+  type BuildPlanOptions,
+} from '../../launcher/plan.js';
 import type { EnvVarSpec, InvocationPlan, JobPlan } from '../../launcher/types.js';
 import { checkSbatchValue, readSlurmSettings, type SlurmSettings } from './config.js';
 import {
@@ -77,19 +81,6 @@ export const isSlurmPlan = (p: InvocationPlan): p is SlurmInvocationPlan =>
 
 const obj = (v: unknown): Obj => (isPlainObject(v) ? v : {});
 const withNewline = (s: string): string => (s.endsWith('\n') ? s : s + '\n');
-
-function defaultToolPaths(): { nelJs: string; engineJs: string } {
-  let root: string;
-  try {
-    root = packageRoot();
-  } catch (e) {
-    throw new NelError('INTERNAL', `cannot locate the installed package: ${errorMessage(e)}`);
-  }
-  return {
-    nelJs: join(root, 'dist', 'src', 'bin', 'nel.js'),
-    engineJs: join(root, 'dist', 'src', 'bin', 'nemo-evaluator.js'),
-  };
-}
 
 /** The root the invocation directories are staged under on this machine. */
 export function stagingRoot(settings: SlurmSettings, opts: BuildPlanOptions): string {
