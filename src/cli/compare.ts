@@ -22,9 +22,9 @@ export function register(program: Command): void {
       'compare runs sample by sample: B (and C ...) against A, with the difference, a 95% CI\n' +
         '(paired bootstrap) and a p-value (McNemar exact test for 0/1 scores, bootstrap otherwise)',
     )
-    .argument('<a>', 'the baseline run: invocation or job id (unique prefixes work)')
-    .argument('<b>', 'the run compared with A')
-    .argument('[more...]', 'further runs, each compared with A')
+    .argument('<baseline>', 'the baseline run: invocation or job id (unique prefixes work)')
+    .argument('<other>', 'the run compared with the baseline')
+    .argument('[more...]', 'further runs, each compared with the baseline')
     .option('--json', 'print JSON')
     .option('--seed <n>', 'bootstrap seed', wholeNumber('--seed', 0), 0)
     .option('--resamples <n>', 'bootstrap resamples', wholeNumber('--resamples', 100), 10_000)

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { NelError } from '../common/errors.js';
+import { editDistance } from '../tasks/catalogue.js';
 import { getBenchmark, listBenchmarks } from '../engine/benchmarks/index.js';
 import { mulberry32 } from '../engine/benchmarks/common.js';
 import type {
@@ -184,9 +185,15 @@ function benchmarkSpecs(opts: ReferenceEndpointOptions): [Benchmark, ReferenceBe
   return specs.map((spec) => {
     const benchmark = getBenchmark(spec.benchmark);
     if (!benchmark) {
-      throw new NelError('USAGE', `unknown benchmark "${spec.benchmark}"`, {
-        hint: `use one of ${benchmarkNames().join(', ')}`,
-      });
+      const name = spec.benchmark.replace(/^builtin\./, '');
+      const near = benchmarkNames().find((n) => editDistance(name, n) <= 2);
+      throw new NelError(
+        'USAGE',
+        `unknown benchmark "${spec.benchmark}"${near ? `; did you mean ${near}?` : ''}`,
+        {
+          hint: `use one of ${benchmarkNames().join(', ')}`,
+        },
+      );
     }
     return [benchmark, spec];
   });
