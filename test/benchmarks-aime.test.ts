@@ -122,7 +122,7 @@ test('aime25: n_samples 4 with mixed replies gives the mean over all replies and
   assert.equal(em.stats.count, 4);
   assert.ok(Math.abs(em.stats.mean! - 0.5) < 1e-12);
   assert.ok(Math.abs(em.stats.stddev! - sd) < 1e-12);
-  assert.ok(Math.abs(em.stats.stderr! - sd / 2) < 1e-12);
+  assert.ok(Math.abs(em.stats.stderr! - sd / Math.sqrt(3)) < 1e-12);
   assert.equal(em.stats.min, 0);
   assert.equal(em.stats.max, 1);
   console.log(`aime25 n_samples 4: value ${em.value}, per-repeat stddev ${em.stats.stddev!.toFixed(6)}`);

@@ -58,7 +58,7 @@ test('math500: accuracy 0.5 scores exactly 250/500, with groups per subject and 
   const em = result.tasks.math500!.metrics.exact_match!.scores.exact_match!;
   assert.equal(em.value, 0.5);
   assert.ok(Math.abs(em.stats.stddev! - 0.5) < 1e-12);
-  assert.ok(Math.abs(em.stats.stderr! - 0.5 / Math.sqrt(500)) < 1e-12);
+  assert.ok(Math.abs(em.stats.stderr! - 0.5 / Math.sqrt(499)) < 1e-12);
   const groups = result.groups.math500!.groups!;
   const names = Object.keys(groups);
   const subjects = names.filter((n) => n.startsWith('subject:'));

@@ -119,7 +119,7 @@ export function subgroupNames(s: SampleScore): string[] {
  * `value` is the mean of the per-sample `key` values (each the fraction of its responses that are
  * correct, so the mean over all responses). With n > 1, `stats` describe the n repeat-level scores
  * (repeat r = the fraction of samples whose r-th response is correct): count = n, stddev = their
- * population spread, stderr = stddev / sqrt(n). With one response per sample, `stats` describe the
+ * population spread, stderr = stddev / sqrt(n - 1) (computeStats). With one response per sample, `stats` describe the
  * per-sample values, as aggregateMetric's. Sub-groups (when `metric.groups` is set) are computed the same
  * way over their members.
  */

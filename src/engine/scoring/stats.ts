@@ -1,8 +1,11 @@
 import type { Score, ScoreStats } from '../types.js';
 
 /**
- * Population statistics of a list of values, like upstream's aggregation (engine-spec 11.4):
- * variance and stddev are population values, stderr = stddev / sqrt(n) (0 when n <= 1).
+ * Statistics of a list of values as upstream's results.yml carries them: variance and stddev are
+ * population values; stderr is the standard error of the mean from the sample (n - 1) variance,
+ * sqrt(variance * n / (n - 1)) / sqrt(n) = stddev / sqrt(n - 1) (0 when n <= 1), as lm-evaluation-harness
+ * and upstream's simple-evals results give it (engine-spec 6.3: mean 0.4 of 10 0/1 scores has stddev
+ * 0.4899 and stderr 0.1633).
  */
 export function computeStats(values: readonly number[]): Required<ScoreStats> {
   const count = values.length;
@@ -24,7 +27,7 @@ export function computeStats(values: readonly number[]): Required<ScoreStats> {
   for (const v of values) squaredDeviations += (v - mean) * (v - mean);
   const variance = squaredDeviations / count;
   const stddev = Math.sqrt(variance);
-  const stderr = count > 1 ? stddev / Math.sqrt(count) : 0;
+  const stderr = count > 1 ? Math.sqrt(squaredDeviations / (count - 1) / count) : 0;
   return { count, sum, sum_squared: sumSquared, min, max, mean, variance, stddev, stderr };
 }
 
