@@ -334,6 +334,7 @@ export const PAGE_SCRIPT = String.raw`
       list.set(out);
       count.textContent = 'showing ' + out.length + ' of ' + samples.length + ' samples';
       count.setAttribute('data-shown', String(out.length));
+      count.setAttribute('data-query', text);
       window.__nelFilterMs = performance.now() - t0;
     }
     q.addEventListener('input', debounce(apply, 120));
@@ -500,6 +501,7 @@ export const PAGE_SCRIPT = String.raw`
       list.set(out);
       count.textContent = 'showing ' + out.length + ' of ' + items.length + ' disagreements';
       count.setAttribute('data-shown', String(out.length));
+      count.setAttribute('data-query', text);
     }
     q.addEventListener('input', debounce(apply, 120));
     dir.sel.addEventListener('change', apply);
