@@ -283,6 +283,18 @@ export function readSampleLines(artifactsDir: string, notes: string[]): Obj[] {
   return [...byId.values()];
 }
 
+/**
+ * A sample's prompt, response or details longer than this is shown cut to it, with a note: a report of
+ * many long replies stays small enough to open (the full text is in samples.jsonl).
+ */
+export const SAMPLE_TEXT_LIMIT = 20_000;
+
+export function cutText(text: string, limit = SAMPLE_TEXT_LIMIT): string {
+  return text.length > limit
+    ? `${text.slice(0, limit)}\n[... cut: ${text.length} characters in all; the full text is in samples.jsonl]`
+    : text;
+}
+
 /** The page's samples from samples.jsonl lines. */
 export function toReportSamples(lines: Obj[], verdictMetric: string | null): ReportSample[] {
   return lines.map((l) => {
@@ -292,9 +304,9 @@ export function toReportSamples(lines: Obj[], verdictMetric: string | null): Rep
     const s: ReportSample = {
       id: String(l.sample_id),
       index: typeof l.index === 'number' ? l.index : null,
-      prompt: promptText(l.prompt ?? l.request),
+      prompt: cutText(promptText(l.prompt ?? l.request)),
       responses: Array.isArray(l.responses)
-        ? l.responses.map((r) => (typeof r === 'string' ? r : showValue(r)))
+        ? l.responses.map((r) => cutText(typeof r === 'string' ? r : showValue(r)))
         : [],
       extracted: Array.isArray(l.extracted) ? l.extracted.map((e) => (e === null ? null : showValue(e))) : [],
       target: l.target === undefined ? '' : showValue(l.target),
@@ -310,7 +322,7 @@ export function toReportSamples(lines: Obj[], verdictMetric: string | null): Rep
     }
     if (typeof l.error === 'string') s.error = l.error;
     if (isPlainObject(l.details) && Object.keys(l.details).length > 0)
-      s.details = JSON.stringify(l.details, null, 2);
+      s.details = cutText(JSON.stringify(l.details, null, 2));
     return s;
   });
 }
