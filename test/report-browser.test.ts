@@ -17,6 +17,12 @@ import { invocationIdOfDir, launchedDir, startEndpoint, taskDirs, writeE2eConfig
 import { browserSkipReason, launchBrowser, testArtifactsDir } from './support/browser.js';
 import { isCorrectAt, type ReferenceEndpoint } from '../src/reference-endpoint/index.js';
 import { writeJobReport } from '../src/results/report/job.js';
+import { runEvaluation } from '../src/engine/evaluate.js';
+import { resolveRunConfig } from '../src/engine/run-config.js';
+import { getBenchmark } from '../src/engine/benchmarks/index.js';
+import { silentLogger } from '../src/engine/logging.js';
+import { startReferenceEndpoint } from '../src/reference-endpoint/index.js';
+import { sharedPath } from './support/paths.js';
 
 const LIMIT = 40;
 const HOSTILE =
@@ -318,6 +324,63 @@ test('a 15,000-sample report loads and filters in Chromium', { skip }, async () 
     // generous bound: the page must not freeze (timings are diagnostics, see bench/ for goals)
     assert.ok(loadMs < 60_000 && filterMs < 30_000 && searchMs < 30_000);
   } finally {
+    await browser.close();
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+});
+
+test('an IFEval job report filters by instruction type (a real engine run)', { skip }, async () => {
+  const s = scratch('nel-report-ifeval-');
+  const browser = await launchBrowser();
+  const data = sharedPath('data', 'ifeval', 'input_data.jsonl');
+  const ifeval = getBenchmark('ifeval')!;
+  const ep = await startReferenceEndpoint({ benchmark: 'ifeval', datasetPath: data, accuracy: 0.6 });
+  try {
+    const out = join(s.dir, 'artifacts');
+    const { evaluation } = resolveRunConfig({
+      runConfig: {
+        config: {
+          type: 'ifeval',
+          output_dir: out,
+          params: { limit_samples: 30, parallelism: 4, extra: { dataset_path: data } },
+        },
+        target: { api_endpoint: { url: `${ep.url}/v1/chat/completions`, model_id: 'reference-model' } },
+      },
+      resolver: { get: (n) => (n === 'ifeval' ? ifeval : undefined), list: () => [ifeval] },
+    });
+    const outcome = await runEvaluation(evaluation, { log: silentLogger, progressStream: null });
+    assert.equal(outcome.status, 'success');
+    // the expected counts, from the per-sample lines the engine wrote
+    const lines = readFileSync(join(out, 'samples.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { details: { instruction_id_list: string[]; strict: boolean[] } });
+    const failedOf = new Map<string, number>();
+    const hasOf = new Map<string, number>();
+    for (const l of lines) {
+      const ids = l.details.instruction_id_list;
+      for (const t of new Set(ids)) hasOf.set(t, (hasOf.get(t) ?? 0) + 1);
+      for (const t of new Set(ids.filter((_, i) => !l.details.strict[i])))
+        failedOf.set(t, (failedOf.get(t) ?? 0) + 1);
+    }
+    const [type, nFailed] = [...failedOf.entries()].sort((x, y) => y[1] - x[1])[0]!;
+    assert.ok(nFailed > 0 && nFailed < hasOf.get(type)!, `${type}: ${nFailed} of ${hasOf.get(type)}`);
+    const page = await browser.context.newPage();
+    await open(page, join(out, 'report.html'));
+    assert.match((await page.textContent('#headline')) ?? '', /prompt_level_strict_acc/);
+    assert.equal(await shown(page), 30);
+    await page.selectOption('#f-inst', `has:${type}`);
+    await waitShown(page, hasOf.get(type)!);
+    await page.selectOption('#f-inst', `failed:${type}`);
+    await waitShown(page, nFailed);
+    await page.click('#rows .spacer .row');
+    assert.match(
+      (await page.textContent('#detail')) ?? '',
+      new RegExp(`not followed \\(strict\\).*${type}`, 's'),
+    );
+    await page.screenshot({ path: join(testArtifactsDir(), 'report-ifeval.png'), fullPage: true });
+  } finally {
+    await ep.close();
     await browser.close();
     rmSync(s.dir, { recursive: true, force: true });
   }
