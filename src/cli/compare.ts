@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { NelError } from '../common/errors.js';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../common/fs.js';
 import { compareRuns, formatComparison } from '../results/compare.js';
 import { printJson } from './output.js';
@@ -43,9 +44,14 @@ export function register(program: Command): void {
         let results;
         let htmlPath: string | undefined;
         if (opts.html !== undefined) {
+          htmlPath = resolve(opts.html);
+          if (!existsSync(dirname(htmlPath)))
+            throw new NelError('USAGE', `cannot write ${htmlPath}: ${dirname(htmlPath)} does not exist`, {
+              hint: 'create the directory first, or give --html a path in an existing one',
+              exitCode: 2,
+            });
           const { compareRunsWithReport } = await import('../results/report/compare.js');
           const built = compareRunsWithReport(ids, settings);
-          htmlPath = resolve(opts.html);
           try {
             writeFileAtomic(htmlPath, built.html);
           } catch (e) {
