@@ -16,9 +16,7 @@ export function register(program: Command): void {
   program
     .command('report')
     .description(
-      "(re)build the HTML reports from the artifacts: a job's report (scores with standard errors and\n" +
-        'CIs, parameters, tokens and timings, every sample with filters and search), or for an\n' +
-        "invocation each job's report and the invocation's report linking them",
+      "(re)build the HTML reports from the artifacts: a job's report, or an invocation's and its jobs'",
     )
     .argument('<id>', 'invocation or job id (unique prefixes work)')
     .option('--open', 'open the report in a browser (xdg-open), else print its path')

@@ -12,7 +12,7 @@ import { openExecDb, taskNameOf, type JobRecord } from '../../launcher/exec-db.j
 import { resolveId } from '../../launcher/id-resolve.js';
 import { loadBuiltinHeadlines, type HeadlineLookup } from '../scores.js';
 import { renderReportPage } from './html.js';
-import { hasReportableArtifacts, jobReportPathOf, writeJobReport } from './job.js';
+import { hasReportableArtifacts, writeJobReport } from './job.js';
 import { readReportJson, type RawPair, type ReportScore } from './model.js';
 
 export interface InvocationJobRow {
@@ -178,4 +178,3 @@ export async function buildReports(id: string, opts: ReportBuildOptions = {}): P
   return { kind: 'invocation', invocationId: resolved.invocationId, path, jobs };
 }
 
-export { jobReportPathOf };
