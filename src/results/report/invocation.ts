@@ -177,4 +177,3 @@ export async function buildReports(id: string, opts: ReportBuildOptions = {}): P
   writeFileAtomic(path, renderReportPage(data));
   return { kind: 'invocation', invocationId: resolved.invocationId, path, jobs };
 }
-
