@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): sets up everything a fresh machine needs, then runs every test.
-# With CI=true, Docker tests must run: a missing Docker engine is installed and started, or the run fails.
+# With CI=true, Docker tests must run: a missing Docker engine is installed and started, or the run fails;
+# so must the browser tests (Chromium is installed when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -14,6 +15,17 @@ elif [ "${CI:-}" = "true" ]; then
 else
   echo "test: Docker is not available; Docker tests will be skipped" >&2
   export NEL_TEST_DOCKER=0
+fi
+# The report tests drive Debian's headless Chromium (never a downloaded browser): installed here like
+# Docker. With CI=true it must be there; otherwise the browser tests are skipped without it.
+if bash scripts/ensure-chromium.sh; then
+  export NEL_TEST_BROWSER=1
+elif [ "${CI:-}" = "true" ]; then
+  echo "test: CI=true but Chromium could not be installed (scripts/ensure-chromium.sh)" >&2
+  exit 1
+else
+  echo "test: Chromium is not available; browser tests will be skipped" >&2
+  export NEL_TEST_BROWSER=0
 fi
 # Slurm tests use the project's own cluster (scripts/slurm-cluster.sh): started here like Docker,
 # stopped again at the end if it was not running before. With CI=true it must start.

@@ -27,6 +27,18 @@ export {
   type TaskComparison,
   type MetricComparison,
 } from './api/compare.js';
+// HTML reports: per job, per invocation (what `nel report` builds), and of a comparison
+export {
+  buildJobReportData,
+  buildReports,
+  compareRunsWithReport,
+  renderJobReport,
+  writeJobReport,
+  type BuiltReports,
+  type CompareReportData,
+  type JobReportData,
+  type ReportBuildOptions,
+} from './results/report/index.js';
 export { waitForInvocation, type WaitOptions } from './launcher/wait.js';
 export type { InvocationPlan, JobPlan } from './launcher/types.js';
 export type { LaunchResult, StatusEntry, JobState, ReportedState } from './executors/types.js';

@@ -104,7 +104,8 @@ test('a run writes every output file and scores each sample once', async () => {
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     assert.equal(report.length, 5);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
-    assert.match(html, /&lt;b&gt;&amp;&lt;\/b&gt;/);
+    // the job report embeds the reply as JSON with <, > and & escaped (test/report-browser.test.ts renders it)
+    assert.match(html, /\\u003cb\\u003e\\u0026\\u003c\/b\\u003e/);
     assert.doesNotMatch(html, /<b>&<\/b>/);
     // The key reached the endpoint but no file holds it.
     assert.ok(server.authHeaders.every((h) => h === 'Bearer sk-canary-123'));

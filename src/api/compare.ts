@@ -14,3 +14,10 @@ export {
   type TaskComparison,
 } from '../results/compare.js';
 export { comparePaired, mcnemarExactP, pairedBootstrap, type PairedComparison } from '../results/stats.js';
+export {
+  buildCompareReportData,
+  compareRunsWithReport,
+  renderCompareReport,
+  type CompareReportData,
+  type Disagreement,
+} from '../results/report/compare.js';

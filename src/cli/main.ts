@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   ls: () => import('./ls.js'),
   export: () => import('./export.js'),
   compare: () => import('./compare.js'),
+  report: () => import('./report.js'),
   'serve-reference': () => import('./serve-reference.js'),
   'build-image': () => import('./build-image.js'),
 };

@@ -212,23 +212,26 @@ export async function runEvaluation(
     samplesWriter?.close();
     progress?.finish();
     if (chain) await chain.postEval();
-    const report = reportHookConfig(adapter);
-    if (report) {
-      try {
-        writeReport({
-          outputDir,
-          cacheDir: cacheDirOf(adapter, outputDir),
-          endpoint: endpoint.url,
-          reportTypes: report.types,
-          size: report.size,
-          title: `${evaluation.config.type} - ${endpoint.model_id}`,
-        });
-      } catch (e) {
-        log.warn('post_eval_report failed', { error: errorMessage(e) });
-      }
-    }
     const inference = firstAnswer != null && lastAnswer != null ? (lastAnswer - firstAnswer) / 1000 : 0;
     monitor.finish({ inferenceTimeSeconds: inference });
+  };
+  // The job's report reads the other artifacts: written last (after results.yml when there is one).
+  const writeJobReport = (): void => {
+    const report = reportHookConfig(adapter);
+    if (!report) return;
+    try {
+      writeReport({
+        outputDir,
+        cacheDir: cacheDirOf(adapter, outputDir),
+        endpoint: endpoint.url,
+        reportTypes: report.types,
+        size: report.size,
+        title: `${evaluation.config.type} - ${endpoint.model_id}`,
+        headlines: () => benchmark.headline,
+      });
+    } catch (e) {
+      log.warn('post_eval_report failed', { error: errorMessage(e) });
+    }
   };
 
   try {
@@ -360,6 +363,8 @@ export async function runEvaluation(
         target: score.target,
       };
       if (score.details !== undefined) line.details = score.details;
+      if (score.category !== undefined) line.category = score.category;
+      if (score.groups !== undefined) line.groups = score.groups;
       if (state.emptyContent) {
         line.flags = [EMPTY_CONTENT_FLAG];
         emptyContent++;
@@ -393,6 +398,7 @@ export async function runEvaluation(
     const answered = tracker.count;
     if (stop.aborted) {
       await finishCommon();
+      writeJobReport();
       const reason = typeof stop.reason === 'string' ? stop.reason : 'SIGTERM';
       if (reason === 'SIGTERM' && !existsSync(join(outputDir, SERVER_ERROR_MARKER))) {
         writeFileAtomic(
@@ -417,6 +423,7 @@ export async function runEvaluation(
     }
     if (failure) {
       await finishCommon();
+      writeJobReport();
       if (failure instanceof FatalInterceptorError) {
         writeFileAtomic(join(outputDir, SERVER_ERROR_MARKER), `${failure.message}\n`);
         throw new NelError('ENGINE_ENDPOINT', failure.message, {
@@ -446,6 +453,7 @@ export async function runEvaluation(
       );
     }
     writeResults(outputDir, doc);
+    writeJobReport();
     log.info('evaluation finished', { output_dir: outputDir, samples: scored });
     return {
       status: 'success',

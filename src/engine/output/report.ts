@@ -1,11 +1,16 @@
 /**
- * post_eval_report: report.json and report.html from the request/response caches (engine-spec 6.7).
- * Pairs each cached request with its cached response, sorted by cache key, first `html_report_size`.
+ * post_eval_report: report.json from the request/response caches (engine-spec 6.7: each cached request
+ * with its cached response, sorted by cache key, first `html_report_size`) and report.html, the job's
+ * report (src/results/report), which shows those pairs beside every sample.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/fs.js';
 import { DiskCacheStore } from '../adapters/disk-cache-store.js';
+import type { HeadlineLookup } from '../../results/scores.js';
+import { writeJobReport } from '../../results/report/job.js';
+
+export { escapeHtml } from '../../results/report/html.js';
 
 export interface ReportEntry {
   request_data: unknown;
@@ -56,38 +61,9 @@ export function collectReportEntries(cacheDir: string, endpoint: string, size: n
   }
 }
 
-export function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
-
-export function renderReportHtml(entries: ReportEntry[], title: string): string {
-  const pretty = (v: unknown): string => escapeHtml(typeof v === 'string' ? v : JSON.stringify(v, null, 2));
-  const rows = entries
-    .map(
-      (e, i) => `<section class="pair">
-<h2>Request ${i + 1} <small>${escapeHtml(e.cache_key)}</small></h2>
-<p>Endpoint: <code>${escapeHtml(e.endpoint)}</code></p>
-<div class="cols"><div><h3>Request</h3><pre>${pretty(e.display_request)}</pre></div>
-<div><h3>Response</h3><pre>${pretty(e.response)}</pre></div></div>
-</section>`,
-    )
-    .join('\n');
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font-family:sans-serif;margin:2em}pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;padding:1em}
-.cols{display:grid;grid-template-columns:1fr 1fr;gap:1em}.pair{border-top:1px solid #ccc;margin-top:1.5em}</style>
-</head><body><h1>${escapeHtml(title)}</h1><p>${entries.length} request/response pair(s)</p>
-${rows}
-</body></html>
-`;
-}
-
-/** Write the report files; nothing is written when no request was cached. Returns the entry count. */
+/** Write the report files: report.json (upstream's shape, when asked for and a request was cached) and
+ * report.html, the job's report (scores, run, tokens and timings, every sample; the cached request/response
+ * pairs are one of its views). Returns the number of request/response pairs. */
 export function writeReport(opts: {
   outputDir: string;
   cacheDir: string;
@@ -95,14 +71,24 @@ export function writeReport(opts: {
   reportTypes: string[];
   size: number | null;
   title: string;
+  /** The benchmark's headline, to mark it among the scores. */
+  headlines?: HeadlineLookup;
 }): number {
   const entries = collectReportEntries(opts.cacheDir, opts.endpoint, opts.size);
-  if (entries.length === 0) return 0;
-  if (opts.reportTypes.includes('json')) {
+  if (opts.reportTypes.includes('json') && entries.length > 0) {
     writeFileAtomic(join(opts.outputDir, 'report.json'), JSON.stringify(entries, null, 2) + '\n');
   }
   if (opts.reportTypes.includes('html')) {
-    writeFileAtomic(join(opts.outputDir, 'report.html'), renderReportHtml(entries, opts.title));
+    writeJobReport(opts.outputDir, {
+      title: opts.title,
+      headlines: opts.headlines,
+      pairs: entries.map((e) => ({
+        cache_key: e.cache_key,
+        endpoint: e.endpoint,
+        request: e.display_request,
+        response: e.response,
+      })),
+    });
   }
   return entries.length;
 }

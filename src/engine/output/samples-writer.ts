@@ -14,6 +14,10 @@ export interface SampleLine {
   extracted: (string | null)[];
   scores: Record<string, number>;
   target?: unknown;
+  /** The sample's sub-group (SampleScore.category, e.g. an MMLU subject). */
+  category?: string;
+  /** Its sub-groups along several dimensions (SampleScore.groups, e.g. {subject, level}). */
+  groups?: Record<string, string>;
   /** Benchmark-specific details of the sample (SampleScore.details). */
   details?: Record<string, unknown>;
   /** e.g. ["empty_content"]: the reply's text was empty (content null, or only reasoning). */

@@ -1,0 +1,54 @@
+/**
+ * One self-contained HTML file for every report kind: the page's CSS and script inlined (page.ts), the
+ * data embedded as JSON in a `<script type="application/json">` block. No network: the page's
+ * Content-Security-Policy allows nothing to be fetched, and only the page's own script (by its hash) to run.
+ */
+import { createHash } from 'node:crypto';
+import { PAGE_CSS, PAGE_SCRIPT } from './page.js';
+
+export function escapeHtml(s: string): string {
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/**
+ * JSON safe inside a `<script>` element: `<`, `>` and `&` (and the JS line separators) as \u escapes, so
+ * no value can close the element or open a comment; JSON.parse reads it back unchanged.
+ */
+export function embedJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+const SCRIPT_HASH = createHash('sha256').update(PAGE_SCRIPT, 'utf8').digest('base64');
+
+/** The Content-Security-Policy of every report: no fetches at all; only the page's script runs. */
+export const REPORT_CSP =
+  `default-src 'none'; script-src 'sha256-${SCRIPT_HASH}'; style-src 'unsafe-inline'; ` +
+  `img-src 'none'; base-uri 'none'; form-action 'none'`;
+
+/** The report page of `data` (a job, invocation or comparison report; `kind` selects the view). */
+export function renderReportPage(data: { kind: string; title: string }): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(REPORT_CSP)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="nemo-evaluator-launcher report (${escapeHtml(data.kind)})">
+<title>${escapeHtml(data.title)}</title>
+<style>${PAGE_CSS}</style>
+</head><body>
+<noscript><p>This report needs JavaScript to show its data (embedded in the page as JSON).</p></noscript>
+<main id="app"></main>
+<script type="application/json" id="nel-data">${embedJson(data)}</script>
+<script>${PAGE_SCRIPT}</script>
+</body></html>
+`;
+}

@@ -1,0 +1,154 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildJobReportData, cutText, promptText, reportScores, SAMPLE_TEXT_LIMIT } from './model.js';
+
+const entry = (metrics: Record<string, Record<string, { value: number; stats?: object }>>) => ({
+  metrics: Object.fromEntries(Object.entries(metrics).map(([m, scores]) => [m, { scores }])),
+});
+
+test('scores: stderr and a 95% interval per score; the headline from the definition, else the layout', () => {
+  const doc = {
+    results: {
+      tasks: {
+        ifeval: entry({
+          inst_level_strict_acc: {
+            inst_level_strict_acc: { value: 0.8, stats: { stderr: 0.05, count: 10 } },
+          },
+          prompt_level_strict_acc: { prompt_level_strict_acc: { value: 0.7, stats: { stderr: 0.1 } } },
+        }),
+      },
+      groups: { ifeval: { groups: { 'level:3': entry({ x: { x: { value: 1 } } }) } } },
+    },
+  };
+  const byLayout = reportScores(doc);
+  assert.equal(byLayout.find((s) => s.headline)!.metric, 'inst_level_strict_acc');
+  const defined = reportScores(doc, () => ({
+    metric: 'prompt_level_strict_acc',
+    score: 'prompt_level_strict_acc',
+  }));
+  const h = defined.find((s) => s.headline)!;
+  assert.equal(h.metric, 'prompt_level_strict_acc');
+  assert.ok(Math.abs(h.ci![0] - (0.7 - 0.196)) < 1e-12 && Math.abs(h.ci![1] - (0.7 + 0.196)) < 1e-12);
+  assert.equal(defined.filter((s) => s.headline).length, 1);
+  const g = defined.find((s) => s.group === 'level:3')!;
+  assert.deepEqual([g.value, g.stderr, g.ci, g.headline], [1, null, null, false]);
+});
+
+test('samples: verdicts, groups, instruction types, flags, errors, their requests; bad lines noted', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nel-report-model-'));
+  try {
+    const prompt = (q: string) => [{ role: 'user', content: q }];
+    const lines = [
+      {
+        sample_id: 'a',
+        index: 0,
+        prompt: prompt('qa'),
+        responses: ['r'],
+        extracted: ['1'],
+        scores: { em: 1 },
+        target: 1,
+        category: 'algebra',
+      },
+      {
+        sample_id: 'b',
+        index: 1,
+        prompt: prompt('qb'),
+        responses: [''],
+        extracted: [null],
+        scores: { em: 0 },
+        flags: ['empty_content'],
+        groups: { level: '3' },
+      },
+      {
+        sample_id: 'c',
+        index: 2,
+        prompt: 'plain',
+        responses: ['x', 'y'],
+        extracted: ['x', 'y'],
+        scores: { em: 0.5 },
+        details: {
+          instruction_id_list: ['a:b', 'c:d'],
+          strict: [
+            [true, false],
+            [true, true],
+          ],
+          loose: [
+            [true, true],
+            [true, true],
+          ],
+        },
+      },
+      {
+        sample_id: 'd',
+        index: 3,
+        prompt: prompt('qd'),
+        responses: [''],
+        extracted: [null],
+        scores: { em: 0 },
+        error: 'HTTP 500',
+      },
+    ];
+    writeFileSync(
+      join(dir, 'samples.jsonl'),
+      lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"torn":\n',
+    );
+    writeFileSync(
+      join(dir, 'report.json'),
+      JSON.stringify([
+        {
+          cache_key: 'k1',
+          endpoint: 'e',
+          display_request: { messages: prompt('qb'), model: 'm' },
+          response: { choices: [] },
+        },
+      ]),
+    );
+    const data = buildJobReportData(dir, { now: () => new Date(0) });
+    assert.deepEqual(
+      data.samples.map((s) => [s.id, s.verdict]),
+      [
+        ['a', 'right'],
+        ['b', 'wrong'],
+        ['c', 'partial'],
+        ['d', 'failed'],
+      ],
+    );
+    assert.equal(data.verdictMetric, 'em');
+    assert.deepEqual(data.samples[0]!.groups, ['algebra']);
+    assert.deepEqual(data.samples[1]!.groups, ['level:3']);
+    assert.deepEqual(data.samples[1]!.flags, ['empty_content']);
+    assert.deepEqual(data.samples[1]!.requests, [0]);
+    assert.equal(data.samples[0]!.requests, undefined);
+    assert.deepEqual(data.samples[2]!.instructions, ['a:b', 'c:d']);
+    assert.deepEqual(data.samples[2]!.instructionsFailed, ['c:d']);
+    assert.equal(data.samples[3]!.error, 'HTTP 500');
+    assert.equal(data.samples[0]!.target, '1');
+    assert.equal(data.requests[0]!.key, 'k1');
+    assert.match(data.requests[0]!.request, /"model": "m"/);
+    assert.ok(data.notes.some((n) => /1 line\(s\) of samples.jsonl could not be read/.test(n)));
+    assert.ok(data.notes.some((n) => /no results.yml/.test(n)));
+    assert.equal(data.generatedAt, '1970-01-01T00:00:00.000Z');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('prompts as text; long texts cut with a note', () => {
+  assert.equal(
+    promptText([
+      { role: 'system', content: 's' },
+      { role: 'user', content: 'u' },
+    ]),
+    'system: s\n\nuser: u',
+  );
+  assert.equal(promptText('p'), 'p');
+  const long = 'x'.repeat(SAMPLE_TEXT_LIMIT + 5);
+  assert.match(
+    cutText(long),
+    new RegExp(`^x{${SAMPLE_TEXT_LIMIT}}\\n\\[\\.\\.\\. cut: ${SAMPLE_TEXT_LIMIT + 5} characters`),
+  );
+  assert.equal(cutText('short'), 'short');
+});
