@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeStats, scoreFromValues } from './stats.js';
 
-test('population stddev, sample-based stderr: the values of upstream\'s results.yml example', () => {
+test("population stddev, sample-based stderr: the values of upstream's results.yml example", () => {
   // engine-spec 6.3: value 0.4 over 10 samples, stats {stddev: 0.4898979485566356, stderr: 0.16329931618554522}
   const s = computeStats([1, 0, 1, 0, 0, 1, 0, 0, 1, 0]);
   assert.equal(s.count, 10);
