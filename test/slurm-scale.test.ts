@@ -79,7 +79,11 @@ async function round(
     const traced = (name: string) => ({ ...s.env, NEMO_EVALUATOR_SLURM_TRACE: trace(name) });
 
     let t0 = Date.now();
-    const r = await nelAsync(['run', '--config', cfg], { cwd: s.dir, env: traced('run'), timeoutMs: 180_000 });
+    const r = await nelAsync(['run', '--config', cfg], {
+      cwd: s.dir,
+      env: traced('run'),
+      timeoutMs: 180_000,
+    });
     const runMs = Date.now() - t0;
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const m = /^Launched (\d+) job\(s\) on Slurm .*: (\S+)$/m.exec(r.stdout);
@@ -114,7 +118,11 @@ async function round(
     const allDoneMs = Date.now() - afterRun;
 
     t0 = Date.now();
-    const done = await nelAsync(['status', inv], { cwd: s.dir, env: traced('status-done'), timeoutMs: 120_000 });
+    const done = await nelAsync(['status', inv], {
+      cwd: s.dir,
+      env: traced('status-done'),
+      timeoutMs: 120_000,
+    });
     const doneStatusMs = Date.now() - t0;
     assert.equal(done.code, 0, done.stderr);
     assert.equal(done.stdout.split('\n').filter((l) => l.startsWith(inv) && /SUCCESS/.test(l)).length, n);
@@ -146,8 +154,16 @@ function report(t: { diagnostic(m: string): void }, label: string, r: Round): vo
 
 function assertBounded(small: Round, big: Round): void {
   // the same commands, in the same order, whatever the number of tasks
-  assert.equal(opsOf(big.runCommands), opsOf(small.runCommands), 'nel run: the same commands for 10 and 100 tasks');
-  assert.equal(opsOf(big.liveStatus), opsOf(small.liveStatus), 'nel status: the same commands for 10 and 100 tasks');
+  assert.equal(
+    opsOf(big.runCommands),
+    opsOf(small.runCommands),
+    'nel run: the same commands for 10 and 100 tasks',
+  );
+  assert.equal(
+    opsOf(big.liveStatus),
+    opsOf(small.liveStatus),
+    'nel status: the same commands for 10 and 100 tasks',
+  );
   assert.equal(opsOf(big.doneStatus), opsOf(small.doneStatus));
   for (const r of [small, big]) {
     assert.ok(r.runCommands.length > 0 && r.runCommands.length <= 8, opsOf(r.runCommands));

@@ -286,6 +286,26 @@ export class ClusterShell {
   }
 
   /**
+   * Copy parts of a directory of the cluster into `localDir` with rsync (over the master connection
+   * when open; rsync on this machine for a local cluster), keeping what the rsync `filters` select
+   * (`--filter` rules, first match wins). One command whatever the number of files.
+   */
+  async fetch(remoteDir: string, localDir: string, filters: string[]): Promise<ScriptResult> {
+    const rules = filters.map((f) => `--filter=${f}`);
+    if (this.local)
+      return tracedProcess('fetch', 'rsync', ['-a', ...rules, '--', `${remoteDir}/`, `${localDir}/`], {
+        env: this.env,
+        timeoutMs: 600_000,
+      });
+    const ssh = ['ssh', ...this.sshOptions()].map(shQuote).join(' ');
+    const src = `${this.address.username ? `${this.address.username}@` : ''}${this.address.hostname}:${remoteDir}/`;
+    return tracedProcess('fetch', 'rsync', ['-a', '-s', '-e', ssh, ...rules, '--', src, `${localDir}/`], {
+      env: this.env,
+      timeoutMs: 600_000,
+    });
+  }
+
+  /**
    * Start a long-running bash script on the cluster (e.g. `tail -F`), its output piped back. The
    * script runs in a process group of its own (a new session under sshd, `detached` here) and is
    * given an open standard input: closing it (`child.stdin.end()`) tells the script to stop.

@@ -21,4 +21,5 @@ export const slurmExecutor: Executor = {
   resume: async (id, opts) => (await import('./jobs.js')).resumeSlurmInvocation(id, opts),
   streamLogs: async (ids, opts) => (await import('./jobs.js')).streamSlurmLogs(ids, opts),
   info: async (ids, opts) => (await import('./jobs.js')).describeSlurmJobs(ids, opts),
+  fetchArtifacts: async (recs, opts) => (await import('./artifacts.js')).fetchSlurmArtifacts(recs, opts),
 };
