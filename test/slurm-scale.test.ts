@@ -203,8 +203,9 @@ test('10 and 100 tasks through the login node: all SUCCESS; nel run and nel stat
     const big = await round(100, ep, { login });
     report(t, 'ssh', big);
     assertBounded(small, big);
-    // one master connection; the checks, the copy, the submission and the release go through it
-    assert.match(opsOf(big.runCommands), /^open:ssh .*close:ssh$/);
+    // the preflight from the login node (one plain ssh call), then one master connection: the
+    // checks, the copy, the submission and the release go through it
+    assert.equal(opsOf(big.runCommands), 'run:ssh open:ssh run:ssh upload:rsync run:ssh run:ssh close:ssh');
     assert.ok(big.runCommands.some((l) => l.op === 'upload' && l.via === 'rsync'));
     // status: one plain ssh call, finished jobs included (their files are on the cluster)
     assert.equal(opsOf(big.liveStatus), 'runSync:ssh');

@@ -27,6 +27,7 @@ import {
   type StreamLogsOptions,
 } from '../types.js';
 import { ClusterShell, describeAddress, type ClusterAddress } from './host.js';
+import { recordsProber } from './endpoint-probe.js';
 import { errorLines, submitJobs } from './launch.js';
 import { parseProbe, probeScript } from './probe.js';
 import { addressOf, localCopyDirOf, SLURM, slurmIdsOf, taskDirOf } from './status.js';
@@ -286,10 +287,11 @@ export async function resumeSlurmInvocation(id: string, opts: ResumeOptions = {}
   if (rerun.length === 0) return result;
   loadEnvFile(undefined, { cwd: opts.cwd ?? process.cwd(), env });
   const names = checkVariables(rerun, env);
-  // the endpoints are probed from here, never from inside a container
+  // the endpoints are probed where the jobs were submitted (the login node over ssh, else here),
+  // never from inside a container
   const preflight = await preflightJobRecords(
     rerun.map((r) => ({ ...r, data: { ...r.data, use_docker: false } })),
-    { env, skip: opts.skipPreflight },
+    { env, skip: opts.skipPreflight, prober: recordsProber(rerun, env) },
   );
   result.warnings.push(...preflight.warnings);
   const now = (opts.now ?? new Date()).getTime() / 1000;
