@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nelAsync, scratch } from './support/cli.js';
@@ -40,6 +40,7 @@ test('PREEMPTED by a higher-tier partition: the successor resumes the task from 
   // the shared cluster's packages and checks; the test itself runs on its own cluster
   if (!(await requireSlurm(t))) return;
   const dir = mkdtempSync(join(tmpdir(), 'nel-slurm-preempt-'));
+  chmodSync(dir, 0o755); // munged wants every directory above its socket searchable by all
   let cluster: SlurmCluster | undefined;
   const s = scratch('nel-slurm-preempt-run-');
   const ep = await startEndpoint('gsm8k', { accuracy: 0.5, latencyMs: 300 });

@@ -143,12 +143,16 @@ async function round(
   }
 }
 
+/** `op:via=ms` of each command, for the diagnostics. */
+const timed = (lines: TraceLine[]): string => lines.map((l) => `${l.op}:${l.via}=${l.ms}`).join(' ');
+
 function report(t: { diagnostic(m: string): void }, label: string, r: Round): void {
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   t.diagnostic(
-    `${label} n=${r.n}: nel run ${r.runMs} ms, ${r.runCommands.length} commands (${opsOf(r.runCommands)}); ` +
-      `nel status (live) ${r.liveStatusMs} ms, ${r.liveStatus.length} (${opsOf(r.liveStatus)}); ` +
-      `nel status (done) ${r.doneStatusMs} ms, ${r.doneStatus.length} (${opsOf(r.doneStatus)}); ` +
-      `all SUCCESS ${r.allDoneMs} ms after submission`,
+    `${label} n=${r.n}: nel run ${r.runMs} ms, ${r.runCommands.length} commands (${timed(r.runCommands)}); ` +
+      `nel status (live) ${r.liveStatusMs} ms, ${r.liveStatus.length} (${timed(r.liveStatus)}); ` +
+      `nel status (done) ${r.doneStatusMs} ms, ${r.doneStatus.length} (${timed(r.doneStatus)}); ` +
+      `all SUCCESS ${r.allDoneMs} ms after submission; load average ${load}`,
   );
 }
 
