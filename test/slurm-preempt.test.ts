@@ -142,5 +142,6 @@ test('PREEMPTED by a higher-tier partition: the successor resumes the task from 
     if (cluster) await stopPrivateCluster(cluster);
     else await clusterScript(['down'], { dir, portBase: PORT_BASE }, 120_000);
     rmSync(dir, { recursive: true, force: true });
+    rmSync(s.dir, { recursive: true, force: true });
   }
 });
