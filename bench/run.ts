@@ -1,7 +1,7 @@
 /**
  * The performance suite: `npm run bench` (full, writes docs/PERFORMANCE.md) or `npm run bench -- --smoke`
  * (tiny sizes, prints the report and writes it to a temp file unless --write is given).
- * Options: --only <name>[,<name>] (throughput, peer, cached, memory, launcher, container, sandbox), --rounds N,
+ * Options: --only <name>[,<name>] (throughput, peer, cached, memory, launcher, container, sandbox, slurm), --rounds N,
  * --data DIR (folder holding gsm8k/test.jsonl; default ../shared/data beside the repository), --out FILE.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { codeExecution, codeExecutionGoals } from './suites/code-execution.js';
 import { containerOverhead } from './suites/container-overhead.js';
 import { launcherLatency } from './suites/launcher-latency.js';
 import { memory } from './suites/memory.js';
+import { slurmScale } from './suites/slurm-scale.js';
 
 const SUITES: { name: string; title: string; run: (o: BenchOptions) => Promise<SuiteResult> }[] = [
   { name: 'throughput', title: '1. Engine throughput', run: engineThroughput },
@@ -28,6 +29,7 @@ const SUITES: { name: string; title: string; run: (o: BenchOptions) => Promise<S
   { name: 'launcher', title: '4. Launcher latency', run: launcherLatency },
   { name: 'container', title: '5. Container overhead', run: containerOverhead },
   { name: 'sandbox', title: '6. Code-execution throughput', run: codeExecution },
+  { name: 'slurm', title: '7. Slurm submission and status', run: slurmScale },
 ];
 
 export interface CliArgs {

@@ -19,7 +19,8 @@
 # NEL_SLURM_PORT_BASE (slurmctld port; node K listens on base+K; default 17800),
 # NEL_SLURM_SSH_PORT (login node's sshd, default 17822), NEL_SLURM_CPUS and NEL_SLURM_MEM_MB (what
 # each node declares, default 4 CPUs and 4096 MB), NEL_SLURM_TIMEOUT (seconds to wait for the
-# cluster, default 90).
+# cluster, default 90), NEL_SLURM_PREEMPT=1 (preemption by partition priority: a partition `high`
+# over the same nodes whose jobs cancel running jobs of `batch` and `cpu`; PREEMPTED state).
 set -euo pipefail
 
 DIR=${NEL_SLURM_DIR:-/tmp/nel-slurm}
@@ -28,6 +29,7 @@ SSH_PORT=${NEL_SLURM_SSH_PORT:-17822}
 NODE_CPUS=${NEL_SLURM_CPUS:-4}
 NODE_MEM_MB=${NEL_SLURM_MEM_MB:-4096}
 WAIT_S=${NEL_SLURM_TIMEOUT:-90}
+PREEMPT=${NEL_SLURM_PREEMPT:-0}
 # SlurmdTimeout: the controller marks a stopped node not responding about this long after (plus
 # a ping round), and DOWN a ping round or two later (measured here: ~15 s and ~28 s).
 SLURMD_TIMEOUT_S=10
@@ -237,12 +239,20 @@ SlurmctldLogFile=${DIR}/log/slurmctld.log
 SlurmdLogFile=${DIR}/log/%n.log
 MailProg=/bin/true
 CONF
+    if [ "$PREEMPT" = 1 ]; then
+      # A job of the higher tier (partition high) cancels the running jobs it needs room from.
+      echo "PreemptType=preempt/partition_prio"
+      echo "PreemptMode=CANCEL"
+    fi
     for k in $(seq "$nodes"); do
       echo "NodeName=node$k NodeHostname=${host} NodeAddr=127.0.0.1 Port=$((PORT_BASE + k))" \
         "CPUs=${NODE_CPUS} RealMemory=${NODE_MEM_MB} State=UNKNOWN"
     done
     echo "PartitionName=batch Nodes=ALL Default=YES MaxTime=UNLIMITED State=UP"
     echo "PartitionName=cpu Nodes=ALL Default=NO MaxTime=UNLIMITED State=UP"
+    if [ "$PREEMPT" = 1 ]; then
+      echo "PartitionName=high Nodes=ALL Default=NO MaxTime=UNLIMITED State=UP PriorityTier=10 PreemptMode=OFF"
+    fi
   } >"$CONF.tmp"
   mv "$CONF.tmp" "$CONF"
 }

@@ -5,7 +5,7 @@ import { openExecDb, type InvocationSummary } from '../launcher/exec-db.js';
 import { resolveId } from '../launcher/id-resolve.js';
 import { getJobStatuses } from '../launcher/job-status.js';
 // executors load their kill, logs, resume and info code when called, so `nel status` starts fast
-import { DEFAULT_EXECUTOR, executorNames, getExecutor } from '../executors/registry.js';
+import { DEFAULT_EXECUTOR, executorNames, executorStatus, getExecutor } from '../executors/registry.js';
 import type {
   InfoOptions,
   KillOptions,
@@ -16,6 +16,7 @@ import type {
   StreamLogsOptions,
 } from '../executors/types.js';
 import type { ExportOptions, ExportResult } from '../exporters/index.js';
+import type { JobRecord } from '../launcher/exec-db.js';
 import type { Headline, HeadlineLookup, JobScores } from '../results/scores.js';
 
 export type {
@@ -43,6 +44,16 @@ export function getStatus(
   return { statuses: getJobStatuses(db, ids), warnings: [...db.warnings] };
 }
 
+/**
+ * The folder on this machine with a job's artifacts/results.yml: its `output_dir`, else the local copy
+ * its executor keeps of a job whose files are elsewhere (a cluster reached over ssh), or undefined.
+ */
+function resultsDirOf(rec: JobRecord | undefined): string | undefined {
+  if (!rec) return undefined;
+  if (typeof rec.data.output_dir === 'string') return rec.data.output_dir;
+  return executorStatus(rec.executor)?.localCopy?.(rec) ?? undefined;
+}
+
 /** A status entry of a finished job, with its scores from artifacts/results.yml. */
 export type ScoredStatusEntry = StatusEntry & {
   /** Flat `<metric>.<score>` -> value (see src/results/scores.ts); success only. */
@@ -62,12 +73,20 @@ export async function getStatusWithScores(
   opts: DbOptions = {},
 ): Promise<{ statuses: ScoredStatusEntry[]; warnings: string[] }> {
   const { statuses, warnings } = getStatus(ids, opts);
-  const finished = statuses.filter((s) => s.status === 'success' && typeof s.data.output_dir === 'string');
+  const success = statuses.filter((s) => s.status === 'success' && s.job_id !== null);
+  if (success.length === 0) return { statuses, warnings };
+  const db = success.some((s) => typeof s.data.output_dir !== 'string') ? openExecDb(opts) : undefined;
+  const finished = success
+    .map((s) => ({
+      s: s as ScoredStatusEntry,
+      dir: typeof s.data.output_dir === 'string' ? s.data.output_dir : resultsDirOf(db?.getJob(s.job_id!)),
+    }))
+    .filter((x): x is { s: ScoredStatusEntry; dir: string } => x.dir !== undefined);
   if (finished.length === 0) return { statuses, warnings };
   const { loadBuiltinHeadlines, readJobScores } = await import('../results/scores.js');
   const headlines = await loadBuiltinHeadlines();
-  for (const s of finished as ScoredStatusEntry[]) {
-    const r = await readJobScores(s.data.output_dir as string, headlines);
+  for (const { s, dir } of finished) {
+    const r = await readJobScores(dir, headlines);
     if (r === null) continue;
     if ('error' in r) s.scores_error = r.error;
     else {
@@ -93,8 +112,8 @@ export async function getJobScores(
   for (const id of ids) {
     for (const jobId of resolveId(db, id).jobIds) {
       const rec = db.getJob(jobId);
-      const dir = rec?.data.output_dir;
-      if (!rec || typeof dir !== 'string' || !existsSync(resultsPathOf(dir))) continue;
+      const dir = resultsDirOf(rec);
+      if (!rec || dir === undefined || !existsSync(resultsPathOf(dir))) continue;
       headlines ??= await loadBuiltinHeadlines();
       const scores = await readJobScores(dir, headlines);
       if (scores) out.push({ job_id: jobId, task: taskNameOf(rec), dir, scores });
@@ -233,9 +252,9 @@ export async function runDetails(
       const jobId = rec.job_id;
       const api = (rec.config.target as { api_endpoint?: { model_id?: unknown } } | undefined)?.api_endpoint;
       if (typeof api?.model_id === 'string' && api.model_id !== '') models.add(api.model_id);
-      const dir = rec.data.output_dir;
+      const dir = resultsDirOf(rec);
       let headline: RunDetails['jobs'][number]['headline'] = null;
-      if (typeof dir === 'string' && existsSync(resultsPathOf(dir))) {
+      if (dir !== undefined && existsSync(resultsPathOf(dir))) {
         headlines ??= await loadBuiltinHeadlines();
         const r = await readJobScores(dir, headlines);
         if (r && !('error' in r) && r.headline) {

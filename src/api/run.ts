@@ -152,7 +152,11 @@ export async function runEval(opts: RunOptions): Promise<RunResult> {
   checkRealRunGates(plan, env);
   await executor.checkRuntime(plan);
   ensureOutputDir(plan); // a local mistake is reported before the endpoints are probed
-  const preflight = await preflightInvocation(plan, { env, skip: opts.skipPreflight });
+  const preflight = await preflightInvocation(plan, {
+    env,
+    skip: opts.skipPreflight,
+    prober: executor.endpointProber?.(plan, env),
+  });
   warnings.push(...plan.warnings, ...preflight.warnings);
   writeInvocationPlan(plan);
   const launched = await executor.launch(plan, { env, execDbPath: opts.execDbPath });

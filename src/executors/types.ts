@@ -176,7 +176,20 @@ export interface ExecutorStatus {
   reconcile(claims: Claim[]): void;
   /** Why a FAILED job failed. */
   cause(rec: JobRecord, exitCode: number | null): JobCause;
+  /**
+   * Optional, for executors whose jobs' files may be on another machine: the folder on this machine
+   * holding a copy of the job's task directory (at least `artifacts/results.yml`), or null when there
+   * is none yet. Jobs whose record has `output_dir` never need it.
+   */
+  localCopy?(rec: JobRecord): string | null;
 }
+
+export interface FetchArtifactsOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Job id -> the folder on this machine now holding the job's `artifacts/` and `logs/`, or why not. */
+export type FetchedArtifacts = Map<string, { dir: string } | { error: string }>;
 
 /**
  * What an executor offers the commands, chosen by `execution.type` for a new run and by the job
@@ -197,4 +210,39 @@ export interface Executor {
   streamLogs(ids: string[], opts: StreamLogsOptions): Promise<void>;
   /** Where the jobs' artifacts and logs are (the text `nel info` prints; copies made when asked). */
   info(ids: string[], opts?: InfoOptions): Promise<string>;
+  /**
+   * Optional, for executors whose jobs' files may be on another machine (records without
+   * `output_dir`): copy each job's `artifacts/` and `logs/` to this machine (`nel export` reads them
+   * there). Executors whose jobs are always local leave it out.
+   */
+  fetchArtifacts?(recs: JobRecord[], opts?: FetchArtifactsOptions): Promise<FetchedArtifacts>;
+  /**
+   * Optional: where the endpoints of a plan must be probed from, when not from this machine (a login
+   * node, for jobs submitted there); undefined: this machine. Used by the preflight of `nel run`.
+   */
+  endpointProber?(plan: InvocationPlan, env: NodeJS.ProcessEnv): EndpointProber | undefined;
+}
+
+/** One HTTP request of the preflight, as the prober must send it. */
+export interface ProbeRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  /** JSON body (POST). */
+  body?: string;
+  /** NAME of the variable holding the API key, sent as `Authorization: Bearer` (never in a command line). */
+  keyName?: string | null;
+  /** Its value, for the prober to hand over by stdin/environment only. */
+  keyValue?: string;
+}
+
+/** What one probe request gave (the preflight's own outcome shape). */
+export type ProbeOutcome =
+  | { ok: true; status: number; body: string; json: unknown }
+  | { ok: false; code: string; connected: boolean; message: string };
+
+/** Sends the preflight's requests from somewhere else (e.g. a login node), all in one go. */
+export interface EndpointProber {
+  /** Where the requests are sent from, for messages (`root@login.example`). */
+  readonly where: string;
+  send(requests: ProbeRequest[], timeoutMs: number): Promise<ProbeOutcome[]>;
 }

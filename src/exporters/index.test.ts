@@ -46,10 +46,10 @@ function setup() {
   return { root, db, inv, invDir, env: { ...process.env, NEMO_EVALUATOR_EXEC_DB_FILE: db } };
 }
 
-test('JSON export has the processed_results shape, reports failed jobs and is idempotent', () => {
+test('JSON export has the processed_results shape, reports failed jobs and is idempotent', async () => {
   const s = setup();
   const out = join(s.root, 'exp');
-  const r = exportResults([s.inv], { env: s.env, outputDir: out });
+  const r = await exportResults([s.inv], { env: s.env, outputDir: out });
   assert.equal(r.success, false);
   assert.deepEqual(r.metadata, { successful_jobs: 2, failed_jobs: 1, skipped_jobs: 0 });
   assert.equal(r.failures[0]!.jobId, `${s.inv}.2`);
@@ -78,16 +78,16 @@ test('JSON export has the processed_results shape, reports failed jobs and is id
     join(s.invDir, 'gsm8k.0', 'artifacts', 'results.yml'),
     'results:\n  tasks:\n    gsm8k:\n      metrics:\n        accuracy:\n          scores:\n            accuracy:\n              value: 0.9\n',
   );
-  exportResults([s.inv], { env: s.env, outputDir: out });
+  await exportResults([s.inv], { env: s.env, outputDir: out });
   const again = JSON.parse(readFileSync(join(out, 'processed_results.json'), 'utf8'));
   assert.equal(again.benchmarks.gsm8k.models['org/model-x'].length, 1);
   assert.deepEqual(again.benchmarks.gsm8k.models['org/model-x'][0].scores, { gsm8k_accuracy: 0.9 });
 });
 
-test('CSV export: fixed columns, sorted metric columns, upsert by job id', () => {
+test('CSV export: fixed columns, sorted metric columns, upsert by job id', async () => {
   const s = setup();
   const out = join(s.root, 'exp');
-  const r = exportResults([`${s.inv}.0`, `${s.inv}.1`], { env: s.env, outputDir: out, format: 'csv' });
+  const r = await exportResults([`${s.inv}.0`, `${s.inv}.1`], { env: s.env, outputDir: out, format: 'csv' });
   assert.equal(r.success, true);
   const read = () => parse(readFileSync(join(out, 'processed_results.csv'), 'utf8')) as string[][];
   const [header, ...rows] = read();
@@ -107,19 +107,23 @@ test('CSV export: fixed columns, sorted metric columns, upsert by job id', () =>
   assert.deepEqual(rows[0]!.slice(0, 3), ['org/model-x', 'builtin', 'gsm8k']);
   assert.equal(rows[0]![8], '0.25');
   assert.equal(rows[0]![9], '');
-  exportResults([`${s.inv}.0`, `${s.inv}.1`], { env: s.env, outputDir: out, format: 'csv' });
+  await exportResults([`${s.inv}.0`, `${s.inv}.1`], { env: s.env, outputDir: out, format: 'csv' });
   assert.equal(read().length, 3);
 });
 
-test('jobs missing from the DB are rebuilt from --job-dirs', () => {
+test('jobs missing from the DB are rebuilt from --job-dirs', async () => {
   const s = setup();
   const out = join(s.root, 'exp');
   const emptyDb = { ...process.env, NEMO_EVALUATOR_EXEC_DB_FILE: join(s.root, 'none.jsonl') };
-  const r = exportResults([`${s.inv}.1`], { env: emptyDb, outputDir: out, jobDirs: [join(s.root, 'out')] });
+  const r = await exportResults([`${s.inv}.1`], {
+    env: emptyDb,
+    outputDir: out,
+    jobDirs: [join(s.root, 'out')],
+  });
   assert.equal(r.success, true, JSON.stringify(r.failures));
   const doc = JSON.parse(readFileSync(join(out, s.inv, `${s.inv}.1`, 'processed_results.json'), 'utf8'));
   assert.deepEqual(doc.benchmarks.humaneval.models['org/model-x'][0].scores, { humaneval_accuracy: 0.5 });
-  const nf = exportResults(['0000000000'], { env: emptyDb, outputDir: out });
+  const nf = await exportResults(['0000000000'], { env: emptyDb, outputDir: out });
   assert.equal(nf.success, false);
 });
 

@@ -14,7 +14,7 @@ import { localExporter, type LocalExportConfig } from './local.js';
 import { extractAccuracyMetrics, filterMetrics } from './metrics.js';
 import { getExporter } from './registry.js';
 import type { BaseExportConfig, ExportEntry, Exporter, ExportFailure, PreparedJob } from './types.js';
-import { DEFAULT_EXECUTOR } from '../executors/registry.js';
+import { DEFAULT_EXECUTOR, executorNames, getExecutor } from '../executors/registry.js';
 
 export type { LocalExportConfig } from './local.js';
 
@@ -264,15 +264,51 @@ function findJobs(
   return { jobs, failures };
 }
 
+/**
+ * Jobs whose files are not on this machine (no `output_dir` in the record): their executor copies the
+ * artifacts here (Executor.fetchArtifacts) and the job is exported from that copy. Returns the records
+ * to export (with `output_dir` pointing at the copy) and the jobs that could not be fetched.
+ */
+async function withLocalArtifacts(
+  jobs: JobRecord[],
+  env: NodeJS.ProcessEnv | undefined,
+): Promise<{ jobs: JobRecord[]; failures: ExportFailure[] }> {
+  const byExecutor = new Map<string, JobRecord[]>();
+  for (const r of jobs)
+    if (typeof r.data.output_dir !== 'string' && executorNames().includes(r.executor))
+      byExecutor.set(r.executor, [...(byExecutor.get(r.executor) ?? []), r]);
+  if (byExecutor.size === 0) return { jobs, failures: [] };
+  const dirs = new Map<string, string>();
+  const failures: ExportFailure[] = [];
+  for (const [name, recs] of byExecutor) {
+    const ex = await getExecutor(name);
+    if (!ex.fetchArtifacts) continue;
+    for (const [jobId, got] of await ex.fetchArtifacts(recs, { env })) {
+      if ('dir' in got) dirs.set(jobId, got.dir);
+      else failures.push({ jobId, error: got.error });
+    }
+  }
+  const failed = new Set(failures.map((f) => f.jobId));
+  return {
+    jobs: jobs
+      .filter((r) => !failed.has(r.job_id))
+      .map((r) => (dirs.has(r.job_id) ? { ...r, data: { ...r.data, output_dir: dirs.get(r.job_id)! } } : r)),
+    failures,
+  };
+}
+
 /** Export the results of jobs/invocations. `success` is false when any job failed. */
-export function exportResults(ids: string[], opts: ExportOptions = {}): ExportResult {
+export async function exportResults(ids: string[], opts: ExportOptions = {}): Promise<ExportResult> {
   const exporter = getExporter(opts.dest ?? 'local');
   if (ids.length === 0)
     throw new NelError('USAGE', 'at least one id is required', {
       hint: `nel export <id> --dest ${exporter.name}`,
     });
   const cfg = buildExportConfig(exporter, opts);
-  const { jobs, failures } = findJobs(ids, cfg, opts);
+  const found = findJobs(ids, cfg, opts);
+  const fetched = await withLocalArtifacts(found.jobs, opts.env);
+  const jobs = fetched.jobs;
+  const failures = [...found.failures, ...fetched.failures];
   const prepared: PreparedJob[] = [];
   for (const rec of jobs) {
     try {

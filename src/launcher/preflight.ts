@@ -16,6 +16,7 @@ import { dockerArgWords } from './shell-words.js';
 import { runDocker } from '../runtime/docker.js';
 import { engineImageRef } from '../runtime/engine-image-ref.js';
 import type { JobRecord } from './exec-db.js';
+import type { EndpointProber, ProbeRequest } from '../executors/types.js';
 import { planInvocation } from './plan.js';
 import type { InvocationPlan, PlannedJob } from './types.js';
 import { launcherConfig } from '../config/index.js';
@@ -41,6 +42,11 @@ export interface PreflightOptions {
   probeImage?: string;
   /** The command that suggests skipping, for hints (default `nel run --skip-preflight`). */
   command?: string;
+  /**
+   * Send the requests from elsewhere (Executor.endpointProber: e.g. the login node of a cluster, for
+   * jobs submitted there), all in one go, instead of from this machine; messages name where.
+   */
+  prober?: EndpointProber;
 }
 
 export interface PreflightReport {
@@ -121,6 +127,14 @@ const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\]|::1|0\.0\.0\.0)$/i;
 type Outcome =
   | { ok: true; status: number; body: string; json: unknown }
   | { ok: false; code: string; connected: boolean; message: string };
+
+type Send = (
+  url: string,
+  method: 'GET' | 'POST',
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+) => Promise<Outcome>;
 
 const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
@@ -248,13 +262,20 @@ interface Ctx {
   timeoutMs: number;
   skipHint: string;
   warnings: string[];
+  /** How requests are sent (default: from this machine). */
+  send: Send;
+  /** Where they are sent from, when not this machine (named in refusals). */
+  where?: string;
 }
 
 const taskPart = (ep: PreflightEndpoint): string =>
   ep.tasks.length === 1 ? `task ${ep.tasks[0]}` : `tasks ${ep.tasks.join(', ')}`;
 
 function refuse(message: string, hint: string, ctx: Ctx): NelError {
-  return new NelError('ENGINE_ENDPOINT', `preflight: ${message}`, { hint: `${hint}; ${ctx.skipHint}` });
+  const from = ctx.where ? ` (probed from ${ctx.where})` : '';
+  return new NelError('ENGINE_ENDPOINT', `preflight: ${message}${from}`, {
+    hint: `${hint}; ${ctx.skipHint}`,
+  });
 }
 
 /** Refusals because this host cannot connect: in Docker mode the container's view decides. */
@@ -289,7 +310,7 @@ function connectionErrorOf(url: string, o: Extract<Outcome, { ok: false }>, ctx:
   if (o.code === 'CONNECT_TIMEOUT')
     return refuse(
       `cannot connect to ${url}: no connection within ${ctx.timeoutMs / 1000} s`,
-      `check that ${host} is reachable from this machine`,
+      `check that ${host} is reachable from ${ctx.where ?? 'this machine'}`,
       ctx,
     );
   return refuse(`cannot connect to ${url} (${o.code}: ${o.message})`, 'check target.api_endpoint.url', ctx);
@@ -317,7 +338,7 @@ type ModelsResult =
 async function probeModels(ep: PreflightEndpoint, u: URL, ctx: Ctx): Promise<ModelsResult> {
   const modelsUrl = modelsUrlOf(u);
   const headers: Record<string, string> = ep.keyValue ? { authorization: `Bearer ${ep.keyValue}` } : {};
-  const o = await send(modelsUrl, 'GET', headers, undefined, ctx.timeoutMs);
+  const o = await ctx.send(modelsUrl, 'GET', headers, undefined, ctx.timeoutMs);
   if (!o.ok) {
     if (CONNECT_ERRORS.has(o.code) || /^ERR_TLS|CERT|SSL|EPROTO/.test(o.code))
       return { refused: connectionError(ep.url, o, ctx) };
@@ -384,7 +405,7 @@ async function checkFromHost(ep: PreflightEndpoint, ctx: Ctx): Promise<boolean> 
   }
   // Not listed, or the path needs confirming: the smallest request of the task's type, to the URL itself.
   const headers: Record<string, string> = ep.keyValue ? { authorization: `Bearer ${ep.keyValue}` } : {};
-  const o = await send(ep.url, 'POST', headers, smallestBody(kind, ep.modelId), ctx.timeoutMs);
+  const o = await ctx.send(ep.url, 'POST', headers, smallestBody(kind, ep.modelId), ctx.timeoutMs);
   const modelsNote = models.served
     ? ''
     : models.outcome.ok
@@ -548,9 +569,11 @@ export async function preflightEndpoints(
     timeoutMs,
     skipHint: `${command} --skip-preflight (or ${SKIP_PREFLIGHT_ENV}=1) skips this check`,
     warnings: [],
+    send,
   };
   if (command === 'nel run') ctx.skipHint = `${SKIP_HINT} (or ${SKIP_PREFLIGHT_ENV}=1)`;
   if (endpoints.length === 0) return { skipped: 'no endpoints', warnings: [], checked: [] };
+  if (opts.prober) return preflightElsewhere(endpoints, opts.prober, ctx);
 
   // In Docker mode: one container per distinct set of docker args, started while the host probes run.
   const groups = new Map<string, { args: string[]; urls: Set<string> }>();
@@ -633,6 +656,52 @@ export async function preflightEndpoints(
     warnings: [...ctx.warnings, ...notes],
     checked: endpoints.map((e) => e.url),
   };
+}
+
+/**
+ * The checks of checkFromHost with every request sent from elsewhere, in one batch: for each endpoint
+ * the GET of its model list and the smallest request of its type (what checkFromHost may ask), then
+ * the same decisions on those answers. No container probe (the jobs do not run in this machine's Docker).
+ */
+async function preflightElsewhere(
+  endpoints: PreflightEndpoint[],
+  prober: EndpointProber,
+  ctx: Ctx,
+): Promise<PreflightReport> {
+  const requests: ProbeRequest[] = [];
+  const keyOf = (method: string, url: string, body: string | undefined) =>
+    JSON.stringify([method, url, body ?? null]);
+  const index = new Map<string, number>();
+  const add = (r: ProbeRequest) => {
+    const k = keyOf(r.method, r.url, r.body);
+    if (index.has(k)) return;
+    index.set(k, requests.length);
+    requests.push(r);
+  };
+  for (const ep of endpoints) {
+    let u: URL;
+    try {
+      u = new URL(ep.url);
+    } catch {
+      continue;
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') continue;
+    const key = { keyName: ep.keyName, keyValue: ep.keyValue };
+    add({ url: modelsUrlOf(u), method: 'GET', ...key });
+    add({ url: ep.url, method: 'POST', body: smallestBody(kindOf(ep.type), ep.modelId), ...key });
+  }
+  const outcomes = requests.length > 0 ? await prober.send(requests, ctx.timeoutMs) : [];
+  const remote: Ctx = {
+    ...ctx,
+    where: prober.where,
+    send: async (url, method, _headers, body) => {
+      const i = index.get(keyOf(method, url, body));
+      const o = i === undefined ? undefined : outcomes[i];
+      return o ?? { ok: false, code: 'ERROR', connected: false, message: 'not probed' };
+    },
+  };
+  for (const ep of endpoints) await checkFromHost(ep, remote);
+  return { warnings: ctx.warnings, checked: endpoints.map((e) => e.url) };
 }
 
 /** The key's value for a job: from the variable its env spec reads (host/runtime name, or a literal). */

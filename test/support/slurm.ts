@@ -53,6 +53,8 @@ export interface ClusterSettings {
   /** slurmctld port; node K listens on portBase+K. Default NEL_SLURM_PORT_BASE or 17800. */
   portBase?: number;
   nodes?: number;
+  /** NEL_SLURM_PREEMPT=1: partition `high` preempts (cancels) jobs of `batch` and `cpu`. */
+  preempt?: boolean;
 }
 
 export const slurmScript = (): string => join(repoRoot(), 'scripts', 'slurm-cluster.sh');
@@ -64,6 +66,7 @@ function settingsEnv(s: ClusterSettings): Record<string, string> {
   const base = s.portBase ?? process.env.NEL_SLURM_PORT_BASE;
   if (base !== undefined && base !== '') env.NEL_SLURM_PORT_BASE = String(base);
   if (process.env.NEL_SLURM_SSH_PORT) env.NEL_SLURM_SSH_PORT = process.env.NEL_SLURM_SSH_PORT;
+  if (s.preempt) env.NEL_SLURM_PREEMPT = '1';
   return env;
 }
 
@@ -130,7 +133,9 @@ export function ensureSlurmCluster(): Promise<SlurmCluster> {
  * A cluster of a test's own, in its own directory and ports, for tests that break it (stopping
  * nodes) without disturbing the shared one. Stop it with stopPrivateCluster().
  */
-export function startPrivateCluster(settings: Required<ClusterSettings>): Promise<SlurmCluster> {
+export function startPrivateCluster(
+  settings: Required<Omit<ClusterSettings, 'preempt'>> & Pick<ClusterSettings, 'preempt'>,
+): Promise<SlurmCluster> {
   return startCluster(settings);
 }
 

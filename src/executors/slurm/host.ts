@@ -13,13 +13,20 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { NelError } from '../../common/errors.js';
 import { shQuote } from '../../common/shell.js';
 
 /** An ssh_config file given to every ssh call nel makes (`ssh -F FILE`). */
 export const SSH_CONFIG_ENV = 'NEMO_EVALUATOR_SSH_CONFIG';
+
+/**
+ * A file that gets one JSON line per cluster command nel runs (`{"op","via","ms","code"}`: the
+ * operation, `bash` or `ssh`/`rsync`/`cp`, its duration and exit code; never the script, which may
+ * carry secret values). For counting and timing the commands of `nel run` / `nel status`.
+ */
+export const TRACE_ENV = 'NEMO_EVALUATOR_SLURM_TRACE';
 
 /** How long ssh may take to connect before it gives up. */
 const CONNECT_TIMEOUT_S = 10;
@@ -36,6 +43,39 @@ export interface ScriptResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+let commandCount = 0;
+
+/** How many cluster commands this process ran (every run, runSync, open, close, copy and follow). */
+export function clusterCommandCount(): number {
+  return commandCount;
+}
+
+/** Count one cluster command and, with NEMO_EVALUATOR_SLURM_TRACE set, append its line to that file. */
+function traced(op: string, via: string, startedMs: number, code: number | null): void {
+  commandCount += 1;
+  const file = process.env[TRACE_ENV];
+  if (!file) return;
+  const line = JSON.stringify({ pid: process.pid, op, via, ms: Date.now() - startedMs, code });
+  try {
+    appendFileSync(file, line + '\n');
+  } catch {
+    /* tracing never fails a command */
+  }
+}
+
+/** runProcess, counted and traced as `op`. */
+async function tracedProcess(
+  op: string,
+  file: string,
+  args: string[],
+  opts: Parameters<typeof runProcess>[2],
+): Promise<ScriptResult> {
+  const t0 = Date.now();
+  const r = await runProcess(file, args, opts);
+  traced(op, file, t0, r.code);
+  return r;
 }
 
 let fqdnCache: string | null | undefined;
@@ -135,6 +175,7 @@ export class ClusterShell {
       'true',
     ];
     // The master stays in the background with ssh's stderr: wait for the exit of the command itself.
+    const t0 = Date.now();
     const r = await new Promise<ScriptResult>((resolve) => {
       const child = spawn('ssh', args, { stdio: ['ignore', 'ignore', 'pipe'], env: this.env });
       let stderr = '';
@@ -152,6 +193,7 @@ export class ClusterShell {
         }, 50);
       });
     });
+    traced('open', 'ssh', t0, r.code);
     if (r.code !== 0) throw unreachable(a, r.stderr);
     this.controlPath = path;
   }
@@ -161,7 +203,7 @@ export class ClusterShell {
     const path = this.controlPath;
     if (!path) return;
     this.controlPath = null;
-    await runProcess('ssh', ['-o', `ControlPath=${path}`, '-O', 'exit', this.address.hostname], {
+    await tracedProcess('close', 'ssh', ['-o', `ControlPath=${path}`, '-O', 'exit', this.address.hostname], {
       env: this.env,
       timeoutMs: 10_000,
     });
@@ -171,12 +213,17 @@ export class ClusterShell {
   /** Run a bash script (given on stdin) on the cluster. `env` adds to the local environment only. */
   run(script: string, opts: { timeoutMs?: number } = {}): Promise<ScriptResult> {
     const [file, args] = this.scriptCommand();
-    return runProcess(file, args, { input: script, env: this.env, timeoutMs: opts.timeoutMs ?? 120_000 });
+    return tracedProcess('run', file, args, {
+      input: script,
+      env: this.env,
+      timeoutMs: opts.timeoutMs ?? 120_000,
+    });
   }
 
   /** run(), synchronously (for `nel status`). */
   runSync(script: string, opts: { timeoutMs?: number } = {}): ScriptResult {
     const [file, args] = this.scriptCommand();
+    const t0 = Date.now();
     const r = spawnSync(file, args, {
       input: script,
       env: this.env,
@@ -185,9 +232,12 @@ export class ClusterShell {
       killSignal: 'SIGKILL',
       maxBuffer: 64 * 1024 * 1024,
     });
-    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT')
+    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+      traced('runSync', file, t0, 127);
       return { code: 127, stdout: '', stderr: `${file}: command not found` };
+    }
     const code = r.status ?? (r.signal ? 124 : 1);
+    traced('runSync', file, t0, code);
     const stderr = (r.stderr ?? '') + (r.signal ? `\n${file} did not finish in time` : '');
     return { code, stdout: r.stdout ?? '', stderr };
   }
@@ -206,14 +256,14 @@ export class ClusterShell {
   /** Copy a local directory's content into `remoteDir` (created) on the cluster. */
   async upload(localDir: string, remoteDir: string): Promise<ScriptResult> {
     if (this.local) {
-      return runProcess('cp', ['-a', '--', `${localDir}/.`, remoteDir], {
+      return tracedProcess('upload', 'cp', ['-a', '--', `${localDir}/.`, remoteDir], {
         env: this.env,
         timeoutMs: 600_000,
       });
     }
     const ssh = ['ssh', ...this.sshOptions()].map(shQuote).join(' ');
     const dest = `${this.address.username ? `${this.address.username}@` : ''}${this.address.hostname}:${remoteDir}/`;
-    return runProcess('rsync', ['-a', '-s', '-e', ssh, '--', `${localDir}/`, dest], {
+    return tracedProcess('upload', 'rsync', ['-a', '-s', '-e', ssh, '--', `${localDir}/`, dest], {
       env: this.env,
       timeoutMs: 600_000,
     });
@@ -222,14 +272,34 @@ export class ClusterShell {
   /** Copy a directory of the cluster into `localDir` (created). */
   async download(remoteDir: string, localDir: string): Promise<ScriptResult> {
     if (this.local) {
-      return runProcess('cp', ['-a', '--', `${remoteDir}/.`, localDir], {
+      return tracedProcess('download', 'cp', ['-a', '--', `${remoteDir}/.`, localDir], {
         env: this.env,
         timeoutMs: 600_000,
       });
     }
     const ssh = ['ssh', ...this.sshOptions()].map(shQuote).join(' ');
     const src = `${this.address.username ? `${this.address.username}@` : ''}${this.address.hostname}:${remoteDir}/`;
-    return runProcess('rsync', ['-a', '-s', '-e', ssh, '--', src, `${localDir}/`], {
+    return tracedProcess('download', 'rsync', ['-a', '-s', '-e', ssh, '--', src, `${localDir}/`], {
+      env: this.env,
+      timeoutMs: 600_000,
+    });
+  }
+
+  /**
+   * Copy parts of a directory of the cluster into `localDir` with rsync (over the master connection
+   * when open; rsync on this machine for a local cluster), keeping what the rsync `filters` select
+   * (`--filter` rules, first match wins). One command whatever the number of files.
+   */
+  async fetch(remoteDir: string, localDir: string, filters: string[]): Promise<ScriptResult> {
+    const rules = filters.map((f) => `--filter=${f}`);
+    if (this.local)
+      return tracedProcess('fetch', 'rsync', ['-a', ...rules, '--', `${remoteDir}/`, `${localDir}/`], {
+        env: this.env,
+        timeoutMs: 600_000,
+      });
+    const ssh = ['ssh', ...this.sshOptions()].map(shQuote).join(' ');
+    const src = `${this.address.username ? `${this.address.username}@` : ''}${this.address.hostname}:${remoteDir}/`;
+    return tracedProcess('fetch', 'rsync', ['-a', '-s', '-e', ssh, ...rules, '--', src, `${localDir}/`], {
       env: this.env,
       timeoutMs: 600_000,
     });
@@ -241,6 +311,7 @@ export class ClusterShell {
    * given an open standard input: closing it (`child.stdin.end()`) tells the script to stop.
    */
   spawnFollow(script: string): ChildProcess {
+    traced('follow', this.local ? 'bash' : 'ssh', Date.now(), null);
     if (this.local)
       return spawn('bash', ['-c', script], {
         env: this.env,

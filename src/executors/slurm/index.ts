@@ -7,6 +7,7 @@
  * jobs.ts, loaded when first called.
  */
 import type { Executor } from '../types.js';
+import { slurmEndpointProber } from './endpoint-probe.js';
 import { buildSlurmPlan, formatSlurmDryRun } from './plan.js';
 import { SLURM } from './status.js';
 
@@ -21,4 +22,6 @@ export const slurmExecutor: Executor = {
   resume: async (id, opts) => (await import('./jobs.js')).resumeSlurmInvocation(id, opts),
   streamLogs: async (ids, opts) => (await import('./jobs.js')).streamSlurmLogs(ids, opts),
   info: async (ids, opts) => (await import('./jobs.js')).describeSlurmJobs(ids, opts),
+  endpointProber: slurmEndpointProber,
+  fetchArtifacts: async (recs, opts) => (await import('./artifacts.js')).fetchSlurmArtifacts(recs, opts),
 };

@@ -5,7 +5,7 @@
  * (`tail -F` of the engine logs, here or over ssh) and `nel info`.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NelError, errorMessage } from '../../common/errors.js';
 import { shQuote } from '../../common/shell.js';
@@ -27,14 +27,15 @@ import {
   type StreamLogsOptions,
 } from '../types.js';
 import { ClusterShell, describeAddress, type ClusterAddress } from './host.js';
+import { recordsProber } from './endpoint-probe.js';
 import { errorLines, submitJobs } from './launch.js';
 import { parseProbe, probeScript } from './probe.js';
-import { addressOf, SLURM, slurmIdsOf, taskDirOf } from './status.js';
+import { addressOf, localCopyDirOf, SLURM, slurmIdsOf, taskDirOf } from './status.js';
 
 const ID = /^\d+(?:[_+]\d+)?$/;
 
 /** Records grouped by the cluster they run on (one connection each). */
-function byCluster(recs: JobRecord[]): { address: ClusterAddress; recs: JobRecord[] }[] {
+export function byCluster(recs: JobRecord[]): { address: ClusterAddress; recs: JobRecord[] }[] {
   const groups = new Map<string, { address: ClusterAddress; recs: JobRecord[] }>();
   for (const r of recs) {
     const a = addressOf(r);
@@ -48,7 +49,7 @@ function byCluster(recs: JobRecord[]): { address: ClusterAddress; recs: JobRecor
 }
 
 /** Run fn with an open connection to the cluster, closed afterwards. */
-async function withCluster<T>(
+export async function withCluster<T>(
   address: ClusterAddress,
   env: NodeJS.ProcessEnv,
   fn: (shell: ClusterShell) => Promise<T>,
@@ -286,10 +287,11 @@ export async function resumeSlurmInvocation(id: string, opts: ResumeOptions = {}
   if (rerun.length === 0) return result;
   loadEnvFile(undefined, { cwd: opts.cwd ?? process.cwd(), env });
   const names = checkVariables(rerun, env);
-  // the endpoints are probed from here, never from inside a container
+  // the endpoints are probed where the jobs were submitted (the login node over ssh, else here),
+  // never from inside a container
   const preflight = await preflightJobRecords(
     rerun.map((r) => ({ ...r, data: { ...r.data, use_docker: false } })),
-    { env, skip: opts.skipPreflight },
+    { env, skip: opts.skipPreflight, prober: recordsProber(rerun, env) },
   );
   result.warnings.push(...preflight.warnings);
   const now = (opts.now ?? new Date()).getTime() / 1000;
@@ -332,6 +334,11 @@ export async function resumeSlurmInvocation(id: string, opts: ResumeOptions = {}
           },
         );
     });
+  }
+  // the copy here of a rerun job's results (for the scores) is stale now
+  for (const r of rerun) {
+    const copy = localCopyDirOf(r, env);
+    if (copy) rmSync(join(copy, 'artifacts', 'results.yml'), { force: true });
   }
   result.rerun = rerun.map(named);
   return result;

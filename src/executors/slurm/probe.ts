@@ -16,6 +16,8 @@ export interface ProbeTarget {
   taskDir: string;
   /** Recorded Slurm job ids, oldest first (the first submission, then resubmissions). */
   ids: string[];
+  /** Send the content of artifacts/results.yml when it is there (for a copy on this machine). */
+  wantResults?: boolean;
 }
 
 /** What the files of one job say. */
@@ -30,6 +32,8 @@ export interface JobFiles {
   running: boolean;
   interrupted: boolean;
   hasResults: boolean;
+  /** The content of artifacts/results.yml, when asked for (wantResults) and at most 1 MiB. */
+  resultsYml: string | null;
   progress: number | null;
   total: number | null;
   /** The last `error: ...` line of each id's job log (`slurm-<id>.log`) and engine log (`client-<id>.log`). */
@@ -68,34 +72,54 @@ function idsOfInterest(t: ProbeTarget): string {
 export function probeScript(targets: ProbeTarget[]): string {
   const dirs = targets.map((t) => shQuote(t.taskDir)).join(' ');
   const recs = targets.map((t) => shQuote(idsOfInterest(t))).join(' ');
+  const want = targets.map((t) => (t.wantResults ? '1' : '0')).join(' ');
   return `export LC_ALL=C
 nel_dirs=(${dirs})
 nel_recs=(${recs})
+nel_want=(${want})
 nel_ids=()
+nel_ef=()
+nel_et=()
 nel_one() { tr -d '\\r' | tr '\\t' ' ' | head -c 600; }
-nel_out() { printf 'J\\t%s\\t%s\\t%s\\n' "$1" "$2" "$(printf '%s' "$3" | tr '\\n\\t' '  ')"; }
-nel_last_error() { [ -f "$1" ] && grep -a -E '^(error: |\\[E )' "$1" 2>/dev/null | tail -n 1 | nel_one; }
+nel_out() { printf 'J\\t%s\\t%s\\t%s\\n' "$1" "$2" "$3"; }
+# the first line of a file (at most $2 characters, no CR or tab) into nel_v; builtins only, no process
+nel_read() { nel_v=; [ -f "$1" ] && { IFS= read -r -n "$2" nel_v < "$1" || true; }; nel_v=\${nel_v//$'\\r'/}; nel_v=\${nel_v//$'\\t'/ }; }
 for nel_i in "\${!nel_dirs[@]}"; do
   d=\${nel_dirs[$nel_i]}
   if [ ! -d "$d" ]; then nel_out "$nel_i" nodir 1; fi
-  started=$(grep -a -E '^[0-9]+([_+][0-9]+)?$' "$d/.slurm_job_id.list" 2>/dev/null | tr '\\n' ' ')
+  started=
+  if [ -f "$d/.slurm_job_id.list" ]; then
+    while IFS= read -r l || [ -n "$l" ]; do [[ $l =~ ^[0-9]+([_+][0-9]+)?$ ]] && started+="$l "; done < "$d/.slurm_job_id.list"
+  fi
   nel_out "$nel_i" started "$started"
-  next=$(head -n 1 "$d/.slurm_next_job_id" 2>/dev/null | tr -cd '0-9_+')
+  nel_read "$d/.slurm_next_job_id" 64; next=\${nel_v//[!0-9_+]/}
   nel_out "$nel_i" next "$next"
-  if [ -f "$d/logs/stage.exit" ]; then nel_out "$nel_i" exit "$(head -c 200 "$d/logs/stage.exit")"; fi
+  if [ -f "$d/logs/stage.exit" ]; then nel_read "$d/logs/stage.exit" 200; nel_out "$nel_i" exit "$nel_v"; fi
   [ -f "$d/logs/stage.running" ] && nel_out "$nel_i" running 1
   [ -f "$d/artifacts/.nemo_evaluator_interrupted" ] && nel_out "$nel_i" interrupted 1
-  [ -f "$d/artifacts/results.yml" ] && nel_out "$nel_i" results 1
-  [ -f "$d/artifacts/progress" ] && nel_out "$nel_i" progress "$(head -c 32 "$d/artifacts/progress")"
-  [ -f "$d/artifacts/progress_total" ] && nel_out "$nel_i" total "$(head -c 32 "$d/artifacts/progress_total")"
+  if [ -f "$d/artifacts/results.yml" ]; then
+    nel_out "$nel_i" results 1
+    if [ "\${nel_want[$nel_i]}" = 1 ] && [ "$(wc -c < "$d/artifacts/results.yml")" -le 1048576 ]; then
+      printf 'J\\t%s\\tresultsb64\\t%s\\n' "$nel_i" "$(base64 -w 0 < "$d/artifacts/results.yml")"
+    fi
+  fi
+  if [ -f "$d/artifacts/progress" ]; then nel_read "$d/artifacts/progress" 32; nel_out "$nel_i" progress "$nel_v"; fi
+  if [ -f "$d/artifacts/progress_total" ]; then nel_read "$d/artifacts/progress_total" 32; nel_out "$nel_i" total "$nel_v"; fi
   cur=\${started% }; cur=\${cur##* }
   if [ -z "$cur" ]; then cur=\${nel_recs[$nel_i]}; cur=\${cur##* }; fi
   for j in $cur $next; do
-    e=$(nel_last_error "$d/logs/slurm-$j.log"); [ -n "$e" ] && nel_out "$nel_i" "joberr:$j" "$e"
-    e=$(nel_last_error "$d/logs/client-$j.log"); [ -n "$e" ] && nel_out "$nel_i" "clienterr:$j" "$e"
+    # the logs whose last error line is wanted; read below by one awk for all jobs
+    if [ -f "$d/logs/slurm-$j.log" ]; then nel_ef+=("$d/logs/slurm-$j.log"); nel_et+=("$nel_i"$'\\t'"joberr:$j"); fi
+    if [ -f "$d/logs/client-$j.log" ]; then nel_ef+=("$d/logs/client-$j.log"); nel_et+=("$nel_i"$'\\t'"clienterr:$j"); fi
   done
   nel_ids+=($cur $next)
 done
+if [ "\${#nel_ef[@]}" -gt 0 ]; then
+  awk 'BEGIN { for (i = 1; i < ARGC; i++) idx[ARGV[i]] = i }
+    /^(error: |\\[E )/ { last[idx[FILENAME]] = $0 }
+    END { for (k in last) { v = last[k]; gsub(/\\r/, "", v); gsub(/\\t/, " ", v); printf "%s\\t%s\\n", k, substr(v, 1, 600) } }' "\${nel_ef[@]}" 2>/dev/null |
+    while IFS=$'\\t' read -r k v; do printf 'J\\t%s\\t%s\\n' "\${nel_et[k-1]}" "$v"; done
+fi
 ids=$(printf '%s\\n' "\${nel_ids[@]}" | grep -E '^[0-9]' | sort -u | paste -sd, -)
 if [ -n "$ids" ]; then
   sq=$(timeout 30 squeue -h --states=all --jobs="$ids" -o '%i|%T|%r|%N|%E' 2>&1); rc=$?
@@ -122,6 +146,7 @@ const emptyFiles = (): JobFiles => ({
   running: false,
   interrupted: false,
   hasResults: false,
+  resultsYml: null,
   progress: null,
   total: null,
   jobErrors: new Map(),
@@ -152,6 +177,7 @@ export function parseProbe(text: string, n: number): ProbeResult {
       else if (key === 'running') j.running = true;
       else if (key === 'interrupted') j.interrupted = true;
       else if (key === 'results') j.hasResults = true;
+      else if (key === 'resultsb64') j.resultsYml = Buffer.from(v.trim(), 'base64').toString('utf8');
       else if (key === 'progress') j.progress = count(v);
       else if (key === 'total') j.total = count(v);
       else if (key.startsWith('joberr:')) j.jobErrors.set(key.slice(7), v.trim());

@@ -9,8 +9,9 @@
  * most one sacct call covers the ids squeue forgot), so `nel status` costs the same for one job or a
  * hundred.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { JobRecord } from '../../launcher/exec-db.js';
 import type { Claim, ExecutorStatus, JobCause, JobProgress, JobStatus } from '../types.js';
 import { ClusterShell, unreachable, type ClusterAddress } from './host.js';
@@ -39,6 +40,27 @@ export const taskDirOf = (rec: JobRecord): string | null =>
   typeof rec.data.remote_rundir_path === 'string' && rec.data.remote_rundir_path !== ''
     ? rec.data.remote_rundir_path
     : null;
+
+/**
+ * Where this machine keeps a copy of the files of a job on a cluster reached over ssh: the job's staged
+ * task directory (`staged_dir`: the copy nel submitted, so the copy's artifacts/ and logs/ sit beside
+ * its run.sub), else `~/.nemo-evaluator/slurm-artifacts/<invocation>/<task dir>`. Null for jobs whose
+ * files are on this machine.
+ */
+export function localCopyDirOf(rec: JobRecord, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (rec.data[SUBMISSION_KEY] === 'local' || typeof rec.data.output_dir === 'string') return null;
+  const staged = rec.data.staged_dir;
+  if (typeof staged === 'string' && staged !== '') return staged;
+  const dir = taskDirOf(rec);
+  if (!dir) return null;
+  return join(env.HOME || homedir(), '.nemo-evaluator', 'slurm-artifacts', rec.invocation_id, basename(dir));
+}
+
+/** The local copy of a remote job's task directory, when it holds results.yml. */
+function slurmLocalCopy(rec: JobRecord): string | null {
+  const dir = localCopyDirOf(rec);
+  return dir !== null && existsSync(join(dir, 'artifacts', 'results.yml')) ? dir : null;
+}
 
 /** The Slurm ids submitted for a job by nel (first submission, then each resume), oldest first. */
 export function slurmIdsOf(rec: JobRecord): string[] {
@@ -98,9 +120,28 @@ function readSlurmJobStatus(rec: JobRecord): JobStatus {
 const keyOf = (a: ClusterAddress): string =>
   `${a.local ? 'local' : 'ssh'}\u0000${a.username ?? ''}\u0000${a.hostname}`;
 
+/** Write results.yml into the local copy of a job's task directory (best effort: only scores read it). */
+function saveCopy(dir: string, yml: string): void {
+  try {
+    const artifacts = join(dir, 'artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    const tmp = join(artifacts, `.results.yml.${process.pid}.tmp`);
+    writeFileSync(tmp, yml);
+    renameSync(tmp, join(artifacts, 'results.yml'));
+  } catch {
+    /* the status stands without the copy */
+  }
+}
+
 /** Settle the claims of one cluster with one probe. */
 function reconcileCluster(addr: ClusterAddress, claims: Claim[]): void {
-  const targets: ProbeTarget[] = claims.map((c) => ({ taskDir: taskDirOf(c.rec)!, ids: slurmIdsOf(c.rec) }));
+  // a job on a cluster elsewhere: results.yml comes along (once) for the copy here that the scores read
+  const copies = claims.map((c) => (addr.local ? null : localCopyDirOf(c.rec)));
+  const targets: ProbeTarget[] = claims.map((c, i) => ({
+    taskDir: taskDirOf(c.rec)!,
+    ids: slurmIdsOf(c.rec),
+    wantResults: copies[i] !== null && !existsSync(join(copies[i]!, 'artifacts', 'results.yml')),
+  }));
   const shell = new ClusterShell(addr, process.env);
   const r = shell.runSync(probeScript(targets), { timeoutMs: 90_000 });
   if (!addr.local && r.code === 255) {
@@ -125,6 +166,8 @@ function reconcileCluster(addr: ClusterAddress, claims: Claim[]): void {
       ...(v.slurmState ? { slurm_state: v.slurmState } : {}),
       ...(v.nodes ? { slurm_nodes: v.nodes } : {}),
     };
+    const yml = probe.jobs[i]!.resultsYml;
+    if (v.state === 'success' && yml !== null && copies[i] !== null) saveCopy(copies[i]!, yml);
     if (v.cause && (v.state === 'failed' || v.state === 'unknown')) {
       c.entry.cause = v.cause.cause;
       if (v.cause.hint !== undefined) c.entry.hint = v.cause.hint;
@@ -165,4 +208,5 @@ export const slurmStatus: ExecutorStatus = {
   readJobStatus: readSlurmJobStatus,
   reconcile: reconcileSlurm,
   cause: slurmCause,
+  localCopy: slurmLocalCopy,
 };
