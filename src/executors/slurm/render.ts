@@ -370,22 +370,28 @@ const cont = (words: string[], indent: string, tail = ''): string[] => {
 
 function healthWait(opts: {
   what: string;
+  /** A bash array expression of the addresses to poll, one per instance (or the proxy's). */
   ips: string;
   port: number;
   path: string;
   timeoutSec: number;
   checkServers: boolean;
+  /** The log named when the wait times out: a bash word using $nel_w (the index in ips). */
+  log: string;
 }): string[] {
   const url = `"http://$nel_ip:"${q(`${opts.port}${opts.path}`)}`;
+  const timeoutMsg = `error: the ${opts.what} did not become healthy within ${opts.timeoutSec}s (execution.endpoint_readiness_timeout)`;
   return [
     `nel_elapsed=0`,
-    `for nel_ip in ${opts.ips}; do`,
+    `nel_wait_ips=(${opts.ips})`,
+    'for nel_w in "${!nel_wait_ips[@]}"; do',
+    '  nel_ip="${nel_wait_ips[$nel_w]}"',
     `  echo ${q(`Waiting for the ${opts.what} on `)}"$nel_ip..."`,
     `  until [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' ${url})" = 200 ]; do`,
     ...(opts.checkServers ? [`    nel_check_servers ${q(`before it became healthy`)} || nel_finish 1`] : []),
     `    if [ "$nel_terminated" = 1 ]; then nel_say ${q(`Terminated while waiting for the ${opts.what}`)}; nel_finish 143; fi`,
     `    if [ "$nel_elapsed" -ge ${opts.timeoutSec} ]; then`,
-    `      nel_say ${q(`error: the ${opts.what} did not become healthy within ${opts.timeoutSec}s (execution.endpoint_readiness_timeout)`)}`,
+    `      nel_say ${q(timeoutMsg)}"; $(nel_log_end ${opts.log})"`,
     ...(opts.checkServers ? ['      nel_server_logs'] : []),
     '      nel_finish 1',
     '    fi',
@@ -455,17 +461,29 @@ function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     '    tail -n 20 "$f" | sed \'s/^/  /\' >&2',
     '  done',
     '}',
+    '# One line naming a log and its last non-empty line (the cause `nel status` shows).',
+    'nel_log_end() {',
+    '  local last',
+    `  last=$(grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1 | cut -c 1-300)`,
+    '  if [ -n "$last" ]; then printf \'its log %s ends: %s\' "$1" "$last"; else printf \'its log %s is empty\' "$1"; fi',
+    '}',
+    `nel_server_log() { printf '%s' ${q(`${job.taskDir}/logs/server-`)}"$1-\${SLURM_JOB_ID:-}-0.log"; }`,
+    `nel_proxy_log() { printf '%s' ${q(`${job.taskDir}/logs/proxy-`)}"\${SLURM_JOB_ID:-}.log"; }`,
     'nel_check_servers() {',
-    '  local g',
+    '  local g c',
     '  for g in "${!SERVER_PIDS[@]}"; do',
     '    if ! kill -0 "${SERVER_PIDS[$g]}" 2>/dev/null; then',
-    `      nel_say "error: model server instance $g (${d.type}) exited $1; its log: "${q(`${job.taskDir}/logs/server-`)}"$g-\${SLURM_JOB_ID:-}-0.log"`,
+    '      wait "${SERVER_PIDS[$g]}" 2>/dev/null',
+    '      c=$?',
+    `      nel_say "error: model server instance $g (${d.type}) exited with code $c $1; $(nel_log_end "$(nel_server_log "$g")")"`,
     '      nel_server_logs',
     '      return 1',
     '    fi',
     '  done',
     '  if [ -n "$PROXY_PID" ] && ! kill -0 "$PROXY_PID" 2>/dev/null; then',
-    `    nel_say "error: the proxy exited $1; its log: "${q(`${job.taskDir}/logs/proxy-`)}"\${SLURM_JOB_ID:-}.log"`,
+    '    wait "$PROXY_PID" 2>/dev/null',
+    '    c=$?',
+    '    nel_say "error: the proxy exited with code $c $1; $(nel_log_end "$(nel_proxy_log)")"',
     '    return 1',
     '  fi',
     '}',
@@ -488,6 +506,7 @@ function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
       path: d.healthPath,
       timeoutSec: s.readinessTimeoutSec,
       checkServers: true,
+      log: '"$(nel_server_log "$nel_w")"',
     }),
   ];
   if (multi) lines.push(...proxyLines(job, ctx));
@@ -528,6 +547,7 @@ function proxyLines(job: SlurmScriptJob, ctx: SlurmScriptContext): string[] {
       path: p.healthCheckPath,
       timeoutSec: s.readinessTimeoutSec,
       checkServers: true,
+      log: '"$(nel_proxy_log)"',
     }),
   ];
 }
