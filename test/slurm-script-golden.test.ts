@@ -188,6 +188,62 @@ const CASES: Record<string, Record<string, unknown>> = {
       ],
     },
   },
+  // upstream's slurm_vllm_auxiliary_judge.yaml: a judge on a node of its own, its URL and model id
+  // filled into config_ef.yaml (the URL once the judge runs)
+  auxiliary: {
+    execution: execution({ mounts: { deployment: {}, evaluation: {}, auxiliary: {}, mount_home: false } }),
+    deployment: VLLM,
+    auxiliary_deployments: {
+      judge: {
+        ...VLLM,
+        hf_model_handle: 'Qwen/Qwen2.5-72B-Instruct',
+        served_model_name: 'Qwen/Qwen2.5-72B-Instruct',
+        port: 8001,
+        num_nodes: 2,
+        command:
+          'vllm serve Qwen/Qwen2.5-72B-Instruct --port 8001 --served-model-name Qwen/Qwen2.5-72B-Instruct',
+        env_vars: { HF_TOKEN: 'host:JUDGE_HF_TOKEN' },
+      },
+      unused: { type: 'none' },
+    },
+    evaluation: {
+      nemo_evaluator_config: {
+        config: {
+          params: {
+            extra: {
+              judge: {
+                url: 'auxiliary_deployments.judge.chat_url',
+                model_id: 'auxiliary_deployments.judge.model_id',
+              },
+            },
+          },
+        },
+      },
+      tasks: [{ name: 'AIME_2025' }],
+    },
+  },
+  // the same with the engine on the host, no deployment of the model itself: a generic judge
+  'auxiliary-host': {
+    execution: execution({ container_runtime: 'none', gres: null, sbatch_extra_flags: {} }),
+    deployment: { type: 'none' },
+    target: { api_endpoint: { url: 'http://10.0.0.5:8000/v1/chat/completions', model_id: 'm' } },
+    auxiliary_deployments: {
+      judge: {
+        type: 'generic',
+        image: 'none',
+        command: 'node /opt/nel/dist/src/bin/nel.js serve-reference --benchmark gsm8k --port 8001',
+        served_model_name: 'judge-model',
+        port: 8001,
+        endpoints: { chat: '/v1/chat/completions', health: '/health' },
+      },
+    },
+    evaluation: {
+      nemo_evaluator_config: {
+        config: { params: { extra: { judge_url: 'auxiliary_deployments.judge.chat_url' } } },
+      },
+      tasks: [{ name: 'builtin.gsm8k', dataset_dir: '/lustre/data/gsm8k' }],
+    },
+  },
 };
 
 /** Hostile values everywhere a value reaches the script (no newline or backslash where #SBATCH takes it). */

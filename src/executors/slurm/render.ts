@@ -14,7 +14,7 @@
  */
 import { shQuote } from '../../common/shell.js';
 import type { EnvVarSpec } from '../../launcher/types.js';
-import { evaluationContainerCommand } from './container-command.js';
+import { configVarSed, evaluationContainerCommand } from './container-command.js';
 import type { ContainerRuntime, SlurmSettings } from './config.js';
 
 /** Where a job's artifacts directory is mounted in its containers. */
@@ -33,6 +33,15 @@ export interface SlurmDeploymentSpec {
   mounts: string[];
 }
 
+/** An auxiliary deployment (`auxiliary_deployments.<name>`, e.g. a judge) on nodes of its own. */
+export interface SlurmAuxDeploymentSpec extends SlurmDeploymentSpec {
+  name: string;
+  numNodes: number;
+  /** `<NAME>_<ENDPOINT>_URL` variables the evaluation gets, with the endpoint's path. */
+  urls: { name: string; path: string }[];
+  servedModelName?: string;
+}
+
 export interface SlurmScriptJob {
   jobId: string;
   taskName: string;
@@ -46,6 +55,8 @@ export interface SlurmScriptJob {
   unresolvedConfigText: string | null;
   /** dataset_dir (host path on the cluster) and where it is mounted. */
   dataset?: { host: string; mountPath: string };
+  /** `${NAME}` placeholders in engineConfigYaml that the job fills in (auxiliary deployments' URLs). */
+  configVars?: string[];
 }
 
 export interface SlurmScriptContext {
@@ -53,6 +64,8 @@ export interface SlurmScriptContext {
   version: string;
   settings: SlurmSettings;
   deployment?: SlurmDeploymentSpec;
+  /** Auxiliary deployments, each on its own nodes after the deployment's. */
+  auxiliary?: SlurmAuxDeploymentSpec[];
   /** Variables of the export group (top-level env_vars < export.env_vars). */
   exportEnv: EnvVarSpec[];
   /** The whole remote output_dir (auto-export looks for the job there). */
@@ -93,7 +106,7 @@ function sbatchHeader(job: SlurmScriptJob, ctx: SlurmScriptContext, jobName: str
     line('time', s.walltime),
     line('account', s.account),
     line('partition', s.partition),
-    line('nodes', String(s.numNodes)),
+    line('nodes', String(totalNodes(ctx))),
     line('ntasks-per-node', String(s.ntasksPerNode)),
   ];
   if (s.gpusPerNode !== null) out.push(line('gpus-per-node', s.gpusPerNode));
@@ -103,6 +116,14 @@ function sbatchHeader(job: SlurmScriptJob, ctx: SlurmScriptContext, jobName: str
   out.push(line('no-requeue'), line('output', log), line('error', log));
   return out;
 }
+
+/** All nodes of the job: the deployment's (`num_nodes`) and each auxiliary deployment's. */
+export function totalNodes(ctx: SlurmScriptContext): number {
+  return ctx.settings.numNodes + (ctx.auxiliary ?? []).reduce((n, a) => n + a.numNodes, 0);
+}
+
+const hasServers = (ctx: SlurmScriptContext): boolean =>
+  ctx.deployment !== undefined || (ctx.auxiliary ?? []).length > 0;
 
 /** The names of a group's variables that come from the environment (host and runtime sources). */
 function sourceNames(specs: EnvVarSpec[]): string[] {
@@ -115,6 +136,7 @@ interface EnvGroups {
   check: string[];
   capture: string[];
   exportDeploy: string[];
+  exportAux: string[][];
   exportEval: string[];
   exportExport: string[];
 }
@@ -141,9 +163,10 @@ function envGroups(job: SlurmScriptJob, ctx: SlurmScriptContext): EnvGroups {
       return `export ${s.target}="$${tmp}"`;
     });
   const exportDeploy = group(ctx.deployment?.env ?? [], 'dep');
+  const exportAux = (ctx.auxiliary ?? []).map((a, i) => group(a.env, `aux${i}`));
   const exportEval = group(job.env, 'eval');
   const exportExport = ctx.settings.autoExportDestinations.length > 0 ? group(ctx.exportEnv, 'exp') : [];
-  return { check, capture, exportDeploy, exportEval, exportExport };
+  return { check, capture, exportDeploy, exportAux, exportEval, exportExport };
 }
 
 function helpers(): string[] {
@@ -152,7 +175,10 @@ function helpers(): string[] {
     'nel_say() { printf \'%s\\n\' "$1"; printf \'%s\\n\' "$1" >&2; }',
     'nel_terminated=0',
     "trap 'nel_terminated=1' TERM INT",
+    "# The job's model servers: pid, what it is, its log (index = start order).",
     'SERVER_PIDS=()',
+    'SERVER_LABELS=()',
+    'SERVER_LOGS=()',
     'PROXY_PID=',
     'nel_next_job_id=',
     '# The successor job is only wanted when this one ends by TIMEOUT, PREEMPTED or NODE_FAIL, which',
@@ -173,6 +199,8 @@ function helpers(): string[] {
     '    wait "$p" 2>/dev/null || true',
     '  done',
     '  SERVER_PIDS=()',
+    '  SERVER_LABELS=()',
+    '  SERVER_LOGS=()',
     '  PROXY_PID=',
     '}',
     '# End the job: stop what it started, record the exit code, exit.',
@@ -403,58 +431,46 @@ function healthWait(opts: {
   ];
 }
 
-function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvGroups): string[] {
-  const d = ctx.deployment!;
-  const s = ctx.settings;
-  const rt = s.containerRuntime;
-  const npi = s.numNodes / s.numInstances;
-  const logs = slurmPattern(`${job.taskDir}/logs`);
-  // The server's shell: the scheduler-neutral variables the deployment commands read, then
-  // deployment.pre_cmd (sourced) and the command, both sent base64-encoded.
-  const inner = [
+/** The server's shell: scheduler-neutral variables, pre_cmd (sourced) and the command, base64-encoded. */
+function serverShell(d: SlurmDeploymentSpec, npi: number): string {
+  return [
     `export PROC_ID="\${SLURM_PROCID:-0}" NODES_PER_INSTANCE=${npi}`,
     ...(d.preCmd ? [`eval "$(printf '%s' ${b64(d.preCmd)} | base64 -d)"`] : []),
     `exec bash -c "$(printf '%s' ${b64(d.command)} | base64 -d)"`,
   ].join('; ');
+}
+
+/** The names a server's container gets (its variables and the scheduler-neutral ones). */
+function serverEnvNames(d: SlurmDeploymentSpec, rt: ContainerRuntime): string[] {
   const envNames = [
     ...new Set([...d.env.map((e) => e.target), 'MASTER_IP', 'ALL_NODE_IPS', 'NODES_PER_INSTANCE', 'PROC_ID']),
   ];
-  const containerEnv =
-    rt === 'docker'
-      ? [...envNames.filter((n) => n !== 'PROC_ID'), 'SLURM_PROCID']
-      : envNames.filter((n) => n !== 'PROC_ID' && n !== 'NODES_PER_INSTANCE');
-  const srun = srunWords(ctx, {
-    nodelist: '"$nel_instance_nodelist"',
-    nodes: String(npi),
-    ntasks: String(s.deploymentTasksPerInstance),
-    output: `${q(`${logs}/server-`)}"$nel_g"${q('-%A-%t.log')}`,
-    image: d.image,
-    mounts: d.mounts,
-    envNames: containerEnv,
-    gpus: true,
-  });
-  const multi = s.numInstances > 1;
-  const ips = multi ? '"${HEAD_NODE_IPS[@]}"' : '127.0.0.1';
-  const lines = [
-    '# --- model deployment ------------------------------------------------------------------------',
-    `nel_deploy_nodes=("\${nel_nodes[@]:0:${s.numNodes}}")`,
-    `if [ "\${#nel_deploy_nodes[@]}" -lt ${s.numNodes} ]; then`,
-    `  nel_say "error: the deployment needs ${s.numNodes} node(s), the allocation has \${#nel_deploy_nodes[@]}"`,
+  return rt === 'docker'
+    ? [...envNames.filter((n) => n !== 'PROC_ID'), 'SLURM_PROCID']
+    : envNames.filter((n) => n !== 'PROC_ID' && n !== 'NODES_PER_INSTANCE');
+}
+
+/** Node IPs, and the helpers that watch the servers and report one that exits. */
+function serverSetupLines(job: SlurmScriptJob, ctx: SlurmScriptContext): string[] {
+  const total = totalNodes(ctx);
+  return [
+    '# --- model servers ---------------------------------------------------------------------------',
+    `nel_server_nodes=("\${nel_nodes[@]:0:${total}}")`,
+    `if [ "\${#nel_server_nodes[@]}" -lt ${total} ]; then`,
+    `  nel_say "error: the deployments need ${total} node(s), the allocation has \${#nel_server_nodes[@]}"`,
     '  nel_finish 1',
     'fi',
     'NODES_IPS_ARRAY=()',
-    'for nel_node in "${nel_deploy_nodes[@]}"; do',
+    'for nel_node in "${nel_server_nodes[@]}"; do',
     '  nel_ip=$(srun --overlap --nodelist="$nel_node" --nodes=1 --ntasks=1 hostname --ip-address | awk \'{print $1}\')',
     '  NODES_IPS_ARRAY+=("${nel_ip:-$nel_node}")',
     'done',
-    'export ALL_NODE_IPS=$(IFS=,; echo "${NODES_IPS_ARRAY[*]}")',
+    `export ALL_NODE_IPS=$(IFS=,; echo "\${NODES_IPS_ARRAY[*]:0:${ctx.settings.numNodes}}")`,
     'echo "Node IPs: ${NODES_IPS_ARRAY[*]}"',
-    `export NODES_PER_INSTANCE=${npi}`,
-    'HEAD_NODE_IPS=()',
     '# A server that exits is reported with the tail of its log.',
     'nel_server_logs() {',
     '  local f',
-    `  for f in ${q(`${job.taskDir}/logs/`)}server-*-"\${SLURM_JOB_ID:-}"-*.log; do`,
+    '  for f in "${SERVER_LOGS[@]}"; do',
     '    [ -f "$f" ] || continue',
     '    nel_say "--- last lines of $f:"',
     '    tail -n 20 "$f" | sed \'s/^/  /\'',
@@ -467,7 +483,6 @@ function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     `  last=$(grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1 | cut -c 1-300)`,
     '  if [ -n "$last" ]; then printf \'its log %s ends: %s\' "$1" "$last"; else printf \'its log %s is empty\' "$1"; fi',
     '}',
-    `nel_server_log() { printf '%s' ${q(`${job.taskDir}/logs/server-`)}"$1-\${SLURM_JOB_ID:-}-0.log"; }`,
     `nel_proxy_log() { printf '%s' ${q(`${job.taskDir}/logs/proxy-`)}"\${SLURM_JOB_ID:-}.log"; }`,
     'nel_check_servers() {',
     '  local g c',
@@ -475,7 +490,7 @@ function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     '    if ! kill -0 "${SERVER_PIDS[$g]}" 2>/dev/null; then',
     '      wait "${SERVER_PIDS[$g]}" 2>/dev/null',
     '      c=$?',
-    `      nel_say "error: model server instance $g (${d.type}) exited with code $c $1; $(nel_log_end "$(nel_server_log "$g")")"`,
+    '      nel_say "error: ${SERVER_LABELS[$g]} exited with code $c $1; $(nel_log_end "${SERVER_LOGS[$g]}")"',
     '      nel_server_logs',
     '      return 1',
     '    fi',
@@ -487,6 +502,30 @@ function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     '    return 1',
     '  fi',
     '}',
+  ];
+}
+
+/** The deployment's instances, started in the background (SERVER_PIDS 0 .. num_instances-1). */
+function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvGroups): string[] {
+  const d = ctx.deployment!;
+  const s = ctx.settings;
+  const npi = s.numNodes / s.numInstances;
+  const logs = slurmPattern(`${job.taskDir}/logs`);
+  const srun = srunWords(ctx, {
+    nodelist: '"$nel_instance_nodelist"',
+    nodes: String(npi),
+    ntasks: String(s.deploymentTasksPerInstance),
+    output: `${q(`${logs}/server-`)}"$nel_g"${q('-%A-%t.log')}`,
+    image: d.image,
+    mounts: d.mounts,
+    envNames: serverEnvNames(d, s.containerRuntime),
+    gpus: true,
+  });
+  return [
+    '# --- model deployment ------------------------------------------------------------------------',
+    `nel_deploy_nodes=("\${nel_nodes[@]:0:${s.numNodes}}")`,
+    `export NODES_PER_INSTANCE=${npi}`,
+    'HEAD_NODE_IPS=()',
     ...env.exportDeploy,
     `for ((nel_g = 0; nel_g < ${s.numInstances}; nel_g++)); do`,
     `  nel_start=$((nel_g * ${npi}))`,
@@ -495,21 +534,85 @@ function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     '  export MASTER_IP="${NODES_IPS_ARRAY[$nel_start]}"',
     '  HEAD_NODE_IPS+=("$MASTER_IP")',
     '  echo "Instance $nel_g: MASTER_IP=$MASTER_IP, nodes: ${nel_instance_nodes[*]}"',
-    ...cont([...srun, 'bash', '-c', q(inner)], '  ', ' &'),
+    ...cont([...srun, 'bash', '-c', q(serverShell(d, npi))], '  ', ' &'),
     '  SERVER_PIDS+=($!)',
+    `  SERVER_LABELS+=("model server instance $nel_g (${d.type})")`,
+    `  SERVER_LOGS+=(${q(`${job.taskDir}/logs/server-`)}"$nel_g-\${SLURM_JOB_ID:-}-0.log")`,
     'done',
-    'date',
-    ...healthWait({
-      what: 'model server',
-      ips,
-      port: d.port,
-      path: d.healthPath,
-      timeoutSec: s.readinessTimeoutSec,
-      checkServers: true,
-      log: '"$(nel_server_log "$nel_w")"',
-    }),
   ];
-  if (multi) lines.push(...proxyLines(job, ctx));
+}
+
+/** Each auxiliary deployment on its own nodes (after the deployment's), started in the background. */
+function auxiliaryLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvGroups): string[] {
+  const lines: string[] = [];
+  const logs = slurmPattern(`${job.taskDir}/logs`);
+  let offset = ctx.settings.numNodes;
+  (ctx.auxiliary ?? []).forEach((a, i) => {
+    const srun = srunWords(ctx, {
+      nodelist: '"$nel_aux_nodelist"',
+      nodes: String(a.numNodes),
+      ntasks: String(a.numNodes),
+      output: q(`${logs}/aux-${a.name}-%A-%t.log`),
+      image: a.image,
+      mounts: a.mounts,
+      envNames: serverEnvNames(a, ctx.settings.containerRuntime),
+      gpus: true,
+    });
+    lines.push(
+      `# --- auxiliary deployment ${a.name} (${a.type}) on ${a.numNodes} node(s) of its own ---`,
+      `nel_aux_nodes=("\${nel_server_nodes[@]:${offset}:${a.numNodes}}")`,
+      'nel_aux_nodelist=$(IFS=,; echo "${nel_aux_nodes[*]}")',
+      ...env.exportAux[i]!,
+      `export MASTER_IP="\${NODES_IPS_ARRAY[${offset}]}"`,
+      `export ALL_NODE_IPS=$(IFS=,; echo "\${NODES_IPS_ARRAY[*]:${offset}:${a.numNodes}}")`,
+      `export NODES_PER_INSTANCE=${a.numNodes}`,
+      `AUX_IP_${i}="$MASTER_IP"`,
+      `echo ${q(`Auxiliary deployment ${a.name}: `)}"MASTER_IP=$MASTER_IP, nodes: \${nel_aux_nodes[*]}"`,
+      ...cont([...srun, 'bash', '-c', q(serverShell(a, a.numNodes))], '', ' &'),
+      'SERVER_PIDS+=($!)',
+      `SERVER_LABELS+=(${q(`auxiliary deployment ${a.name} (${a.type})`)})`,
+      `SERVER_LOGS+=(${q(`${job.taskDir}/logs/aux-${a.name}-`)}"\${SLURM_JOB_ID:-}-0.log")`,
+    );
+    offset += a.numNodes;
+  });
+  return lines;
+}
+
+/** Wait for every server (and the proxy), then export the auxiliary deployments' URLs. */
+function healthLines(job: SlurmScriptJob, ctx: SlurmScriptContext): string[] {
+  const s = ctx.settings;
+  const d = ctx.deployment;
+  const lines: string[] = ['date'];
+  if (d) {
+    const multi = s.numInstances > 1;
+    lines.push(
+      ...healthWait({
+        what: 'model server',
+        ips: multi ? '"${HEAD_NODE_IPS[@]}"' : '127.0.0.1',
+        port: d.port,
+        path: d.healthPath,
+        timeoutSec: s.readinessTimeoutSec,
+        checkServers: true,
+        log: '"${SERVER_LOGS[$nel_w]}"',
+      }),
+    );
+    if (multi) lines.push(...proxyLines(job, ctx));
+  }
+  const first = d ? s.numInstances : 0;
+  (ctx.auxiliary ?? []).forEach((a, i) => {
+    lines.push(
+      ...healthWait({
+        what: `auxiliary deployment ${a.name}`,
+        ips: `"$AUX_IP_${i}"`,
+        port: a.port,
+        path: a.healthPath,
+        timeoutSec: s.readinessTimeoutSec,
+        checkServers: true,
+        log: `"\${SERVER_LOGS[${first + i}]}"`,
+      }),
+    );
+    for (const u of a.urls) lines.push(`export ${u.name}="http://$AUX_IP_${i}:"${q(`${a.port}${u.path}`)}`);
+  });
   lines.push('date');
   return lines;
 }
@@ -559,7 +662,13 @@ function evaluationCommand(job: SlurmScriptJob, ctx: SlurmScriptContext): string
   const inner = [
     'cd "$1" || exit 1',
     ...(job.preCmd ? ['source "$1/pre_cmd.sh"'] : []),
-    `node ${q(ctx.engineJs)} run_eval --run_config "$1/config_ef.yaml"`,
+    ...(job.configVars && job.configVars.length > 0
+      ? [
+          // the auxiliary deployments' URLs are known once they run: filled into a copy
+          `sed ${configVarSed(job.configVars)} "$1/config_ef.yaml" > "$1/logs/config_ef.resolved.yaml" || exit 1`,
+          `node ${q(ctx.engineJs)} run_eval --run_config "$1/logs/config_ef.resolved.yaml"`,
+        ]
+      : [`node ${q(ctx.engineJs)} run_eval --run_config "$1/config_ef.yaml"`]),
     'nel_code=$?',
     ...(job.postCmd ? ['(source "$1/post_cmd.sh")'] : []),
     'exit "$nel_code"',
@@ -588,6 +697,7 @@ function evaluationLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     names.push('NVIDIA_VISIBLE_DEVICES');
   }
   lines.push(...env.exportEval);
+  for (const a of ctx.auxiliary ?? []) names.push(...a.urls.map((u) => u.name));
   const srun = srunWords(ctx, {
     nodelist: '"$PRIMARY_NODE"',
     nodes: '1',
@@ -610,7 +720,7 @@ function evaluationLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     '    nel_eval_stopped=1',
     '  fi',
   );
-  if (ctx.deployment) {
+  if (hasServers(ctx)) {
     lines.push(
       '  if [ "$nel_eval_stopped" = 0 ] && ! nel_check_servers "while the evaluation ran"; then',
       '    kill -TERM "$nel_eval_pid" 2>/dev/null',
@@ -669,6 +779,7 @@ export function renderRunSub(job: SlurmScriptJob, ctx: SlurmScriptContext, jobNa
   const needs = sourceNames([
     ...job.env,
     ...(ctx.deployment?.env ?? []),
+    ...(ctx.auxiliary ?? []).flatMap((a) => a.env),
     ...(ctx.settings.autoExportDestinations.length > 0 ? ctx.exportEnv : []),
   ]);
   const rt = ctx.settings.containerRuntime;
@@ -713,9 +824,13 @@ export function renderRunSub(job: SlurmScriptJob, ctx: SlurmScriptContext, jobNa
     ...nodeLines(),
     '',
   );
-  if (ctx.deployment) lines.push(...deploymentLines(job, ctx, env), '');
+  if (hasServers(ctx)) {
+    lines.push(...serverSetupLines(job, ctx));
+    if (ctx.deployment) lines.push(...deploymentLines(job, ctx, env));
+    lines.push(...auxiliaryLines(job, ctx, env), ...healthLines(job, ctx), '');
+  }
   lines.push(...evaluationLines(job, ctx, env), '');
-  if (ctx.deployment) lines.push('nel_stop_servers', '');
+  if (hasServers(ctx)) lines.push('nel_stop_servers', '');
   lines.push(...autoExportLines(job, ctx, env), 'nel_finish "$exit_code"');
   return (
     lines
