@@ -287,3 +287,98 @@ test('a server that never listens, one that exits at once, one that dies mid-eva
   assert.deepEqual(processesMentioning(diesModel), []);
   for (const p of [p1, p2, p3]) assert.equal(await listening(p), false, `port ${p}`);
 });
+
+test('an auxiliary deployment (a generic "judge": the reference endpoint) on a node of its own; the evaluation reaches it through its filled-in URL', async (t) => {
+  const cluster = await withCluster(t);
+  if (!cluster) return;
+  const s = scratch('nel-slurm-aux-');
+  s.env = { ...s.env, ...cluster.env };
+  const port = await freePort();
+  const modelId = `ref-judge-${randomBytes(6).toString('hex')}`;
+  const config = {
+    defaults: [{ execution: 'slurm/default' }, { deployment: 'none' }, '_self_'],
+    execution: {
+      hostname: 'localhost',
+      username: userInfo().username,
+      account: 'nel-test',
+      partition: 'batch',
+      output_dir: join(s.dir, 'cluster'),
+      staging_dir: join(s.dir, 'staging'),
+      container_runtime: 'none',
+      gres: null,
+      walltime: '00:10:00',
+      sbatch_extra_flags: { exclusive: false },
+    },
+    auxiliary_deployments: {
+      judge: {
+        type: 'generic',
+        image: 'none (container_runtime none)',
+        command: referenceCommand(port, modelId),
+        served_model_name: modelId,
+        port,
+        endpoints: { chat: '/v1/chat/completions', health: '/health' },
+      },
+    },
+    // the model under test is the "judge" itself here: its URL and model id are references that
+    // the job fills in once the judge runs
+    target: {
+      api_endpoint: {
+        url: 'auxiliary_deployments.judge.chat_url',
+        model_id: 'auxiliary_deployments.judge.model_id',
+      },
+    },
+    evaluation: {
+      nemo_evaluator_config: { config: { params: { request_timeout: 30, max_retries: 2 } } },
+      tasks: [
+        {
+          name: 'builtin.gsm8k',
+          dataset_dir: gsm8kDir(),
+          nemo_evaluator_config: { config: { params: { limit_samples: 6, parallelism: 1 } } },
+        },
+      ],
+    },
+  };
+  const cfg = join(s.dir, 'aux.json');
+  writeFileSync(cfg, JSON.stringify(config, null, 2) + '\n');
+  const out = await nelAsync(['run', '--config', cfg, '--skip-preflight'], {
+    cwd: s.dir,
+    env: s.env,
+    timeoutMs: 60_000,
+  });
+  assert.equal(out.code, 0, out.stdout + out.stderr);
+  const m = /^Launched 1 job\(s\) on Slurm .*Slurm job (\d+)\): (\S+)$/m.exec(out.stdout);
+  assert.ok(m, out.stdout);
+  const slurmId = m[1]!;
+  const inv = invocationIdOfDir(m[2]!)!;
+  const taskDir = join(m[2]!, 'builtin.gsm8k.0');
+  const final = await waitForStatuses(
+    [inv],
+    { cwd: s.dir, env: s.env },
+    (st) => {
+      const e = st[0]!;
+      if (e.status === 'failed' || e.status === 'killed') throw new Error(`${e.status}: ${e.cause ?? ''}`);
+      return e.status === 'success';
+    },
+    120_000,
+    'the job with an auxiliary deployment to succeed',
+  );
+  assert.deepEqual(final[0]!.progress, { progress: 6, total: 6, percent: 100 });
+  assert.equal(scoreOf(taskDir, 'gsm8k'), 0.5);
+  const jobLog = readFileSync(join(taskDir, 'logs', `slurm-${slurmId}.log`), 'utf8');
+  const primary = /^PRIMARY_NODE: (\S+)$/m.exec(jobLog)?.[1];
+  const auxNodes = /^Auxiliary deployment judge: MASTER_IP=\S+, nodes: (\S+)$/m.exec(jobLog)?.[1];
+  assert.ok(primary && auxNodes, jobLog);
+  assert.notEqual(auxNodes, primary, 'the judge runs on a node of its own');
+  const judgeLog = readFileSync(join(taskDir, 'logs', `aux-judge-${slurmId}-0.log`), 'utf8');
+  assert.match(
+    judgeLog,
+    new RegExp(`^reference endpoint on node ${auxNodes} \\(job ${slurmId}, pid \\d+\\)$`, 'm'),
+  );
+  // the engine was given the judge's URL and model id, filled in at run time
+  const resolvedCfg = readFileSync(join(taskDir, 'logs', 'config_ef.resolved.yaml'), 'utf8');
+  assert.match(resolvedCfg, new RegExp(`url: http://127\\.0\\.0\\.1:${port}/v1/chat/completions`));
+  assert.match(resolvedCfg, new RegExp(`model_id: ${modelId}`));
+  assert.match(readFileSync(join(taskDir, 'config_ef.yaml'), 'utf8'), /url: \$\{JUDGE_CHAT_URL\}/);
+  assert.equal(await listening(port), false, 'the judge is stopped after the job');
+  assert.deepEqual(processesMentioning(modelId), []);
+});
