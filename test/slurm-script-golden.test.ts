@@ -361,6 +361,16 @@ for (const [name, resolved] of Object.entries(CASES)) {
     assert.equal(sub.path, join(p.invocationDir, `${p.jobs[0]!.uniqueName}`, 'run.sub'));
     bashN(sub.text);
     checkGolden(`${name}.run.sub`, sub.text);
+    // auto-export: a CPU-only job of its own, on cpu_partition (else partition), no GPUs, not exclusive
+    const exp = p.files.find((f) => f.path.endsWith('/export.sub'));
+    if (name === 'no-deployment') {
+      bashN(exp!.text);
+      checkGolden(`${name}.export.sub`, exp!.text);
+      const opts = sbatchOptions(exp!.text);
+      assert.ok(opts.includes('--partition=cpu_short'), opts.join(' '));
+      assert.ok(!opts.some((o) => /^--(gres|gpus|exclusive)/.test(o)), opts.join(' '));
+      assert.match(sub.text, /sbatch --parsable "\$task_dir\/export\.sub"/);
+    } else assert.equal(exp, undefined);
     const cfg = p.files.find((f) => f.path.endsWith('/proxy.cfg.template'));
     if (name === 'multi-instance') checkGolden(`${name}.proxy.cfg`, cfg!.text);
     else assert.equal(cfg, undefined);

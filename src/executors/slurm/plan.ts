@@ -25,6 +25,7 @@ import type { EnvVarSpec, InvocationPlan, JobPlan } from '../../launcher/types.j
 import { checkSbatchValue, readSlurmSettings, type SlurmSettings } from './config.js';
 import {
   CONTAINER_RESULTS_DIR,
+  renderExportSub,
   renderHaproxyConfig,
   renderRunSub,
   slurmJobName,
@@ -279,6 +280,11 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       if (nj.postCmd) files.push({ path: join(stagedTaskDir, 'post_cmd.sh'), text: withNewline(nj.postCmd) });
     }
     if (settings.autoExportDestinations.length > 0) {
+      files.push({
+        path: join(stagedTaskDir, 'export.sub'),
+        text: renderExportSub(sj, ctx, jobName),
+        mode: 0o755,
+      });
       files.push({
         path: join(stagedTaskDir, 'export_config.yml'),
         text: dumpYaml({ export: obj(neutral.resolvedConfig.export) }),

@@ -745,32 +745,79 @@ function evaluationLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
   return lines;
 }
 
+/** Walltime of the CPU-only export job. */
+export const EXPORT_WALLTIME = '00:30:00';
+
+/**
+ * Auto-export after a successful evaluation: a CPU-only job of its own (`<task>/export.sub`, as
+ * upstream: `cpu_partition`, else `partition`; no GPUs, not exclusive), so the exporters never hold
+ * the GPU nodes. It gets the export group's variables through sbatch's environment.
+ */
 function autoExportLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvGroups): string[] {
   const dests = ctx.settings.autoExportDestinations;
   if (dests.length === 0) return [];
+  return [
+    '# --- auto-export: a CPU-only job of its own (export.sub) --------------------------------------',
+    'if [ "$exit_code" = 0 ] && [ -n "${SLURM_JOB_ID:-}" ]; then',
+    ...env.exportExport.map((l) => `  ${l}`),
+    '  rm -f "$logs_dir/export.exit"',
+    '  if nel_out=$(sbatch --parsable "$task_dir/export.sub" 2>&1); then',
+    '    printf \'%s\\n\' "${nel_out%%;*}" > "$task_dir/.slurm_export_job_id"',
+    `    echo "Submitted the export job \${nel_out%%;*} (${dests.join(', ')}); its log: $logs_dir/export-\${nel_out%%;*}.log"`,
+    '  else',
+    `    nel_say "warning: the export job could not be submitted: $nel_out; run \\\`nel export ${job.jobId} --dest ${dests.join(',')}\\\` where the results are visible"`,
+    '  fi',
+    'fi',
+  ];
+}
+
+/** `<task>/export.sub`: the CPU-only job that runs the exporters of one task after its success. */
+export function renderExportSub(job: SlurmScriptJob, ctx: SlurmScriptContext, jobName: string): string {
+  const s = ctx.settings;
+  const dests = s.autoExportDestinations;
+  const line = (name: string, value?: string): string =>
+    value === undefined ? `#SBATCH --${name}` : `#SBATCH --${name}=${q(value)}`;
+  const log = `${slurmPattern(job.taskDir)}/logs/export-%j.log`;
   const exportConfig = `${job.taskDir}/export_config.yml`;
   const lines = [
-    '# --- auto-export (on this node, with this installation of nel) -------------------------------',
-    'if [ "$exit_code" = 0 ]; then',
-    `  if command -v node >/dev/null 2>&1 && [ -f ${q(ctx.nelJs)} ]; then`,
-    ...env.exportExport.map((l) => `    ${l}`),
+    '#!/bin/bash',
+    line('job-name', `${jobName}.export`),
+    line('time', EXPORT_WALLTIME),
+    line('account', s.account),
+    line('partition', s.cpuPartition ?? s.partition),
+    line('nodes', '1'),
+    line('ntasks', '1'),
+    ...(s.sbatchComment !== null ? [line('comment', s.sbatchComment)] : []),
+    line('no-requeue'),
+    line('output', log),
+    line('error', log),
+    `# The exporters of job ${job.jobId} (${dests.join(', ')}), submitted by its run.sub after the`,
+    "# evaluation succeeded: a CPU-only job (no GPUs, not exclusive). The export group's variables come",
+    '# from the environment sbatch passes on (names only here).',
+    '',
+    `task_dir=${q(job.taskDir)}`,
+    'nel_code=0',
+    `if ! command -v node >/dev/null 2>&1 || [ ! -f ${q(ctx.nelJs)} ]; then`,
+    `  echo ${q(`error: node or ${ctx.nelJs} is not on this node; run \`nel export ${job.jobId} --dest ${dests.join(',')}\` where the results are visible`)} >&2`,
+    '  nel_code=1',
+    'else',
   ];
   for (const dest of dests) {
     lines.push(
-      `    if node ${q(ctx.nelJs)} export ${q(job.jobId)} --dest ${q(dest)} --config ${q(exportConfig)} --job-dirs ${q(ctx.outputDir)}; then`,
-      `      echo ${q(`Export of job ${job.jobId} to ${dest} completed`)}`,
-      '    else',
-      `      nel_say ${q(`warning: export of job ${job.jobId} to ${dest} failed`)}`,
-      '    fi',
+      `  if node ${q(ctx.nelJs)} export ${q(job.jobId)} --dest ${q(dest)} --config ${q(exportConfig)} --job-dirs ${q(ctx.outputDir)}; then`,
+      `    echo ${q(`Export of job ${job.jobId} to ${dest} completed`)}`,
+      '  else',
+      `    echo ${q(`error: export of job ${job.jobId} to ${dest} failed`)} >&2`,
+      '    nel_code=1',
+      '  fi',
     );
   }
   lines.push(
-    '  else',
-    `    nel_say ${q(`warning: auto-export skipped: node or ${ctx.nelJs} is not on this node; run \`nel export ${job.jobId} --dest ${dests.join(',')}\` where the results are visible`)}`,
-    '  fi',
     'fi',
+    'printf \'%s %s\\n\' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$nel_code" > "$task_dir/logs/export.exit"',
+    'exit "$nel_code"',
   );
-  return lines;
+  return lines.join('\n') + '\n';
 }
 
 /** `<task>/run.sub`: one Slurm job, submitted with `sbatch run.sub`. */
