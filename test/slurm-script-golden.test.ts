@@ -459,3 +459,40 @@ test('the plan records where each run.sub goes on the cluster', () => {
     'on the host the engine writes into the task directory on the cluster',
   );
 });
+
+test('auxiliary deployments: node count, URL placeholders, and one-line errors for bad ones', () => {
+  const base = CASES.auxiliary!;
+  const p = plan(base);
+  const sub = p.files.find((f) => f.path.endsWith('/run.sub'))!.text;
+  // 1 node for the model, 2 for the judge; the judge's nodes come after the model's
+  assert.match(sub, /^#SBATCH --nodes=3$/m);
+  assert.match(sub, /^nel_aux_nodes=\("\$\{nel_server_nodes\[@\]:1:2\}"\)$/m);
+  // config_ef.yaml: the model id filled in now, the URL once the judge runs
+  const cfgText = Buffer.from(
+    /printf '\\''%s'\\'' (\S+) \| base64 -d > config_ef\.yaml/.exec(sub)![1]!,
+    'base64',
+  ).toString();
+  assert.match(cfgText, /model_id: Qwen\/Qwen2\.5-72B-Instruct/);
+  assert.match(cfgText, /url: \$\{JUDGE_CHAT_URL\}/);
+  assert.doesNotMatch(cfgText, /auxiliary_deployments\.judge\.(chat_url|model_id)/);
+  assert.match(sub, /sed -i -e "s\|\\\$\{JUDGE_CHAT_URL\}\|\$\{JUDGE_CHAT_URL\}\|g" config_ef\.yaml/);
+  const aux =
+    (judge: Record<string, unknown>, name = 'judge') =>
+    () =>
+      plan({
+        ...base,
+        auxiliary_deployments: {
+          [name]: { ...(base.auxiliary_deployments as Record<string, object>).judge, ...judge },
+        },
+      });
+  assert.throws(
+    aux({}, 'my-judge'),
+    /auxiliary_deployments\.my-judge: the name must be letters, digits and _/,
+  );
+  assert.throws(aux({ image: '' }), /auxiliary_deployments\.judge\.image must be set/);
+  assert.throws(
+    aux({ num_nodes: 0 }),
+    /auxiliary_deployments\.judge\.num_nodes must be a positive integer, got 0/,
+  );
+  assert.throws(aux({ port: 'x' }), /auxiliary_deployments\.judge\.port must be a port number, got "x"/);
+});

@@ -103,7 +103,11 @@ function deploymentMounts(deployment: Obj, settings: SlurmSettings, remoteTaskDi
 }
 
 /** Runtime `none` has no container to mount anything into (a task's dataset_dir is used where it is). */
-function checkNoContainerMounts(settings: SlurmSettings, deployment: Obj | undefined): void {
+function checkNoContainerMounts(
+  settings: SlurmSettings,
+  deployment: Obj | undefined,
+  at = 'deployment',
+): void {
   if (settings.containerRuntime !== 'none') return;
   const hint = 'use container_runtime pyxis or docker, or drop the mounts (the node sees its own paths)';
   if (settings.mounts.deployment.length > 0 || settings.mounts.evaluation.length > 0)
@@ -113,7 +117,7 @@ function checkNoContainerMounts(settings: SlurmSettings, deployment: Obj | undef
     );
   for (const key of ['checkpoint_path', 'cache_path'])
     if (deployment && typeof deployment[key] === 'string' && deployment[key])
-      throw invalid(`deployment.${key} cannot be mounted with execution.container_runtime none`, hint);
+      throw invalid(`${at}.${key} cannot be mounted with execution.container_runtime none`, hint);
 }
 
 /** The Slurm executor's plan of an invocation: jobs, run.sub scripts and the staged files. */
@@ -156,7 +160,14 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
   const invocationDir = join(root, basename(remoteInvocationDir));
   const tools = opts.toolPaths ?? defaultToolPaths();
   checkNoContainerMounts(settings, deployment ? deploymentCfg : undefined);
-  for (const a of auxiliary) checkNoContainerMounts(settings, a.cfg);
+  for (const a of auxiliary) {
+    checkNoContainerMounts(settings, a.cfg, `auxiliary_deployments.${a.spec.name}`);
+    if (settings.containerRuntime === 'none' && (settings.mounts.auxiliary[a.spec.name] ?? []).length > 0)
+      throw invalid(
+        `execution.mounts.auxiliary.${a.spec.name} cannot be used with execution.container_runtime none: nothing runs in a container`,
+        'use container_runtime pyxis or docker, or drop the mounts (the node sees its own paths)',
+      );
+  }
 
   const deployPreCmd = deployment && typeof deploymentCfg.pre_cmd === 'string' ? deploymentCfg.pre_cmd : '';
   const exportEnv = mergeEnvGroups(
