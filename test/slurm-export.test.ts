@@ -14,6 +14,57 @@ import { nelAsync, scratch } from './support/cli.js';
 import { gsm8kDir, invocationIdOfDir, scoreOf, startEndpoint } from './support/e2e.js';
 import { jobInfo, pollUntil, requireSlurm, waitForStatuses } from './support/slurm.js';
 
+/** An invocation of one builtin.gsm8k task with auto-export to the local exporter at `exportDir`. */
+async function launchWithExport(
+  s: ReturnType<typeof scratch>,
+  epUrl: string,
+  exportDir: string,
+  name: string,
+): Promise<{ evalId: string; inv: string; taskDir: string }> {
+  const config = {
+    defaults: [{ execution: 'slurm/default' }, { deployment: 'none' }, '_self_'],
+    execution: {
+      hostname: 'localhost',
+      username: userInfo().username,
+      account: 'nel-test',
+      partition: 'batch',
+      cpu_partition: 'cpu',
+      output_dir: join(s.dir, `cluster-${name}`),
+      staging_dir: join(s.dir, 'staging'),
+      container_runtime: 'none',
+      gres: null,
+      walltime: '00:10:00',
+      sbatch_extra_flags: { exclusive: false },
+      auto_export: { destinations: ['local'] },
+    },
+    export: { local: { output_dir: exportDir, format: 'json' } },
+    target: { api_endpoint: { model_id: 'reference-model', url: `${epUrl}/v1/chat/completions` } },
+    evaluation: {
+      tasks: [
+        {
+          name: 'builtin.gsm8k',
+          dataset_dir: gsm8kDir(),
+          nemo_evaluator_config: { config: { params: { limit_samples: 6, parallelism: 2 } } },
+        },
+      ],
+    },
+  };
+  const cfg = join(s.dir, `${name}.json`);
+  writeFileSync(cfg, JSON.stringify(config, null, 2) + '\n');
+  const r = await nelAsync(['run', '--config', cfg], { cwd: s.dir, env: s.env, timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const m = /^Launched 1 job\(s\) on Slurm .*Slurm job (\d+)\): (\S+)$/m.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  return { evalId: m[1]!, inv: invocationIdOfDir(m[2]!)!, taskDir: join(m[2]!, 'builtin.gsm8k.0') };
+}
+
+const readWhenThere = (file: string, timeoutMs: number): Promise<string> =>
+  pollUntil(
+    file,
+    async () => (existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined),
+    timeoutMs,
+  );
+
 test('auto-export runs as a CPU-only job on cpu_partition after success; the local exporter wrote the results', async (t) => {
   const cluster = await requireSlurm(t);
   if (!cluster) return;
@@ -22,43 +73,7 @@ test('auto-export runs as a CPU-only job on cpu_partition after success; the loc
   const ep = await startEndpoint('gsm8k', { accuracy: 0.5 });
   try {
     const exportDir = join(s.dir, 'exported');
-    const config = {
-      defaults: [{ execution: 'slurm/default' }, { deployment: 'none' }, '_self_'],
-      execution: {
-        hostname: 'localhost',
-        username: userInfo().username,
-        account: 'nel-test',
-        partition: 'batch',
-        cpu_partition: 'cpu',
-        output_dir: join(s.dir, 'cluster'),
-        staging_dir: join(s.dir, 'staging'),
-        container_runtime: 'none',
-        gres: null,
-        walltime: '00:10:00',
-        sbatch_extra_flags: { exclusive: false },
-        auto_export: { destinations: ['local'] },
-      },
-      export: { local: { output_dir: exportDir, format: 'json' } },
-      target: { api_endpoint: { model_id: 'reference-model', url: `${ep.url}/v1/chat/completions` } },
-      evaluation: {
-        tasks: [
-          {
-            name: 'builtin.gsm8k',
-            dataset_dir: gsm8kDir(),
-            nemo_evaluator_config: { config: { params: { limit_samples: 6, parallelism: 2 } } },
-          },
-        ],
-      },
-    };
-    const cfg = join(s.dir, 'export.json');
-    writeFileSync(cfg, JSON.stringify(config, null, 2) + '\n');
-    const r = await nelAsync(['run', '--config', cfg], { cwd: s.dir, env: s.env, timeoutMs: 60_000 });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    const m = /^Launched 1 job\(s\) on Slurm .*Slurm job (\d+)\): (\S+)$/m.exec(r.stdout);
-    assert.ok(m, r.stdout);
-    const evalId = m[1]!;
-    const inv = invocationIdOfDir(m[2]!)!;
-    const taskDir = join(m[2]!, 'builtin.gsm8k.0');
+    const { evalId, inv, taskDir } = await launchWithExport(s, ep.url, exportDir, 'ok');
     await waitForStatuses(
       [inv],
       { cwd: s.dir, env: s.env },
@@ -110,6 +125,34 @@ test('auto-export runs as a CPU-only job on cpu_partition after success; the loc
     const out = readFileSync(join(jobOut, 'processed_results.json'), 'utf8');
     assert.ok(out.includes(`${inv}.0`), out);
     assert.match(out, /0\.5/);
+  } finally {
+    await ep.close();
+  }
+});
+
+test("a failed auto-export leaves the task SUCCESS and is seen in the export job's log and logs/export.exit", async (t) => {
+  const cluster = await requireSlurm(t);
+  if (!cluster) return;
+  const s = scratch('nel-slurm-export-fail-');
+  s.env = { ...s.env, ...cluster.env };
+  const ep = await startEndpoint('gsm8k', { accuracy: 0.5 });
+  try {
+    // the exporter's folder cannot be made: its parent is a file
+    writeFileSync(join(s.dir, 'a-file'), '');
+    const { inv, taskDir } = await launchWithExport(s, ep.url, join(s.dir, 'a-file', 'out'), 'fail');
+    const exportId = await readWhenThere(join(taskDir, '.slurm_export_job_id'), 90_000);
+    const exit = await readWhenThere(join(taskDir, 'logs', 'export.exit'), 60_000);
+    const log = readFileSync(join(taskDir, 'logs', `export-${exportId}.log`), 'utf8');
+    assert.match(exit, / 1$/, log);
+    assert.match(log, new RegExp(`^error: export of job ${inv}\\.0 to local failed$`, 'm'));
+    const st = await waitForStatuses(
+      [inv],
+      { cwd: s.dir, env: s.env },
+      (e) => e[0]!.status === 'success',
+      30_000,
+    );
+    assert.equal(st[0]!.status, 'success');
+    assert.equal(scoreOf(taskDir, 'gsm8k'), 0.5);
   } finally {
     await ep.close();
   }
