@@ -38,10 +38,7 @@ const OVERRIDES: Record<string, string[]> = {
   'slurm_vllm_checkpoint_path.yaml': ['deployment.checkpoint_path=/lustre/models/llama-3.1-8b'],
 };
 /** Examples this build cannot compose yet, with the reason (run, but reported as todo). */
-const TODO: Record<string, string> = {
-  'slurm_vllm_auxiliary_judge.yaml':
-    'config composition does not place `deployment/vllm@auxiliary_deployments.judge`, and auxiliary deployments are not rendered yet',
-};
+const TODO: Record<string, string> = {};
 
 const files = readdirSync(join(conformanceRoot(), DIR))
   .filter((f) => f.endsWith('.yaml'))

@@ -188,6 +188,62 @@ const CASES: Record<string, Record<string, unknown>> = {
       ],
     },
   },
+  // upstream's slurm_vllm_auxiliary_judge.yaml: a judge on a node of its own, its URL and model id
+  // filled into config_ef.yaml (the URL once the judge runs)
+  auxiliary: {
+    execution: execution({ mounts: { deployment: {}, evaluation: {}, auxiliary: {}, mount_home: false } }),
+    deployment: VLLM,
+    auxiliary_deployments: {
+      judge: {
+        ...VLLM,
+        hf_model_handle: 'Qwen/Qwen2.5-72B-Instruct',
+        served_model_name: 'Qwen/Qwen2.5-72B-Instruct',
+        port: 8001,
+        num_nodes: 2,
+        command:
+          'vllm serve Qwen/Qwen2.5-72B-Instruct --port 8001 --served-model-name Qwen/Qwen2.5-72B-Instruct',
+        env_vars: { HF_TOKEN: 'host:JUDGE_HF_TOKEN' },
+      },
+      unused: { type: 'none' },
+    },
+    evaluation: {
+      nemo_evaluator_config: {
+        config: {
+          params: {
+            extra: {
+              judge: {
+                url: 'auxiliary_deployments.judge.chat_url',
+                model_id: 'auxiliary_deployments.judge.model_id',
+              },
+            },
+          },
+        },
+      },
+      tasks: [{ name: 'AIME_2025' }],
+    },
+  },
+  // the same with the engine on the host, no deployment of the model itself: a generic judge
+  'auxiliary-host': {
+    execution: execution({ container_runtime: 'none', gres: null, sbatch_extra_flags: {} }),
+    deployment: { type: 'none' },
+    target: { api_endpoint: { url: 'http://10.0.0.5:8000/v1/chat/completions', model_id: 'm' } },
+    auxiliary_deployments: {
+      judge: {
+        type: 'generic',
+        image: 'none',
+        command: 'node /opt/nel/dist/src/bin/nel.js serve-reference --benchmark gsm8k --port 8001',
+        served_model_name: 'judge-model',
+        port: 8001,
+        endpoints: { chat: '/v1/chat/completions', health: '/health' },
+      },
+    },
+    evaluation: {
+      nemo_evaluator_config: {
+        config: { params: { extra: { judge_url: 'auxiliary_deployments.judge.chat_url' } } },
+      },
+      tasks: [{ name: 'builtin.gsm8k', dataset_dir: '/lustre/data/gsm8k' }],
+    },
+  },
 };
 
 /** Hostile values everywhere a value reaches the script (no newline or backslash where #SBATCH takes it). */
@@ -305,6 +361,16 @@ for (const [name, resolved] of Object.entries(CASES)) {
     assert.equal(sub.path, join(p.invocationDir, `${p.jobs[0]!.uniqueName}`, 'run.sub'));
     bashN(sub.text);
     checkGolden(`${name}.run.sub`, sub.text);
+    // auto-export: a CPU-only job of its own, on cpu_partition (else partition), no GPUs, not exclusive
+    const exp = p.files.find((f) => f.path.endsWith('/export.sub'));
+    if (name === 'no-deployment') {
+      bashN(exp!.text);
+      checkGolden(`${name}.export.sub`, exp!.text);
+      const opts = sbatchOptions(exp!.text);
+      assert.ok(opts.includes('--partition=cpu_short'), opts.join(' '));
+      assert.ok(!opts.some((o) => /^--(gres|gpus|exclusive)/.test(o)), opts.join(' '));
+      assert.match(sub.text, /sbatch --parsable "\$task_dir\/export\.sub"/);
+    } else assert.equal(exp, undefined);
     const cfg = p.files.find((f) => f.path.endsWith('/proxy.cfg.template'));
     if (name === 'multi-instance') checkGolden(`${name}.proxy.cfg`, cfg!.text);
     else assert.equal(cfg, undefined);
@@ -392,4 +458,41 @@ test('the plan records where each run.sub goes on the cluster', () => {
     `/lustre/alice/nel/${STAMP}-${INV}/builtin.gsm8k.0/artifacts`,
     'on the host the engine writes into the task directory on the cluster',
   );
+});
+
+test('auxiliary deployments: node count, URL placeholders, and one-line errors for bad ones', () => {
+  const base = CASES.auxiliary!;
+  const p = plan(base);
+  const sub = p.files.find((f) => f.path.endsWith('/run.sub'))!.text;
+  // 1 node for the model, 2 for the judge; the judge's nodes come after the model's
+  assert.match(sub, /^#SBATCH --nodes=3$/m);
+  assert.match(sub, /^nel_aux_nodes=\("\$\{nel_server_nodes\[@\]:1:2\}"\)$/m);
+  // config_ef.yaml: the model id filled in now, the URL once the judge runs
+  const cfgText = Buffer.from(
+    /printf '\\''%s'\\'' (\S+) \| base64 -d > config_ef\.yaml/.exec(sub)![1]!,
+    'base64',
+  ).toString();
+  assert.match(cfgText, /model_id: Qwen\/Qwen2\.5-72B-Instruct/);
+  assert.match(cfgText, /url: \$\{JUDGE_CHAT_URL\}/);
+  assert.doesNotMatch(cfgText, /auxiliary_deployments\.judge\.(chat_url|model_id)/);
+  assert.match(sub, /sed -i -e "s\|\\\$\{JUDGE_CHAT_URL\}\|\$\{JUDGE_CHAT_URL\}\|g" config_ef\.yaml/);
+  const aux =
+    (judge: Record<string, unknown>, name = 'judge') =>
+    () =>
+      plan({
+        ...base,
+        auxiliary_deployments: {
+          [name]: { ...(base.auxiliary_deployments as Record<string, object>).judge, ...judge },
+        },
+      });
+  assert.throws(
+    aux({}, 'my-judge'),
+    /auxiliary_deployments\.my-judge: the name must be letters, digits and _/,
+  );
+  assert.throws(aux({ image: '' }), /auxiliary_deployments\.judge\.image must be set/);
+  assert.throws(
+    aux({ num_nodes: 0 }),
+    /auxiliary_deployments\.judge\.num_nodes must be a positive integer, got 0/,
+  );
+  assert.throws(aux({ port: 'x' }), /auxiliary_deployments\.judge\.port must be a port number, got "x"/);
 });

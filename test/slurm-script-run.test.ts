@@ -387,7 +387,7 @@ test('a server that dies before it is healthy ends the job with its log tail nam
   const log = join(run.taskDir, 'logs', 'server-0-1234-0.log');
   assert.ok(
     run.stdout.includes(
-      `error: model server instance 0 (vllm) exited before it became healthy; its log: ${log}`,
+      `error: model server instance 0 (vllm) exited with code 1 before it became healthy; its log ${log} ends: RuntimeError: CUDA out of memory (fake)`,
     ),
     run.stdout,
   );
@@ -407,7 +407,7 @@ test('a server that never becomes healthy: readiness timeout, server stopped', (
   assert.equal(run.code, 1);
   assert.match(
     run.stdout,
-    /error: the model server did not become healthy within 10s \(execution\.endpoint_readiness_timeout\)/,
+    /error: the model server did not become healthy within 10s \(execution\.endpoint_readiness_timeout\); its log .*server-0-1234-0\.log ends: server starting on n1\n/,
   );
   assert.match(run.stdout, /--- last lines of .*server-0-1234-0\.log:\n {2}server starting on n1/);
   assert.deepEqual(run.stopped, ['server']);
@@ -417,7 +417,10 @@ test('a server that never becomes healthy: readiness timeout, server stopped', (
 test('a server that dies during the evaluation stops it and ends the job', () => {
   const run = runJob(hostileDeployment(), { env: { FAKE_SERVER: 'ok-then-die', FAKE_EVAL_MS: '20000' } });
   assert.equal(run.code, 1, run.stdout);
-  assert.match(run.stdout, /error: model server instance 0 \(vllm\) exited while the evaluation ran/);
+  assert.match(
+    run.stdout,
+    /error: model server instance 0 \(vllm\) exited with code 3 while the evaluation ran; its log .*server-0-1234-0\.log ends: server crashed \(fake\)\n/,
+  );
   assert.match(run.stdout, /server crashed \(fake\)/);
   assert.deepEqual(run.stopped, ['eval']);
 });

@@ -133,3 +133,44 @@ test('merge: maps merge, lists and scalars replace, ??? never replaces', () => {
     },
   );
 });
+
+test('a config path at a package: deployment/vllm@auxiliary_deployments.judge (Hydra)', () => {
+  const main = fixture({
+    'main.yaml': [
+      'defaults:',
+      '  - deployment: vllm',
+      '  - deployment/vllm@auxiliary_deployments.judge',
+      '  - deployment@auxiliary_deployments.other: sglang',
+      '  - _self_',
+      'auxiliary_deployments:',
+      '  judge:',
+      '    port: 8001',
+      '',
+    ].join('\n'),
+  });
+  const out = compose(main) as {
+    deployment: Record<string, unknown>;
+    auxiliary_deployments: Record<string, Record<string, unknown>>;
+  };
+  const vllm = compose(fixture({ 'main.yaml': 'defaults:\n  - deployment: vllm\n' })).deployment as Record<
+    string,
+    unknown
+  >;
+  assert.equal(out.deployment.type, 'vllm');
+  assert.equal(out.deployment.port, 8000);
+  // the whole of deployment/vllm.yaml under auxiliary_deployments.judge, the user's keys on top
+  assert.deepEqual(out.auxiliary_deployments.judge, { ...vllm, port: 8001 });
+  assert.equal(out.auxiliary_deployments.other!.type, 'sglang');
+  // nothing of it at the root or under a `deployment/vllm` key
+  assert.deepEqual(Object.keys(out).sort(), ['auxiliary_deployments', 'deployment']);
+  // a choice for the placed group is keyed group@package; the plain group keeps its own
+  const chosen = compose(main, { 'deployment@auxiliary_deployments.other': 'nim' }) as typeof out;
+  assert.equal(chosen.auxiliary_deployments.other!.type, 'nim');
+  assert.equal(chosen.deployment.type, 'vllm');
+  // a local path beside the user's file, its default package from its folder; _global_ is absolute
+  const local = fixture({
+    'main.yaml': 'defaults:\n  - extra/thing\n  - extra/thing@_global_\n  - _self_\n',
+    'extra/thing.yaml': 'a: 1\n',
+  });
+  assert.deepEqual(compose(local), { extra: { a: 1 }, a: 1 });
+});

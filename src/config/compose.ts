@@ -1,7 +1,11 @@
 /**
  * Hydra-style composition: the defaults list (`{group: option}`, `_self_`, `override group: x`,
- * `optional group: x`, `group: null`, bare names inside group files), config groups looked up
- * next to the user's file first and then in the packaged configs, merged in order.
+ * `optional group: x`, `group: null`, bare names inside group files, config paths such as
+ * `deployment/vllm`), config groups looked up next to the user's file first and then in the
+ * packaged configs, merged in order. `@PACKAGE` places an entry elsewhere, as Hydra does:
+ * `- deployment/vllm@auxiliary_deployments.judge` and `- deployment@auxiliary_deployments.judge: vllm`
+ * put deployment/vllm.yaml under `auxiliary_deployments.judge` (relative to the containing config's
+ * package; `_global_.` makes it absolute).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -44,8 +48,19 @@ interface DefaultsEntry {
   option?: string | null;
   optional?: boolean;
   isOverride?: boolean;
-  /** bare config name (relative to the current group) */
+  /** bare config name or config path (relative to the current group) */
   name?: string;
+  /** `@PACKAGE` of the entry */
+  pkg?: string;
+}
+
+/** The key a command-line choice uses for a group entry: `group`, or `group@package` when placed. */
+const choiceKeyOf = (e: DefaultsEntry): string => (e.pkg !== undefined ? `${e.group}@${e.pkg}` : e.group!);
+
+/** `NAME@PACKAGE` split at its `@`. */
+function splitPackage(text: string): { name: string; pkg?: string } {
+  const at = text.indexOf('@');
+  return at < 0 ? { name: text } : { name: text.slice(0, at).trim(), pkg: text.slice(at + 1).trim() };
 }
 
 export interface Layer {
@@ -102,7 +117,7 @@ function parseDefaults(list: unknown, file: string): DefaultsEntry[] {
   }
   return list.map((item, i): DefaultsEntry => {
     if (item === '_self_') return { kind: 'self' };
-    if (typeof item === 'string') return { kind: 'config', name: item };
+    if (typeof item === 'string') return { kind: 'config', ...splitPackage(item) };
     if (isPlainObject(item) && Object.keys(item).length === 1) {
       let [key, option] = Object.entries(item)[0]!;
       let isOverride = false;
@@ -114,7 +129,7 @@ function parseDefaults(list: unknown, file: string): DefaultsEntry[] {
         else optional = true;
         key = m[2]!.trim();
       }
-      const group = key.split('@')[0]!;
+      const { name: group, pkg } = splitPackage(key);
       if (option !== null && typeof option !== 'string') {
         throw new NelError(
           'CONFIG_INVALID',
@@ -124,7 +139,7 @@ function parseDefaults(list: unknown, file: string): DefaultsEntry[] {
           },
         );
       }
-      return { kind: 'group', group, option, isOverride, optional };
+      return { kind: 'group', group, option, isOverride, optional, ...(pkg ? { pkg } : {}) };
     }
     throw new NelError(
       'CONFIG_INVALID',
@@ -194,8 +209,8 @@ class Composer {
     const entries = parseDefaults(content['defaults'], this.input.primaryPath);
     // `override group: x` entries and command-line choices win over plain selections
     for (const e of entries) {
-      if (e.kind === 'group' && e.isOverride && !this.choices.has(e.group!))
-        this.choices.set(e.group!, e.option ?? null);
+      if (e.kind === 'group' && e.isOverride && !this.choices.has(choiceKeyOf(e)))
+        this.choices.set(choiceKeyOf(e), e.option ?? null);
     }
     const plain = entries.filter((e) => !(e.kind === 'group' && e.isOverride));
     if (content['defaults'] !== undefined && !plain.some((e) => e.kind === 'self'))
@@ -218,7 +233,8 @@ class Composer {
     }
     for (const group of cliChoices) {
       const inList =
-        plain.some((e) => e.kind === 'group' && e.group === group) || entries.some((e) => e.group === group);
+        plain.some((e) => e.kind === 'group' && (e.group === group || choiceKeyOf(e) === group)) ||
+        entries.some((e) => e.group === group || (e.kind === 'group' && choiceKeyOf(e) === group));
       if (!inList) {
         throw new NelError(
           'CONFIG_OVERRIDE',
@@ -244,11 +260,16 @@ class Composer {
         continue;
       }
       if (e.kind === 'config') {
-        // a bare name: another option of the same group (or a sibling file of the primary config)
+        // a bare name: another option of the same group (or a sibling file of the primary config);
+        // a path `a/b`: option b of group a (relative to the current group), package `a` by default
+        const slash = e.name!.lastIndexOf('/');
+        const dir = slash < 0 ? '' : e.name!.slice(0, slash);
+        const base = e.name!.slice(slash + 1);
+        const group = [ctx.group, dir].filter(Boolean).join('/');
         const file =
-          ctx.group === ''
-            ? findPrimarySibling(dirname(ctx.file), e.name!)
-            : findGroupFile(ctx.group, e.name!, this.searchPath);
+          group === ''
+            ? findPrimarySibling(dirname(ctx.file), base)
+            : findGroupFile(group, base, this.searchPath);
         if (!file) {
           throw new NelError(
             'CONFIG_GROUP',
@@ -260,11 +281,14 @@ class Composer {
             },
           );
         }
-        this.include(file, ctx.group, ctx.pkg);
+        const defaultPkg = dir ? joinPkg(ctx.pkg, dir.replace(/\//g, '.')) : ctx.pkg;
+        this.include(file, group, e.pkg !== undefined ? entryPkg(ctx.pkg, e.pkg) : defaultPkg);
         continue;
       }
       const fullGroup = ctx.group ? `${ctx.group}/${e.group}` : e.group!;
-      const option = this.choices.has(fullGroup) ? this.choices.get(fullGroup)! : e.option!;
+      // a choice for a group placed at a package is keyed `group@package`, as Hydra's overrides
+      const choiceKey = e.pkg !== undefined ? `${fullGroup}@${e.pkg}` : fullGroup;
+      const option = this.choices.has(choiceKey) ? this.choices.get(choiceKey)! : e.option!;
       if (option === null) continue;
       const file = findGroupFile(fullGroup, option, this.searchPath);
       if (!file) {
@@ -277,7 +301,13 @@ class Composer {
         );
       }
       const groupPkg = fullGroup.replace(/\//g, '.');
-      this.include(file, fullGroup, ctx.pkg ? `${ctx.pkg}.${e.group!.replace(/\//g, '.')}` : groupPkg);
+      const pkg =
+        e.pkg !== undefined
+          ? entryPkg(ctx.pkg, e.pkg)
+          : ctx.pkg
+            ? `${ctx.pkg}.${e.group!.replace(/\//g, '.')}`
+            : groupPkg;
+      this.include(file, fullGroup, pkg);
     }
   }
 
@@ -311,6 +341,15 @@ class Composer {
     }
     return out;
   }
+}
+
+const joinPkg = (a: string, b: string): string => [a, b].filter(Boolean).join('.');
+
+/** An entry's `@PACKAGE`: relative to the containing config's package, `_global_[.x]` absolute. */
+function entryPkg(parent: string, pkg: string): string {
+  if (pkg === '_global_') return '';
+  if (pkg.startsWith('_global_.')) return pkg.slice('_global_.'.length);
+  return joinPkg(parent, pkg);
 }
 
 function findPrimarySibling(dir: string, name: string): string | undefined {

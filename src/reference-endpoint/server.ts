@@ -252,6 +252,12 @@ export async function startReferenceEndpoint(opts: ReferenceEndpointOptions): Pr
   const handleCompletion = (req: IncomingMessage, res: ServerResponse, raw: string, type: EndpointType) => {
     const hash = createHash('sha256').update(raw).digest('hex');
     bodyCounts.set(hash, (bodyCounts.get(hash) ?? 0) + 1);
+    // The client left before the answer (killed, timed out): nothing is answered, so a client that
+    // sends the request again later has not had it answered twice.
+    if (res.destroyed || req.socket.destroyed) {
+      count('abandoned');
+      return;
+    }
     if (faultRate > 0 && random() < faultRate) {
       const kind = faults[Math.floor(random() * faults.length)] ?? '500';
       if (kind === 'reset') {

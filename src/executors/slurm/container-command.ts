@@ -9,11 +9,18 @@ const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 const write = (text: string, file: string): string =>
   `printf '%s' ${b64(text) || "''"} | base64 -d > ${file}`;
 
+/** sed arguments replacing each `${NAME}` placeholder by the variable's value (as upstream). */
+export function configVarSed(names: string[]): string {
+  return names.map((n) => `-e "s|\\\${${n}}|\${${n}}|g"`).join(' ');
+}
+
 export function evaluationContainerCommand(job: {
   preCmd: string;
   postCmd: string;
   engineConfigYaml: string;
   unresolvedConfigText: string | null;
+  /** `${NAME}` placeholders filled in from the container's environment (auxiliary URLs) */
+  configVars?: string[];
 }): string {
   const parts = [
     'cd "$(mktemp -d 2>/dev/null || echo /tmp)"',
@@ -21,6 +28,8 @@ export function evaluationContainerCommand(job: {
     write(job.postCmd, 'post_cmd.sh'),
     write(job.engineConfigYaml, 'config_ef.yaml'),
   ];
+  if (job.configVars && job.configVars.length > 0)
+    parts.push(`sed -i ${configVarSed(job.configVars)} config_ef.yaml`);
   if (job.unresolvedConfigText !== null)
     parts.push(write(job.unresolvedConfigText, '/results/launcher_unresolved_config.yaml'));
   parts.push(

@@ -9,7 +9,7 @@
  */
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { launcherConfig, type LoadedConfig } from '../../config/index.js';
+import { launcherConfig, resolveInterpolations, type LoadedConfig } from '../../config/index.js';
 import { NelError } from '../../common/errors.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
 import { dumpYaml } from '../../common/yaml.js';
@@ -25,9 +25,11 @@ import type { EnvVarSpec, InvocationPlan, JobPlan } from '../../launcher/types.j
 import { checkSbatchValue, readSlurmSettings, type SlurmSettings } from './config.js';
 import {
   CONTAINER_RESULTS_DIR,
+  renderExportSub,
   renderHaproxyConfig,
   renderRunSub,
   slurmJobName,
+  type SlurmAuxDeploymentSpec,
   type SlurmDeploymentSpec,
   type SlurmScriptContext,
   type SlurmScriptJob,
@@ -101,7 +103,11 @@ function deploymentMounts(deployment: Obj, settings: SlurmSettings, remoteTaskDi
 }
 
 /** Runtime `none` has no container to mount anything into (a task's dataset_dir is used where it is). */
-function checkNoContainerMounts(settings: SlurmSettings, deployment: Obj | undefined): void {
+function checkNoContainerMounts(
+  settings: SlurmSettings,
+  deployment: Obj | undefined,
+  at = 'deployment',
+): void {
   if (settings.containerRuntime !== 'none') return;
   const hint = 'use container_runtime pyxis or docker, or drop the mounts (the node sees its own paths)';
   if (settings.mounts.deployment.length > 0 || settings.mounts.evaluation.length > 0)
@@ -111,7 +117,7 @@ function checkNoContainerMounts(settings: SlurmSettings, deployment: Obj | undef
     );
   for (const key of ['checkpoint_path', 'cache_path'])
     if (deployment && typeof deployment[key] === 'string' && deployment[key])
-      throw invalid(`deployment.${key} cannot be mounted with execution.container_runtime none`, hint);
+      throw invalid(`${at}.${key} cannot be mounted with execution.container_runtime none`, hint);
 }
 
 /** The Slurm executor's plan of an invocation: jobs, run.sub scripts and the staged files. */
@@ -126,17 +132,23 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       'use execution.num_instances (instances) and execution.num_nodes (all their nodes; divisible by num_instances)',
     );
   }
-  const aux = Object.entries(obj(resolved.auxiliary_deployments)).filter(
-    ([, d]) => isPlainObject(d) && d.type !== undefined && d.type !== null && d.type !== 'none',
-  );
-  if (aux.length > 0) {
-    throw invalid(
-      `auxiliary_deployments (${aux.map(([n]) => n).join(', ')}) are not deployed by this build's Slurm executor`,
-      'serve the auxiliary model elsewhere and give its URL in the task config, or set its type to none',
-    );
-  }
+  const auxiliary = readAuxiliaryDeployments(loaded, settings, opts.env);
   const multi = settings.numInstances > 1;
-  const neutral = planInvocation(loaded, opts, {
+  // the resolved config the jobs record shows each auxiliary deployment with its own values
+  const withAux: LoadedConfig =
+    auxiliary.length === 0
+      ? loaded
+      : {
+          ...loaded,
+          resolved: {
+            ...loaded.resolved,
+            auxiliary_deployments: {
+              ...obj(resolved.auxiliary_deployments),
+              ...Object.fromEntries(auxiliary.map((a) => [a.spec.name, a.cfg])),
+            },
+          },
+        };
+  const neutral = planInvocation(withAux, opts, {
     engineOutputDir: (taskDir) =>
       settings.containerRuntime === 'none' ? join(taskDir, 'artifacts') : CONTAINER_RESULTS_DIR,
     // several instances are reached through the load balancer
@@ -148,6 +160,14 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
   const invocationDir = join(root, basename(remoteInvocationDir));
   const tools = opts.toolPaths ?? defaultToolPaths();
   checkNoContainerMounts(settings, deployment ? deploymentCfg : undefined);
+  for (const a of auxiliary) {
+    checkNoContainerMounts(settings, a.cfg, `auxiliary_deployments.${a.spec.name}`);
+    if (settings.containerRuntime === 'none' && (settings.mounts.auxiliary[a.spec.name] ?? []).length > 0)
+      throw invalid(
+        `execution.mounts.auxiliary.${a.spec.name} cannot be used with execution.container_runtime none: nothing runs in a container`,
+        'use container_runtime pyxis or docker, or drop the mounts (the node sees its own paths)',
+      );
+  }
 
   const deployPreCmd = deployment && typeof deploymentCfg.pre_cmd === 'string' ? deploymentCfg.pre_cmd : '';
   const exportEnv = mergeEnvGroups(
@@ -173,6 +193,7 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
     for (const e of specs) if (e.source.kind === 'host') hostVars.add(e.source.name);
   };
   if (deployment) addHostVars(deployment.env);
+  for (const a of auxiliary) addHostVars(a.spec.env);
   if (settings.autoExportDestinations.length > 0) addHostVars(exportEnv);
   const pathChecks: SlurmPathCheck[] = [];
   const checkPath = (path: string, kind: 'dir' | 'file', what: string): void => {
@@ -184,6 +205,13 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       if (typeof deploymentCfg[key] === 'string' && deploymentCfg[key])
         checkPath(deploymentCfg[key] as string, 'dir', `deployment.${key}`);
     for (const [h] of settings.mounts.deployment) checkPath(h, 'dir', 'execution.mounts.deployment');
+  }
+  for (const a of auxiliary) {
+    for (const key of ['checkpoint_path', 'cache_path'])
+      if (typeof a.cfg[key] === 'string' && a.cfg[key])
+        checkPath(a.cfg[key] as string, 'dir', `auxiliary_deployments.${a.spec.name}.${key}`);
+    for (const [h] of settings.mounts.auxiliary[a.spec.name] ?? [])
+      checkPath(h, 'dir', `execution.mounts.auxiliary.${a.spec.name}`);
   }
   for (const [h] of settings.mounts.evaluation) checkPath(h, 'dir', 'execution.mounts.evaluation');
   if (settings.containerRuntime === 'none')
@@ -201,7 +229,10 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
     const stagedTaskDir = join(invocationDir, nj.uniqueName);
     checkSbatchValue(`evaluation.tasks[${nj.index}].name`, nj.taskName);
     const jobName = slurmJobName(settings, nj.uniqueName);
-    const engineConfigYaml = dumpEngineConfig(nj.engineConfig);
+    const { text: engineConfigYaml, vars: configVars } = replaceAuxiliaryReferences(
+      dumpEngineConfig(nj.engineConfig),
+      auxiliary.map((a) => a.spec),
+    );
     const entry = nj.entry;
     const datasetDir =
       typeof entry.dataset_dir === 'string' && entry.dataset_dir ? entry.dataset_dir : undefined;
@@ -222,6 +253,7 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       postCmd: nj.postCmd,
       unresolvedConfigText: neutral.sourceText,
       dataset: datasetDir ? { host: datasetDir, mountPath: datasetMountPath } : undefined,
+      ...(configVars.length > 0 ? { configVars } : {}),
     };
     const dep: SlurmDeploymentSpec | undefined = deployment
       ? {
@@ -240,6 +272,7 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       version: neutral.version,
       settings,
       deployment: dep,
+      ...(auxiliary.length > 0 ? { auxiliary: auxiliary.map((a) => a.spec) } : {}),
       exportEnv,
       outputDir: neutral.outputDir,
       engineJs: tools.engineJs,
@@ -258,6 +291,11 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       if (nj.postCmd) files.push({ path: join(stagedTaskDir, 'post_cmd.sh'), text: withNewline(nj.postCmd) });
     }
     if (settings.autoExportDestinations.length > 0) {
+      files.push({
+        path: join(stagedTaskDir, 'export.sub'),
+        text: renderExportSub(sj, ctx, jobName),
+        mode: 0o755,
+      });
       files.push({
         path: join(stagedTaskDir, 'export_config.yml'),
         text: dumpYaml({ export: obj(neutral.resolvedConfig.export) }),
@@ -310,6 +348,108 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       pathChecks,
     },
   };
+}
+
+/**
+ * `auxiliary_deployments.<name>` with a type other than none: each runs on `num_nodes` nodes of its
+ * own (default 1) after the deployment's. Its `${deployment.*}` interpolations (the packaged
+ * deployment configs' commands use them) are resolved against the auxiliary deployment itself, so
+ * `deployment/vllm@auxiliary_deployments.judge` with `port: 8001` serves on 8001.
+ */
+function readAuxiliaryDeployments(
+  loaded: LoadedConfig,
+  settings: SlurmSettings,
+  env: NodeJS.ProcessEnv,
+): { spec: SlurmAuxDeploymentSpec; cfg: Obj }[] {
+  const resolved = loaded.resolved as Obj;
+  const raw = loaded.raw as Obj;
+  const out: { spec: SlurmAuxDeploymentSpec; cfg: Obj }[] = [];
+  for (const [name, value] of Object.entries(obj(resolved.auxiliary_deployments))) {
+    if (!isPlainObject(value) || value.type === undefined || value.type === null || value.type === 'none')
+      continue;
+    const at = `auxiliary_deployments.${name}`;
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name))
+      throw invalid(
+        `${at}: the name must be letters, digits and _ (it names the variables of its URLs)`,
+        'rename it, e.g. auxiliary_deployments.judge',
+      );
+    // the auxiliary deployment as `deployment`: its own values fill its command
+    const rawAux = obj(obj(raw.auxiliary_deployments)[name]);
+    const own = obj(
+      resolveInterpolations({ ...raw, deployment: rawAux }, { env, source: loaded.sourcePath }).deployment,
+    );
+    const str = (key: string): string => (typeof own[key] === 'string' ? (own[key] as string) : '');
+    if (!str('image')) throw invalid(`${at}.image must be set`, `set ${at}.image to the server's image`);
+    if (!str('command'))
+      throw invalid(`${at}.command must be set`, `set ${at}.command to the command that starts it`);
+    const port = own.port ?? 8000;
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)
+      throw invalid(`${at}.port must be a port number, got ${JSON.stringify(port)}`, `e.g. ${at}.port: 8001`);
+    const numNodes = own.num_nodes ?? 1;
+    if (!Number.isInteger(numNodes) || (numNodes as number) < 1)
+      throw invalid(
+        `${at}.num_nodes must be a positive integer, got ${JSON.stringify(numNodes)}`,
+        `e.g. ${at}.num_nodes: 1`,
+      );
+    const endpoints = obj(own.endpoints);
+    const urls = Object.entries(endpoints)
+      .filter(([ep, path]) => ep !== 'health' && typeof path === 'string')
+      .map(([ep, path]) => ({ name: `${name}_${ep}_URL`.toUpperCase(), path: path as string }));
+    out.push({
+      cfg: own,
+      spec: {
+        name,
+        type: String(own.type),
+        image: str('image'),
+        command: str('command'),
+        preCmd: str('pre_cmd'),
+        port: port as number,
+        healthPath: typeof endpoints.health === 'string' ? endpoints.health : '/health',
+        env: mergeEnvGroups(
+          parseEnvVarsMap(resolved.env_vars, 'env_vars'),
+          parseEnvVarsMap(own.env_vars, `${at}.env_vars`),
+        ),
+        mounts: auxiliaryMounts(own, settings, name),
+        numNodes: numNodes as number,
+        urls,
+        servedModelName: typeof own.served_model_name === 'string' ? own.served_model_name : undefined,
+      },
+    });
+  }
+  return out;
+}
+
+function auxiliaryMounts(aux: Obj, settings: SlurmSettings, name: string): string[] {
+  const mounts: string[] = [];
+  if (typeof aux.checkpoint_path === 'string' && aux.checkpoint_path)
+    mounts.push(`${aux.checkpoint_path}:/checkpoint:ro`);
+  if (typeof aux.cache_path === 'string' && aux.cache_path) mounts.push(`${aux.cache_path}:/cache`);
+  for (const [h, c] of settings.mounts.auxiliary[name] ?? []) mounts.push(`${h}:${c}`);
+  return mounts;
+}
+
+/**
+ * Upstream's text replacement in config_ef.yaml: `auxiliary_deployments.<n>.model_id` becomes the
+ * served model name, `auxiliary_deployments.<n>.<endpoint>_url` the placeholder `${<N>_<ENDPOINT>_URL}`
+ * that the job fills in once the auxiliary deployment runs (its node is known then).
+ */
+export function replaceAuxiliaryReferences(
+  text: string,
+  aux: SlurmAuxDeploymentSpec[],
+): { text: string; vars: string[] } {
+  const vars: string[] = [];
+  for (const a of aux) {
+    const ref = `auxiliary_deployments.${a.name}.`;
+    if (a.servedModelName !== undefined) text = text.split(`${ref}model_id`).join(a.servedModelName);
+    for (const u of a.urls) {
+      const ep = u.name.slice(a.name.length + 1, -'_URL'.length).toLowerCase();
+      const key = `${ref}${ep}_url`;
+      if (!text.includes(key)) continue;
+      text = text.split(key).join(`\${${u.name}}`);
+      vars.push(u.name);
+    }
+  }
+  return { text, vars };
 }
 
 const envLine = (s: EnvVarSpec): string => `${s.target} <- ${describeEnvSource(s)}`;

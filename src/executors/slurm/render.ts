@@ -14,7 +14,7 @@
  */
 import { shQuote } from '../../common/shell.js';
 import type { EnvVarSpec } from '../../launcher/types.js';
-import { evaluationContainerCommand } from './container-command.js';
+import { configVarSed, evaluationContainerCommand } from './container-command.js';
 import type { ContainerRuntime, SlurmSettings } from './config.js';
 
 /** Where a job's artifacts directory is mounted in its containers. */
@@ -33,6 +33,15 @@ export interface SlurmDeploymentSpec {
   mounts: string[];
 }
 
+/** An auxiliary deployment (`auxiliary_deployments.<name>`, e.g. a judge) on nodes of its own. */
+export interface SlurmAuxDeploymentSpec extends SlurmDeploymentSpec {
+  name: string;
+  numNodes: number;
+  /** `<NAME>_<ENDPOINT>_URL` variables the evaluation gets, with the endpoint's path. */
+  urls: { name: string; path: string }[];
+  servedModelName?: string;
+}
+
 export interface SlurmScriptJob {
   jobId: string;
   taskName: string;
@@ -46,6 +55,8 @@ export interface SlurmScriptJob {
   unresolvedConfigText: string | null;
   /** dataset_dir (host path on the cluster) and where it is mounted. */
   dataset?: { host: string; mountPath: string };
+  /** `${NAME}` placeholders in engineConfigYaml that the job fills in (auxiliary deployments' URLs). */
+  configVars?: string[];
 }
 
 export interface SlurmScriptContext {
@@ -53,6 +64,8 @@ export interface SlurmScriptContext {
   version: string;
   settings: SlurmSettings;
   deployment?: SlurmDeploymentSpec;
+  /** Auxiliary deployments, each on its own nodes after the deployment's. */
+  auxiliary?: SlurmAuxDeploymentSpec[];
   /** Variables of the export group (top-level env_vars < export.env_vars). */
   exportEnv: EnvVarSpec[];
   /** The whole remote output_dir (auto-export looks for the job there). */
@@ -93,7 +106,7 @@ function sbatchHeader(job: SlurmScriptJob, ctx: SlurmScriptContext, jobName: str
     line('time', s.walltime),
     line('account', s.account),
     line('partition', s.partition),
-    line('nodes', String(s.numNodes)),
+    line('nodes', String(totalNodes(ctx))),
     line('ntasks-per-node', String(s.ntasksPerNode)),
   ];
   if (s.gpusPerNode !== null) out.push(line('gpus-per-node', s.gpusPerNode));
@@ -103,6 +116,14 @@ function sbatchHeader(job: SlurmScriptJob, ctx: SlurmScriptContext, jobName: str
   out.push(line('no-requeue'), line('output', log), line('error', log));
   return out;
 }
+
+/** All nodes of the job: the deployment's (`num_nodes`) and each auxiliary deployment's. */
+export function totalNodes(ctx: SlurmScriptContext): number {
+  return ctx.settings.numNodes + (ctx.auxiliary ?? []).reduce((n, a) => n + a.numNodes, 0);
+}
+
+const hasServers = (ctx: SlurmScriptContext): boolean =>
+  ctx.deployment !== undefined || (ctx.auxiliary ?? []).length > 0;
 
 /** The names of a group's variables that come from the environment (host and runtime sources). */
 function sourceNames(specs: EnvVarSpec[]): string[] {
@@ -115,6 +136,7 @@ interface EnvGroups {
   check: string[];
   capture: string[];
   exportDeploy: string[];
+  exportAux: string[][];
   exportEval: string[];
   exportExport: string[];
 }
@@ -141,9 +163,10 @@ function envGroups(job: SlurmScriptJob, ctx: SlurmScriptContext): EnvGroups {
       return `export ${s.target}="$${tmp}"`;
     });
   const exportDeploy = group(ctx.deployment?.env ?? [], 'dep');
+  const exportAux = (ctx.auxiliary ?? []).map((a, i) => group(a.env, `aux${i}`));
   const exportEval = group(job.env, 'eval');
   const exportExport = ctx.settings.autoExportDestinations.length > 0 ? group(ctx.exportEnv, 'exp') : [];
-  return { check, capture, exportDeploy, exportEval, exportExport };
+  return { check, capture, exportDeploy, exportAux, exportEval, exportExport };
 }
 
 function helpers(): string[] {
@@ -152,7 +175,10 @@ function helpers(): string[] {
     'nel_say() { printf \'%s\\n\' "$1"; printf \'%s\\n\' "$1" >&2; }',
     'nel_terminated=0',
     "trap 'nel_terminated=1' TERM INT",
+    "# The job's model servers: pid, what it is, its log (index = start order).",
     'SERVER_PIDS=()',
+    'SERVER_LABELS=()',
+    'SERVER_LOGS=()',
     'PROXY_PID=',
     'nel_next_job_id=',
     '# The successor job is only wanted when this one ends by TIMEOUT, PREEMPTED or NODE_FAIL, which',
@@ -173,6 +199,8 @@ function helpers(): string[] {
     '    wait "$p" 2>/dev/null || true',
     '  done',
     '  SERVER_PIDS=()',
+    '  SERVER_LABELS=()',
+    '  SERVER_LOGS=()',
     '  PROXY_PID=',
     '}',
     '# End the job: stop what it started, record the exit code, exit.',
@@ -370,22 +398,28 @@ const cont = (words: string[], indent: string, tail = ''): string[] => {
 
 function healthWait(opts: {
   what: string;
+  /** A bash array expression of the addresses to poll, one per instance (or the proxy's). */
   ips: string;
   port: number;
   path: string;
   timeoutSec: number;
   checkServers: boolean;
+  /** The log named when the wait times out: a bash word using $nel_w (the index in ips). */
+  log: string;
 }): string[] {
   const url = `"http://$nel_ip:"${q(`${opts.port}${opts.path}`)}`;
+  const timeoutMsg = `error: the ${opts.what} did not become healthy within ${opts.timeoutSec}s (execution.endpoint_readiness_timeout)`;
   return [
     `nel_elapsed=0`,
-    `for nel_ip in ${opts.ips}; do`,
+    `nel_wait_ips=(${opts.ips})`,
+    'for nel_w in "${!nel_wait_ips[@]}"; do',
+    '  nel_ip="${nel_wait_ips[$nel_w]}"',
     `  echo ${q(`Waiting for the ${opts.what} on `)}"$nel_ip..."`,
     `  until [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' ${url})" = 200 ]; do`,
     ...(opts.checkServers ? [`    nel_check_servers ${q(`before it became healthy`)} || nel_finish 1`] : []),
     `    if [ "$nel_terminated" = 1 ]; then nel_say ${q(`Terminated while waiting for the ${opts.what}`)}; nel_finish 143; fi`,
     `    if [ "$nel_elapsed" -ge ${opts.timeoutSec} ]; then`,
-    `      nel_say ${q(`error: the ${opts.what} did not become healthy within ${opts.timeoutSec}s (execution.endpoint_readiness_timeout)`)}`,
+    `      nel_say ${q(timeoutMsg)}"; $(nel_log_end ${opts.log})"`,
     ...(opts.checkServers ? ['      nel_server_logs'] : []),
     '      nel_finish 1',
     '    fi',
@@ -397,26 +431,86 @@ function healthWait(opts: {
   ];
 }
 
-function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvGroups): string[] {
-  const d = ctx.deployment!;
-  const s = ctx.settings;
-  const rt = s.containerRuntime;
-  const npi = s.numNodes / s.numInstances;
-  const logs = slurmPattern(`${job.taskDir}/logs`);
-  // The server's shell: the scheduler-neutral variables the deployment commands read, then
-  // deployment.pre_cmd (sourced) and the command, both sent base64-encoded.
-  const inner = [
+/** The server's shell: scheduler-neutral variables, pre_cmd (sourced) and the command, base64-encoded. */
+function serverShell(d: SlurmDeploymentSpec, npi: number): string {
+  return [
     `export PROC_ID="\${SLURM_PROCID:-0}" NODES_PER_INSTANCE=${npi}`,
     ...(d.preCmd ? [`eval "$(printf '%s' ${b64(d.preCmd)} | base64 -d)"`] : []),
     `exec bash -c "$(printf '%s' ${b64(d.command)} | base64 -d)"`,
   ].join('; ');
+}
+
+/** The names a server's container gets (its variables and the scheduler-neutral ones). */
+function serverEnvNames(d: SlurmDeploymentSpec, rt: ContainerRuntime): string[] {
   const envNames = [
     ...new Set([...d.env.map((e) => e.target), 'MASTER_IP', 'ALL_NODE_IPS', 'NODES_PER_INSTANCE', 'PROC_ID']),
   ];
-  const containerEnv =
-    rt === 'docker'
-      ? [...envNames.filter((n) => n !== 'PROC_ID'), 'SLURM_PROCID']
-      : envNames.filter((n) => n !== 'PROC_ID' && n !== 'NODES_PER_INSTANCE');
+  return rt === 'docker'
+    ? [...envNames.filter((n) => n !== 'PROC_ID'), 'SLURM_PROCID']
+    : envNames.filter((n) => n !== 'PROC_ID' && n !== 'NODES_PER_INSTANCE');
+}
+
+/** Node IPs, and the helpers that watch the servers and report one that exits. */
+function serverSetupLines(job: SlurmScriptJob, ctx: SlurmScriptContext): string[] {
+  const total = totalNodes(ctx);
+  return [
+    '# --- model servers ---------------------------------------------------------------------------',
+    `nel_server_nodes=("\${nel_nodes[@]:0:${total}}")`,
+    `if [ "\${#nel_server_nodes[@]}" -lt ${total} ]; then`,
+    `  nel_say "error: the deployments need ${total} node(s), the allocation has \${#nel_server_nodes[@]}"`,
+    '  nel_finish 1',
+    'fi',
+    'NODES_IPS_ARRAY=()',
+    'for nel_node in "${nel_server_nodes[@]}"; do',
+    '  nel_ip=$(srun --overlap --nodelist="$nel_node" --nodes=1 --ntasks=1 hostname --ip-address | awk \'{print $1}\')',
+    '  NODES_IPS_ARRAY+=("${nel_ip:-$nel_node}")',
+    'done',
+    `export ALL_NODE_IPS=$(IFS=,; echo "\${NODES_IPS_ARRAY[*]:0:${ctx.settings.numNodes}}")`,
+    'echo "Node IPs: ${NODES_IPS_ARRAY[*]}"',
+    '# A server that exits is reported with the tail of its log.',
+    'nel_server_logs() {',
+    '  local f',
+    '  for f in "${SERVER_LOGS[@]}"; do',
+    '    [ -f "$f" ] || continue',
+    '    nel_say "--- last lines of $f:"',
+    '    tail -n 20 "$f" | sed \'s/^/  /\'',
+    '    tail -n 20 "$f" | sed \'s/^/  /\' >&2',
+    '  done',
+    '}',
+    '# One line naming a log and its last non-empty line (the cause `nel status` shows).',
+    'nel_log_end() {',
+    '  local last',
+    `  last=$(grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1 | cut -c 1-300)`,
+    '  if [ -n "$last" ]; then printf \'its log %s ends: %s\' "$1" "$last"; else printf \'its log %s is empty\' "$1"; fi',
+    '}',
+    `nel_proxy_log() { printf '%s' ${q(`${job.taskDir}/logs/proxy-`)}"\${SLURM_JOB_ID:-}.log"; }`,
+    'nel_check_servers() {',
+    '  local g c',
+    '  for g in "${!SERVER_PIDS[@]}"; do',
+    '    if ! kill -0 "${SERVER_PIDS[$g]}" 2>/dev/null; then',
+    '      wait "${SERVER_PIDS[$g]}" 2>/dev/null',
+    '      c=$?',
+    '      nel_say "error: ${SERVER_LABELS[$g]} exited with code $c $1; $(nel_log_end "${SERVER_LOGS[$g]}")"',
+    '      nel_server_logs',
+    '      return 1',
+    '    fi',
+    '  done',
+    '  if [ -n "$PROXY_PID" ] && ! kill -0 "$PROXY_PID" 2>/dev/null; then',
+    '    wait "$PROXY_PID" 2>/dev/null',
+    '    c=$?',
+    '    nel_say "error: the proxy exited with code $c $1; $(nel_log_end "$(nel_proxy_log)")"',
+    '    return 1',
+    '  fi',
+    '}',
+  ];
+}
+
+/** The deployment's instances, started in the background (SERVER_PIDS 0 .. num_instances-1). */
+function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvGroups): string[] {
+  const d = ctx.deployment!;
+  const s = ctx.settings;
+  const npi = s.numNodes / s.numInstances;
+  const logs = slurmPattern(`${job.taskDir}/logs`);
   const srun = srunWords(ctx, {
     nodelist: '"$nel_instance_nodelist"',
     nodes: String(npi),
@@ -424,51 +518,14 @@ function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     output: `${q(`${logs}/server-`)}"$nel_g"${q('-%A-%t.log')}`,
     image: d.image,
     mounts: d.mounts,
-    envNames: containerEnv,
+    envNames: serverEnvNames(d, s.containerRuntime),
     gpus: true,
   });
-  const multi = s.numInstances > 1;
-  const ips = multi ? '"${HEAD_NODE_IPS[@]}"' : '127.0.0.1';
-  const lines = [
+  return [
     '# --- model deployment ------------------------------------------------------------------------',
     `nel_deploy_nodes=("\${nel_nodes[@]:0:${s.numNodes}}")`,
-    `if [ "\${#nel_deploy_nodes[@]}" -lt ${s.numNodes} ]; then`,
-    `  nel_say "error: the deployment needs ${s.numNodes} node(s), the allocation has \${#nel_deploy_nodes[@]}"`,
-    '  nel_finish 1',
-    'fi',
-    'NODES_IPS_ARRAY=()',
-    'for nel_node in "${nel_deploy_nodes[@]}"; do',
-    '  nel_ip=$(srun --overlap --nodelist="$nel_node" --nodes=1 --ntasks=1 hostname --ip-address | awk \'{print $1}\')',
-    '  NODES_IPS_ARRAY+=("${nel_ip:-$nel_node}")',
-    'done',
-    'export ALL_NODE_IPS=$(IFS=,; echo "${NODES_IPS_ARRAY[*]}")',
-    'echo "Node IPs: ${NODES_IPS_ARRAY[*]}"',
     `export NODES_PER_INSTANCE=${npi}`,
     'HEAD_NODE_IPS=()',
-    '# A server that exits is reported with the tail of its log.',
-    'nel_server_logs() {',
-    '  local f',
-    `  for f in ${q(`${job.taskDir}/logs/`)}server-*-"\${SLURM_JOB_ID:-}"-*.log; do`,
-    '    [ -f "$f" ] || continue',
-    '    nel_say "--- last lines of $f:"',
-    '    tail -n 20 "$f" | sed \'s/^/  /\'',
-    '    tail -n 20 "$f" | sed \'s/^/  /\' >&2',
-    '  done',
-    '}',
-    'nel_check_servers() {',
-    '  local g',
-    '  for g in "${!SERVER_PIDS[@]}"; do',
-    '    if ! kill -0 "${SERVER_PIDS[$g]}" 2>/dev/null; then',
-    `      nel_say "error: model server instance $g (${d.type}) exited $1; its log: "${q(`${job.taskDir}/logs/server-`)}"$g-\${SLURM_JOB_ID:-}-0.log"`,
-    '      nel_server_logs',
-    '      return 1',
-    '    fi',
-    '  done',
-    '  if [ -n "$PROXY_PID" ] && ! kill -0 "$PROXY_PID" 2>/dev/null; then',
-    `    nel_say "error: the proxy exited $1; its log: "${q(`${job.taskDir}/logs/proxy-`)}"\${SLURM_JOB_ID:-}.log"`,
-    '    return 1',
-    '  fi',
-    '}',
     ...env.exportDeploy,
     `for ((nel_g = 0; nel_g < ${s.numInstances}; nel_g++)); do`,
     `  nel_start=$((nel_g * ${npi}))`,
@@ -477,20 +534,85 @@ function deploymentLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     '  export MASTER_IP="${NODES_IPS_ARRAY[$nel_start]}"',
     '  HEAD_NODE_IPS+=("$MASTER_IP")',
     '  echo "Instance $nel_g: MASTER_IP=$MASTER_IP, nodes: ${nel_instance_nodes[*]}"',
-    ...cont([...srun, 'bash', '-c', q(inner)], '  ', ' &'),
+    ...cont([...srun, 'bash', '-c', q(serverShell(d, npi))], '  ', ' &'),
     '  SERVER_PIDS+=($!)',
+    `  SERVER_LABELS+=("model server instance $nel_g (${d.type})")`,
+    `  SERVER_LOGS+=(${q(`${job.taskDir}/logs/server-`)}"$nel_g-\${SLURM_JOB_ID:-}-0.log")`,
     'done',
-    'date',
-    ...healthWait({
-      what: 'model server',
-      ips,
-      port: d.port,
-      path: d.healthPath,
-      timeoutSec: s.readinessTimeoutSec,
-      checkServers: true,
-    }),
   ];
-  if (multi) lines.push(...proxyLines(job, ctx));
+}
+
+/** Each auxiliary deployment on its own nodes (after the deployment's), started in the background. */
+function auxiliaryLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvGroups): string[] {
+  const lines: string[] = [];
+  const logs = slurmPattern(`${job.taskDir}/logs`);
+  let offset = ctx.settings.numNodes;
+  (ctx.auxiliary ?? []).forEach((a, i) => {
+    const srun = srunWords(ctx, {
+      nodelist: '"$nel_aux_nodelist"',
+      nodes: String(a.numNodes),
+      ntasks: String(a.numNodes),
+      output: q(`${logs}/aux-${a.name}-%A-%t.log`),
+      image: a.image,
+      mounts: a.mounts,
+      envNames: serverEnvNames(a, ctx.settings.containerRuntime),
+      gpus: true,
+    });
+    lines.push(
+      `# --- auxiliary deployment ${a.name} (${a.type}) on ${a.numNodes} node(s) of its own ---`,
+      `nel_aux_nodes=("\${nel_server_nodes[@]:${offset}:${a.numNodes}}")`,
+      'nel_aux_nodelist=$(IFS=,; echo "${nel_aux_nodes[*]}")',
+      ...env.exportAux[i]!,
+      `export MASTER_IP="\${NODES_IPS_ARRAY[${offset}]}"`,
+      `export ALL_NODE_IPS=$(IFS=,; echo "\${NODES_IPS_ARRAY[*]:${offset}:${a.numNodes}}")`,
+      `export NODES_PER_INSTANCE=${a.numNodes}`,
+      `AUX_IP_${i}="$MASTER_IP"`,
+      `echo ${q(`Auxiliary deployment ${a.name}: `)}"MASTER_IP=$MASTER_IP, nodes: \${nel_aux_nodes[*]}"`,
+      ...cont([...srun, 'bash', '-c', q(serverShell(a, a.numNodes))], '', ' &'),
+      'SERVER_PIDS+=($!)',
+      `SERVER_LABELS+=(${q(`auxiliary deployment ${a.name} (${a.type})`)})`,
+      `SERVER_LOGS+=(${q(`${job.taskDir}/logs/aux-${a.name}-`)}"\${SLURM_JOB_ID:-}-0.log")`,
+    );
+    offset += a.numNodes;
+  });
+  return lines;
+}
+
+/** Wait for every server (and the proxy), then export the auxiliary deployments' URLs. */
+function healthLines(job: SlurmScriptJob, ctx: SlurmScriptContext): string[] {
+  const s = ctx.settings;
+  const d = ctx.deployment;
+  const lines: string[] = ['date'];
+  if (d) {
+    const multi = s.numInstances > 1;
+    lines.push(
+      ...healthWait({
+        what: 'model server',
+        ips: multi ? '"${HEAD_NODE_IPS[@]}"' : '127.0.0.1',
+        port: d.port,
+        path: d.healthPath,
+        timeoutSec: s.readinessTimeoutSec,
+        checkServers: true,
+        log: '"${SERVER_LOGS[$nel_w]}"',
+      }),
+    );
+    if (multi) lines.push(...proxyLines(job, ctx));
+  }
+  const first = d ? s.numInstances : 0;
+  (ctx.auxiliary ?? []).forEach((a, i) => {
+    lines.push(
+      ...healthWait({
+        what: `auxiliary deployment ${a.name}`,
+        ips: `"$AUX_IP_${i}"`,
+        port: a.port,
+        path: a.healthPath,
+        timeoutSec: s.readinessTimeoutSec,
+        checkServers: true,
+        log: `"\${SERVER_LOGS[${first + i}]}"`,
+      }),
+    );
+    for (const u of a.urls) lines.push(`export ${u.name}="http://$AUX_IP_${i}:"${q(`${a.port}${u.path}`)}`);
+  });
   lines.push('date');
   return lines;
 }
@@ -528,6 +650,7 @@ function proxyLines(job: SlurmScriptJob, ctx: SlurmScriptContext): string[] {
       path: p.healthCheckPath,
       timeoutSec: s.readinessTimeoutSec,
       checkServers: true,
+      log: '"$(nel_proxy_log)"',
     }),
   ];
 }
@@ -539,7 +662,13 @@ function evaluationCommand(job: SlurmScriptJob, ctx: SlurmScriptContext): string
   const inner = [
     'cd "$1" || exit 1',
     ...(job.preCmd ? ['source "$1/pre_cmd.sh"'] : []),
-    `node ${q(ctx.engineJs)} run_eval --run_config "$1/config_ef.yaml"`,
+    ...(job.configVars && job.configVars.length > 0
+      ? [
+          // the auxiliary deployments' URLs are known once they run: filled into a copy
+          `sed ${configVarSed(job.configVars)} "$1/config_ef.yaml" > "$1/logs/config_ef.resolved.yaml" || exit 1`,
+          `node ${q(ctx.engineJs)} run_eval --run_config "$1/logs/config_ef.resolved.yaml"`,
+        ]
+      : [`node ${q(ctx.engineJs)} run_eval --run_config "$1/config_ef.yaml"`]),
     'nel_code=$?',
     ...(job.postCmd ? ['(source "$1/post_cmd.sh")'] : []),
     'exit "$nel_code"',
@@ -568,6 +697,7 @@ function evaluationLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     names.push('NVIDIA_VISIBLE_DEVICES');
   }
   lines.push(...env.exportEval);
+  for (const a of ctx.auxiliary ?? []) names.push(...a.urls.map((u) => u.name));
   const srun = srunWords(ctx, {
     nodelist: '"$PRIMARY_NODE"',
     nodes: '1',
@@ -590,7 +720,7 @@ function evaluationLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
     '    nel_eval_stopped=1',
     '  fi',
   );
-  if (ctx.deployment) {
+  if (hasServers(ctx)) {
     lines.push(
       '  if [ "$nel_eval_stopped" = 0 ] && ! nel_check_servers "while the evaluation ran"; then',
       '    kill -TERM "$nel_eval_pid" 2>/dev/null',
@@ -615,32 +745,79 @@ function evaluationLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvG
   return lines;
 }
 
+/** Walltime of the CPU-only export job. */
+export const EXPORT_WALLTIME = '00:30:00';
+
+/**
+ * Auto-export after a successful evaluation: a CPU-only job of its own (`<task>/export.sub`, as
+ * upstream: `cpu_partition`, else `partition`; no GPUs, not exclusive), so the exporters never hold
+ * the GPU nodes. It gets the export group's variables through sbatch's environment.
+ */
 function autoExportLines(job: SlurmScriptJob, ctx: SlurmScriptContext, env: EnvGroups): string[] {
   const dests = ctx.settings.autoExportDestinations;
   if (dests.length === 0) return [];
+  return [
+    '# --- auto-export: a CPU-only job of its own (export.sub) --------------------------------------',
+    'if [ "$exit_code" = 0 ] && [ -n "${SLURM_JOB_ID:-}" ]; then',
+    ...env.exportExport.map((l) => `  ${l}`),
+    '  rm -f "$logs_dir/export.exit"',
+    '  if nel_out=$(sbatch --parsable "$task_dir/export.sub" 2>&1); then',
+    '    printf \'%s\\n\' "${nel_out%%;*}" > "$task_dir/.slurm_export_job_id"',
+    `    echo "Submitted the export job \${nel_out%%;*} (${dests.join(', ')}); its log: $logs_dir/export-\${nel_out%%;*}.log"`,
+    '  else',
+    `    nel_say "warning: the export job could not be submitted: $nel_out; run \\\`nel export ${job.jobId} --dest ${dests.join(',')}\\\` where the results are visible"`,
+    '  fi',
+    'fi',
+  ];
+}
+
+/** `<task>/export.sub`: the CPU-only job that runs the exporters of one task after its success. */
+export function renderExportSub(job: SlurmScriptJob, ctx: SlurmScriptContext, jobName: string): string {
+  const s = ctx.settings;
+  const dests = s.autoExportDestinations;
+  const line = (name: string, value?: string): string =>
+    value === undefined ? `#SBATCH --${name}` : `#SBATCH --${name}=${q(value)}`;
+  const log = `${slurmPattern(job.taskDir)}/logs/export-%j.log`;
   const exportConfig = `${job.taskDir}/export_config.yml`;
   const lines = [
-    '# --- auto-export (on this node, with this installation of nel) -------------------------------',
-    'if [ "$exit_code" = 0 ]; then',
-    `  if command -v node >/dev/null 2>&1 && [ -f ${q(ctx.nelJs)} ]; then`,
-    ...env.exportExport.map((l) => `    ${l}`),
+    '#!/bin/bash',
+    line('job-name', `${jobName}.export`),
+    line('time', EXPORT_WALLTIME),
+    line('account', s.account),
+    line('partition', s.cpuPartition ?? s.partition),
+    line('nodes', '1'),
+    line('ntasks', '1'),
+    ...(s.sbatchComment !== null ? [line('comment', s.sbatchComment)] : []),
+    line('no-requeue'),
+    line('output', log),
+    line('error', log),
+    `# The exporters of job ${job.jobId} (${dests.join(', ')}), submitted by its run.sub after the`,
+    "# evaluation succeeded: a CPU-only job (no GPUs, not exclusive). The export group's variables come",
+    '# from the environment sbatch passes on (names only here).',
+    '',
+    `task_dir=${q(job.taskDir)}`,
+    'nel_code=0',
+    `if ! command -v node >/dev/null 2>&1 || [ ! -f ${q(ctx.nelJs)} ]; then`,
+    `  echo ${q(`error: node or ${ctx.nelJs} is not on this node; run \`nel export ${job.jobId} --dest ${dests.join(',')}\` where the results are visible`)} >&2`,
+    '  nel_code=1',
+    'else',
   ];
   for (const dest of dests) {
     lines.push(
-      `    if node ${q(ctx.nelJs)} export ${q(job.jobId)} --dest ${q(dest)} --config ${q(exportConfig)} --job-dirs ${q(ctx.outputDir)}; then`,
-      `      echo ${q(`Export of job ${job.jobId} to ${dest} completed`)}`,
-      '    else',
-      `      nel_say ${q(`warning: export of job ${job.jobId} to ${dest} failed`)}`,
-      '    fi',
+      `  if node ${q(ctx.nelJs)} export ${q(job.jobId)} --dest ${q(dest)} --config ${q(exportConfig)} --job-dirs ${q(ctx.outputDir)}; then`,
+      `    echo ${q(`Export of job ${job.jobId} to ${dest} completed`)}`,
+      '  else',
+      `    echo ${q(`error: export of job ${job.jobId} to ${dest} failed`)} >&2`,
+      '    nel_code=1',
+      '  fi',
     );
   }
   lines.push(
-    '  else',
-    `    nel_say ${q(`warning: auto-export skipped: node or ${ctx.nelJs} is not on this node; run \`nel export ${job.jobId} --dest ${dests.join(',')}\` where the results are visible`)}`,
-    '  fi',
     'fi',
+    'printf \'%s %s\\n\' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$nel_code" > "$task_dir/logs/export.exit"',
+    'exit "$nel_code"',
   );
-  return lines;
+  return lines.join('\n') + '\n';
 }
 
 /** `<task>/run.sub`: one Slurm job, submitted with `sbatch run.sub`. */
@@ -649,6 +826,7 @@ export function renderRunSub(job: SlurmScriptJob, ctx: SlurmScriptContext, jobNa
   const needs = sourceNames([
     ...job.env,
     ...(ctx.deployment?.env ?? []),
+    ...(ctx.auxiliary ?? []).flatMap((a) => a.env),
     ...(ctx.settings.autoExportDestinations.length > 0 ? ctx.exportEnv : []),
   ]);
   const rt = ctx.settings.containerRuntime;
@@ -693,9 +871,13 @@ export function renderRunSub(job: SlurmScriptJob, ctx: SlurmScriptContext, jobNa
     ...nodeLines(),
     '',
   );
-  if (ctx.deployment) lines.push(...deploymentLines(job, ctx, env), '');
+  if (hasServers(ctx)) {
+    lines.push(...serverSetupLines(job, ctx));
+    if (ctx.deployment) lines.push(...deploymentLines(job, ctx, env));
+    lines.push(...auxiliaryLines(job, ctx, env), ...healthLines(job, ctx), '');
+  }
   lines.push(...evaluationLines(job, ctx, env), '');
-  if (ctx.deployment) lines.push('nel_stop_servers', '');
+  if (hasServers(ctx)) lines.push('nel_stop_servers', '');
   lines.push(...autoExportLines(job, ctx, env), 'nel_finish "$exit_code"');
   return (
     lines
