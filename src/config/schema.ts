@@ -110,7 +110,12 @@ export function defineLauncherSchema(z: typeof Z) {
           {
             deployment: pathMap.nullish(),
             evaluation: pathMap.nullish(),
-            auxiliary: pathMap.nullish(),
+            // per auxiliary deployment name: {judge: {host path: container path}} (Slurm executor)
+            auxiliary: z
+              .record(z.string(), pathMap, {
+                error: 'must be a map of auxiliary deployment name: {host path: container path}',
+              })
+              .nullish(),
             mount_home: z.boolean({ error: 'must be true or false' }).nullish(),
           },
           { error: 'must be a map' },
