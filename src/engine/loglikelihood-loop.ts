@@ -77,7 +77,26 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
   let maxTokens: 0 | 1 = 0;
   let straddling = 0;
 
+  // The first request finds out whether the server takes max_tokens 0; the others wait for it.
+  let probe: Promise<unknown> | null = null;
+  let probed = false;
   const send = async (batch: PairRef[]): Promise<{ body: unknown; generated: 0 | 1 }> => {
+    if (!probed) {
+      if (probe) await probe.catch(() => undefined);
+      else {
+        const first = sendAsDecided(batch);
+        probe = first;
+        try {
+          return await first;
+        } finally {
+          probed = true;
+        }
+      }
+    }
+    return sendAsDecided(batch);
+  };
+
+  const sendAsDecided = async (batch: PairRef[]): Promise<{ body: unknown; generated: 0 | 1 }> => {
     const encoded = batch.map((r) => r.encoded);
     const meta = { requestId: '', sampleId: batch[0]!.state.sample.id, repeatIndex: 0 };
     const asked = maxTokens;
