@@ -285,10 +285,13 @@ test('piqa and winogrande on the real data: acc (and piqa acc_norm) exactly as t
 });
 
 test('truthfulqa mc1 and mc2 on the real data: acc and the true-answer probability mass as dictated', async () => {
-  const rows = JSON.parse(readFileSync(sharedPath('data', 'truthfulqa', 'mc_task.json'), 'utf8')) as Record<
-    string,
-    any
-  >[];
+  // the first 300 questions (the whole file is counted in the first test)
+  const rows = (
+    JSON.parse(readFileSync(sharedPath('data', 'truthfulqa', 'mc_task.json'), 'utf8')) as Record<
+      string,
+      any
+    >[]
+  ).slice(0, 300);
   const mc1Items = rows.map((r) => {
     const answers = Object.keys(r.mc1_targets);
     return { gold: 0, lengths: answers.map((a) => a.length) };
@@ -302,9 +305,13 @@ test('truthfulqa mc1 and mc2 on the real data: acc and the true-answer probabili
     };
   });
   const path = sharedPath('data', 'truthfulqa');
-  const mc1 = await runAgainstReference('truthfulqa_mc1', path, { extra: { batch_size: 6 } });
+  const mc1 = await runAgainstReference('truthfulqa_mc1', path, { extra: { batch_size: 6 }, limit: 300 });
   assert.equal(mc1.metrics.acc, expected(mc1Items, 0.75).acc);
-  const mc2 = await runAgainstReference('truthfulqa_mc2', path, { accuracy: 0.5, extra: { batch_size: 6 } });
+  const mc2 = await runAgainstReference('truthfulqa_mc2', path, {
+    accuracy: 0.5,
+    extra: { batch_size: 6 },
+    limit: 300,
+  });
   const want = expected(mc2Items, 0.5).mc2;
   assert.ok(Math.abs(mc2.metrics.acc! - want) < 1e-12, `${mc2.metrics.acc} vs ${want}`);
   // the harness's fixed preamble, then "Q: {question}\nA:"
@@ -403,9 +410,10 @@ test('a server that refuses max_tokens 0 gets max_tokens 1; the generated token 
 });
 
 test('client-side tiktoken (cl100k_base): token-id prompts, the same exact scores', async () => {
-  const path = sharedPath('data', 'arc_challenge', 'ARC-Challenge-Test.jsonl');
+  const rows = jsonl(sharedPath('data', 'arc_challenge', 'ARC-Challenge-Test.jsonl')).slice(0, 60);
+  const path = join(dir, 'arc60.jsonl');
+  writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n'));
   const extra = { tokenizer: 'cl100k_base', tokenizer_backend: 'tiktoken', batch_size: 4 };
-  const rows = jsonl(path).slice(0, 60);
   const items: Expect[] = rows.map((r) => {
     const choices = r.question.choices as { text: string; label: string }[];
     return {
@@ -413,7 +421,7 @@ test('client-side tiktoken (cl100k_base): token-id prompts, the same exact score
       lengths: choices.map((c) => c.text.length),
     };
   });
-  const got = await runAgainstReference('arc_challenge', path, { extra, limit: 60 });
+  const got = await runAgainstReference('arc_challenge', path, { extra });
   const want = expected(items, 0.75);
   assert.equal(got.metrics.acc, want.acc);
   assert.equal(got.metrics.acc_norm, want.acc_norm);

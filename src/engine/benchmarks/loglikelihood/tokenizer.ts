@@ -118,7 +118,19 @@ async function loadHuggingface(file: string): Promise<PairTokenizer> {
   }
   return {
     name: `huggingface:${file}`,
-    encode: (text) => tok.encode(text, { add_special_tokens: false }).ids.map(Number),
+    encode: (text) => {
+      const ids = tok.encode(text, { add_special_tokens: false }).ids.map(Number);
+      if (ids.some((id: number) => !Number.isInteger(id))) {
+        throw new NelError(
+          'ENGINE_CONFIG',
+          `the tokenizer ${file} has no id for a piece of ${JSON.stringify(text.slice(0, 60))}`,
+          {
+            hint: 'use the tokenizer.json of the served model',
+          },
+        );
+      }
+      return ids;
+    },
   };
 }
 
