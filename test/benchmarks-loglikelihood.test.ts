@@ -440,3 +440,30 @@ test('upstream lm-evaluation-harness task names map to these benchmarks', () => 
   assert.equal(equivalentName({ harness: h, name: 'truthfulqa' }), 'truthfulqa_mc2');
   assert.equal(equivalentName({ harness: h, name: 'truthfulqa_mc1' }), 'truthfulqa_mc1');
 });
+
+test('client-side huggingface tokenizer.json: token-id prompts through the endpoint, the same exact scores', async () => {
+  const { byteBpeTokenizerJson } = await import('./support/byte-bpe-tokenizer.js');
+  const tokDir = mkdtempSync(join(dir, 'tok-'));
+  writeFileSync(join(tokDir, 'tokenizer.json'), JSON.stringify(byteBpeTokenizerJson()));
+  const rows = hellaswagRows(16);
+  const file = join(dir, 'hellaswag-tok.jsonl');
+  writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const extra = { tokenizer: tokDir, tokenizer_backend: 'huggingface', batch_size: 3 };
+  const got = await runAgainstReference('hellaswag', file, { accuracy: 0.75, extra });
+  const lengthsOf = (i: number) => [
+    3,
+    `puts the tray in the oven and waits for a long while until it is done ${i}.`.length,
+    ` eats it ${i}.`.length,
+    `leaves the kitchen ${i}.`.length,
+  ];
+  const want = expected(
+    rows.map((_r, i) => ({ gold: i % 4, lengths: lengthsOf(i) })),
+    0.75,
+  );
+  assert.equal(got.metrics.acc, 0.75);
+  assert.equal(got.metrics.acc_norm, want.acc_norm);
+  const prompts = (got.bodies[0] as { prompt: number[][] }).prompt;
+  assert.equal(prompts.length, 3);
+  // byte-level: "Baking cookies: ..." starts with the byte of "B"
+  assert.equal(prompts[0]![0], 66);
+});
