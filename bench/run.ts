@@ -1,7 +1,7 @@
 /**
  * The performance suite: `npm run bench` (full, writes docs/PERFORMANCE.md) or `npm run bench -- --smoke`
  * (tiny sizes, prints the report and writes it to a temp file unless --write is given).
- * Options: --only <name>[,<name>] (throughput, peer, cached, memory, launcher, container, sandbox), --rounds N,
+ * Options: --only <name>[,<name>] (throughput, peer, cached, memory, launcher, container, sandbox, loglikelihood), --rounds N,
  * --data DIR (folder holding gsm8k/test.jsonl; default ../shared/data beside the repository), --out FILE.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { cachedRerun, engineThroughput, peerComparison } from './suites/engine-t
 import { codeExecution, codeExecutionGoals } from './suites/code-execution.js';
 import { containerOverhead } from './suites/container-overhead.js';
 import { launcherLatency } from './suites/launcher-latency.js';
+import { loglikelihoodGoals, loglikelihoodThroughput } from './suites/loglikelihood.js';
 import { memory } from './suites/memory.js';
 
 const SUITES: { name: string; title: string; run: (o: BenchOptions) => Promise<SuiteResult> }[] = [
@@ -28,6 +29,7 @@ const SUITES: { name: string; title: string; run: (o: BenchOptions) => Promise<S
   { name: 'launcher', title: '4. Launcher latency', run: launcherLatency },
   { name: 'container', title: '5. Container overhead', run: containerOverhead },
   { name: 'sandbox', title: '6. Code-execution throughput', run: codeExecution },
+  { name: 'loglikelihood', title: '7. Log-likelihood throughput', run: loglikelihoodThroughput },
 ];
 
 export interface CliArgs {
@@ -136,7 +138,11 @@ async function main(): Promise<void> {
   const report = renderReport({
     machine: machineInfo(),
     results,
-    goals: [...judgeGoals(results, opts.smoke), ...codeExecutionGoals(results, opts.smoke)],
+    goals: [
+      ...judgeGoals(results, opts.smoke),
+      ...codeExecutionGoals(results, opts.smoke),
+      ...loglikelihoodGoals(results, opts.smoke),
+    ],
     smoke: opts.smoke,
     rounds: opts.rounds,
     durationS: (Date.now() - started) / 1000,

@@ -180,8 +180,15 @@ export function defineLoglikelihoodBenchmark(spec: LoglikelihoodSpec): Benchmark
         log: ctx.log,
       });
       if (tokenizer) ctx.log(`${spec.name}: client-side tokenizer ${tokenizer.name}`);
+      // each sample's pairs are built once (requests, scoring and the reference endpoint all read them)
+      const items = new WeakMap<BenchmarkSample, LoglikelihoodItem>();
+      const itemOf = (sample: BenchmarkSample): LoglikelihoodItem => {
+        let item = items.get(sample);
+        if (!item) items.set(sample, (item = spec.toItem(sample)));
+        return item;
+      };
       const score = (sample: BenchmarkSample, results: LoglikelihoodResult[]): SampleScore => {
-        const item = spec.toItem(sample);
+        const item = itemOf(sample);
         const lls = results.map((r) => r.loglikelihood);
         const pred = argmax(lls);
         const normTexts = item.normTexts ?? item.pairs.map((p) => p.continuation);
@@ -214,7 +221,7 @@ export function defineLoglikelihoodBenchmark(spec: LoglikelihoodSpec): Benchmark
       return {
         samples,
         buildRequest: (sample) => {
-          const first = spec.toItem(sample).pairs[0]!;
+          const first = itemOf(sample).pairs[0]!;
           return { prompt: first.context + first.continuation };
         },
         async score() {
@@ -231,13 +238,13 @@ export function defineLoglikelihoodBenchmark(spec: LoglikelihoodSpec): Benchmark
           ),
         referenceResponse: () => '',
         loglikelihood: {
-          pairs: (sample) => spec.toItem(sample).pairs,
+          pairs: (sample) => itemOf(sample).pairs,
           encode: (pair) => encodePair(pair, tokenizer, maxLength),
           batchSize,
           logprobs,
           score,
           referenceChoice(sample, correct) {
-            const item = spec.toItem(sample);
+            const item = itemOf(sample);
             return correct ? item.gold : (item.gold + 1) % item.pairs.length;
           },
         },
