@@ -467,3 +467,52 @@ test('client-side huggingface tokenizer.json: token-id prompts through the endpo
   // byte-level: "Baking cookies: ..." starts with the byte of "B"
   assert.equal(prompts[0]![0], 66);
 });
+
+test('a server without prompt log-probabilities: one-line error, nothing cached, a rerun on a good server scores', async () => {
+  const path = sharedPath('data', 'winogrande');
+  const plain = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ choices: [{ index: 0, text: ' x', logprobs: null, finish_reason: 'length' }] }),
+      );
+    });
+  });
+  await new Promise<void>((ok) => plain.listen(0, '127.0.0.1', () => ok()));
+  const out = mkdtempSync(join(dir, 'nologprobs-'));
+  try {
+    const outcome = await runEngineEval(
+      {
+        runConfig: {
+          config: {
+            type: 'winogrande',
+            output_dir: out,
+            params: { parallelism: 2, limit_samples: 4, max_retries: 0, extra: { dataset_path: path } },
+          },
+          target: {
+            api_endpoint: {
+              url: `http://127.0.0.1:${(plain.address() as { port: number }).port}/v1/completions`,
+              model_id: 'm',
+              type: 'completions',
+            },
+          },
+        },
+      },
+      { log: silentLogger, progressStream: null },
+    );
+    assert.equal(outcome.status, 'failed');
+    assert.match(outcome.error!.message, /no logprobs\.token_logprobs/);
+    assert.ok(!outcome.error!.message.includes('\n'));
+  } finally {
+    await new Promise<void>((ok) => plain.close(() => ok()));
+  }
+  const good = await runAgainstReference('winogrande', path, { limit: 4, out });
+  assert.equal(good.requests, 8, 'every pair is sent again: the bad replies were not cached');
+  const wRows = jsonl(sharedPath('data', 'winogrande', 'dev.jsonl')).slice(0, 4);
+  const want = expected(
+    wRows.map((r) => ({ gold: r.answer === '1' ? 0 : 1, lengths: [1, 1] })),
+    0.75,
+  );
+  assert.equal(good.metrics.acc, want.acc);
+});
