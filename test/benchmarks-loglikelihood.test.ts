@@ -392,6 +392,22 @@ test('batch size changes the requests, not the scores; a rerun answers every pai
   assert.equal(full.samples.length, 40);
   const again = await runAgainstReference('winogrande', path, { extra: { batch_size: 4 }, limit: 40, out });
   assert.equal(again.requests, 0);
+  // per pair, whatever the batch size: 30 samples with 7 pairs a request into a dir holding 20 of them
+  const out2 = mkdtempSync(join(dir, 'resume-'));
+  await runAgainstReference('winogrande', path, { extra: { batch_size: 4 }, limit: 20, out: out2 });
+  const other = await runAgainstReference('winogrande', path, {
+    extra: { batch_size: 7 },
+    limit: 30,
+    out: out2,
+  });
+  assert.equal(other.requests, Math.ceil(20 / 7), 'only the 20 new pairs are sent, 7 a request');
+  assert.equal(other.samples.length, 30);
+  const direct = await runAgainstReference('winogrande', path, { extra: { batch_size: 1 }, limit: 30 });
+  assert.deepEqual(other.metrics, direct.metrics);
+  assert.deepEqual(
+    other.samples.map((s) => s.details.loglikelihoods).sort(),
+    direct.samples.map((s) => s.details.loglikelihoods).sort(),
+  );
 });
 
 test('a server that refuses max_tokens 0 gets max_tokens 1; the generated token is ignored', async () => {

@@ -140,6 +140,13 @@ function reportHookConfig(adapter: AdapterConfig): { types: string[]; size: numb
   return { types, size };
 }
 
+/** The log-likelihood pair journal: beside the request cache, when the cache answers again. */
+function pairJournalPath(adapter: AdapterConfig, outputDir: string): string | null {
+  const caching = adapter.interceptors.find((i) => i.name === 'caching' && i.enabled);
+  if (!caching || caching.config.reuse_cached_responses !== true) return null;
+  return join(cacheDirOf(adapter, outputDir), 'loglikelihood_pairs.jsonl');
+}
+
 function cacheDirOf(adapter: AdapterConfig, outputDir: string): string {
   const caching = adapter.interceptors.find((i) => i.name === 'caching' && i.enabled);
   return typeof caching?.config.cache_dir === 'string' ? caching.config.cache_dir : join(outputDir, 'cache');
@@ -402,6 +409,7 @@ export async function runEvaluation(
           ll,
           stream,
           modelId: endpoint.model_id,
+          journalPath: pairJournalPath(adapter, outputDir),
           client,
           log,
           stop,

@@ -5,9 +5,16 @@
  * rerun with the same settings sends the same request bodies and the request cache answers every pair
  * that was answered before, once. A sample is scored as soon as its last pair is in.
  *
+ * With the request cache on, each answered pair is also kept in a journal beside it (one JSON line per
+ * pair, keyed by model, logprobs and prompt): a rerun takes those pairs from the journal whatever the batch
+ * size, and sends only the others, each once.
+ *
  * `max_tokens: 0` is sent first; a server that refuses it (HTTP 4xx) gets the request again with
  * `max_tokens: 1`, the rest of the run keeps 1, and the generated token is ignored.
  */
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   LogprobReplyError,
   loglikelihoodBody,
@@ -45,6 +52,42 @@ interface PairRef {
   state: SampleState;
   pair: number;
   encoded: EncodedPair;
+  key: string;
+}
+
+/** One request's pairs; `done` carries a sample whose pairs all came from the journal. */
+interface Batch {
+  refs: PairRef[];
+  done?: SampleState;
+}
+
+/** The journal key of a pair: model, logprobs and the prompt as sent. */
+function pairKey(modelId: string, logprobs: number, encoded: EncodedPair): string {
+  return createHash('sha256')
+    .update(JSON.stringify([modelId, logprobs, encoded.prompt]))
+    .digest('hex');
+}
+
+/** The journal's answered pairs (a damaged line, e.g. cut by a kill, is skipped). */
+function readJournal(path: string): Map<string, LoglikelihoodResult> {
+  const out = new Map<string, LoglikelihoodResult>();
+  if (!existsSync(path)) return out;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const r = JSON.parse(line) as { k?: unknown; ll?: unknown; g?: unknown; t?: unknown };
+      if (
+        typeof r.k === 'string' &&
+        typeof r.ll === 'number' &&
+        typeof r.g === 'boolean' &&
+        typeof r.t === 'number'
+      )
+        out.set(r.k, { loglikelihood: r.ll, isGreedy: r.g, tokens: r.t });
+    } catch {
+      /* a partial last line */
+    }
+  }
+  return out;
 }
 
 export interface LoglikelihoodLoopOptions {
@@ -56,6 +99,8 @@ export interface LoglikelihoodLoopOptions {
   stop: AbortSignal;
   /** Failed samples tolerated (extra.max_failed_samples); 0 ends the run at the first failure. */
   allowedFailed: number;
+  /** The pair journal (beside the request cache), or null when the cache is off. */
+  journalPath?: string | null;
   /** Called once per answered pair. */
   onAnswer(): void;
   /** Write a scored sample (evaluate.ts's samples.jsonl line and failure policy). */
@@ -69,13 +114,25 @@ export interface LoglikelihoodLoopOptions {
 }
 
 export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
-  batches(): Generator<PairRef[]>;
-  worker(batch: PairRef[]): Promise<void>;
+  batches(): Generator<Batch>;
+  worker(batch: Batch): Promise<void>;
   finish(): void;
 } {
   const { ll } = opts;
   let maxTokens: 0 | 1 = 0;
   let straddling = 0;
+  const journalPath = opts.journalPath ?? null;
+  const journal = journalPath ? readJournal(journalPath) : new Map<string, LoglikelihoodResult>();
+  let fromJournal = 0;
+  const remember = (refs: PairRef[], results: LoglikelihoodResult[]): void => {
+    if (!journalPath) return;
+    const lines = refs.map((ref, k) => {
+      const r = results[k]!;
+      return JSON.stringify({ k: ref.key, ll: r.loglikelihood, g: r.isGreedy, t: r.tokens });
+    });
+    mkdirSync(dirname(journalPath), { recursive: true });
+    appendFileSync(journalPath, lines.join('\n') + '\n');
+  };
 
   // The first request finds out whether the server takes max_tokens 0; the others wait for it.
   let probe: Promise<unknown> | null = null;
@@ -155,17 +212,32 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
           remaining: pairs.length,
         };
         for (let p = 0; p < pairs.length; p++) {
-          batch.push({ state, pair: p, encoded: ll.encode(pairs[p]!) });
+          const encoded = ll.encode(pairs[p]!);
+          const key = pairKey(opts.modelId, ll.logprobs, encoded);
+          const known = journal.get(key);
+          if (known) {
+            state.results[p] = known;
+            state.remaining--;
+            fromJournal++;
+            opts.onAnswer();
+            if (state.remaining === 0) yield { refs: [], done: state };
+            continue;
+          }
+          batch.push({ state, pair: p, encoded, key });
           if (batch.length >= ll.batchSize) {
-            yield batch;
+            yield { refs: batch };
             batch = [];
           }
         }
       }
-      if (batch.length > 0) yield batch;
+      if (batch.length > 0) yield { refs: batch };
     },
 
-    async worker(batch) {
+    async worker({ refs: batch, done }) {
+      if (done) {
+        await finishSample(done);
+        return;
+      }
       let results: LoglikelihoodResult[] | null = null;
       let failure: string | undefined;
       try {
@@ -176,6 +248,7 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
           if (r.straddles) straddling++;
           return { loglikelihood: r.loglikelihood, isGreedy: r.isGreedy, tokens: r.tokens };
         });
+        remember(batch, results);
       } catch (e) {
         if (opts.stop.aborted) throw e;
         let err: EndpointRequestError;
@@ -200,6 +273,8 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
     },
 
     finish() {
+      if (fromJournal > 0)
+        opts.log.info(`${fromJournal} pair(s) answered in an earlier run were taken from ${journalPath}`);
       if (straddling > 0) {
         opts.log.warn(
           `${straddling} pair(s) had a token spanning the context/continuation boundary; it was counted with the context. Set config.params.extra.tokenizer (and tokenizer_backend) to split on token ids instead`,
