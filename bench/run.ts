@@ -1,7 +1,8 @@
 /**
  * The performance suite: `npm run bench` (full, writes docs/PERFORMANCE.md) or `npm run bench -- --smoke`
  * (tiny sizes, prints the report and writes it to a temp file unless --write is given).
- * Options: --only <name>[,<name>] (throughput, peer, cached, memory, launcher, container, sandbox, slurm), --rounds N,
+ * Options: --only <name>[,<name>] (throughput, peer, cached, memory, launcher, container, sandbox, slurm,
+ * loglikelihood), --rounds N,
  * --data DIR (folder holding gsm8k/test.jsonl; default ../shared/data beside the repository), --out FILE.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { cachedRerun, engineThroughput, peerComparison } from './suites/engine-t
 import { codeExecution, codeExecutionGoals } from './suites/code-execution.js';
 import { containerOverhead } from './suites/container-overhead.js';
 import { launcherLatency } from './suites/launcher-latency.js';
+import { loglikelihoodGoals, loglikelihoodThroughput } from './suites/loglikelihood.js';
 import { memory } from './suites/memory.js';
 import { slurmScale } from './suites/slurm-scale.js';
 
@@ -30,6 +32,7 @@ const SUITES: { name: string; title: string; run: (o: BenchOptions) => Promise<S
   { name: 'container', title: '5. Container overhead', run: containerOverhead },
   { name: 'sandbox', title: '6. Code-execution throughput', run: codeExecution },
   { name: 'slurm', title: '7. Slurm submission and status', run: slurmScale },
+  { name: 'loglikelihood', title: '8. Log-likelihood throughput', run: loglikelihoodThroughput },
 ];
 
 export interface CliArgs {
@@ -138,7 +141,11 @@ async function main(): Promise<void> {
   const report = renderReport({
     machine: machineInfo(),
     results,
-    goals: [...judgeGoals(results, opts.smoke), ...codeExecutionGoals(results, opts.smoke)],
+    goals: [
+      ...judgeGoals(results, opts.smoke),
+      ...codeExecutionGoals(results, opts.smoke),
+      ...loglikelihoodGoals(results, opts.smoke),
+    ],
     smoke: opts.smoke,
     rounds: opts.rounds,
     durationS: (Date.now() - started) / 1000,

@@ -26,6 +26,7 @@ import { createHttpTransport } from './client/http-transport.js';
 import { createModelClient, EndpointRequestError } from './client/model-client.js';
 import { buildRequestBody, responseText } from './client/request-body.js';
 import { runWorkerPool } from './client/worker-pool.js';
+import { countPairs, createLoglikelihoodLoop } from './loglikelihood-loop.js';
 import { createLogger, type Logger } from './logging.js';
 import { buildResultsDocument, writeMetadata, writeResults, writeRunConfig } from './output/result-files.js';
 import { writeReport } from './output/report.js';
@@ -88,6 +89,8 @@ interface PendingSample {
   /** The endpoint's error for a response that failed for good (tolerated failures only). */
   error?: string;
   emptyContent?: boolean;
+  /** A log-likelihood sample's pairs (its samples.jsonl prompt). */
+  pairs?: unknown;
 }
 
 /** The per-sample flag in samples.jsonl for a reply whose text is empty (content null, reasoning only). */
@@ -135,6 +138,13 @@ function reportHookConfig(adapter: AdapterConfig): { types: string[]; size: numb
   const types = Array.isArray(hook.config.report_types) ? (hook.config.report_types as string[]) : ['html'];
   const size = typeof hook.config.html_report_size === 'number' ? hook.config.html_report_size : null;
   return { types, size };
+}
+
+/** The log-likelihood pair journal: beside the request cache, when the cache answers again. */
+function pairJournalPath(adapter: AdapterConfig, outputDir: string): string | null {
+  const caching = adapter.interceptors.find((i) => i.name === 'caching' && i.enabled);
+  if (!caching || caching.config.reuse_cached_responses !== true) return null;
+  return join(cacheDirOf(adapter, outputDir), 'loglikelihood_pairs.jsonl');
 }
 
 function cacheDirOf(adapter: AdapterConfig, outputDir: string): string {
@@ -188,6 +198,7 @@ export async function runEvaluation(
     params,
     extra: params.extra ?? {},
     endpointType: endpoint.type,
+    modelId: endpoint.model_id,
     outputDir,
     env,
     log: (m) => log.info(m),
@@ -246,13 +257,16 @@ export async function runEvaluation(
       );
     }
     const stream = run.samples;
-    const n = typeof ctx.extra.n_samples === 'number' ? ctx.extra.n_samples : 1;
-    const total = stream.total * n;
+    const ll = run.loglikelihood;
+    // a log-likelihood run answers each (context, continuation) pair once; progress counts pairs
+    const n = ll ? 1 : typeof ctx.extra.n_samples === 'number' ? ctx.extra.n_samples : 1;
+    const total = ll ? countPairs(stream, ll) : stream.total * n;
     log.info(`evaluating ${benchmark.name}`, {
       samples: stream.total,
       n_samples: n,
       requests: total,
       parallelism,
+      ...(ll ? { pairs: total, batch_size: ll.batchSize } : {}),
     });
     progress = new ProgressTracker({
       outputDir,
@@ -345,7 +359,13 @@ export async function runEvaluation(
       if (--state.remaining > 0) return;
       pending.delete(index);
       const responses = state.responses as string[];
-      const score = await run.score(sample, responses);
+      await recordSample(state, await run.score(sample, responses), responses);
+    };
+
+    /** Write a scored sample (samples.jsonl, the kept score) and apply the failure policy. */
+    const recordSample = async (state: PendingSample, score: SampleScore, responses: string[]) => {
+      const sample = state.sample;
+      const index = sample.index;
       if (state.error !== undefined) {
         // A failed sample counts as wrong, whatever its empty answer would score.
         for (const k of Object.keys(score.scores)) score.scores[k] = 0;
@@ -356,7 +376,7 @@ export async function runEvaluation(
       const line: SampleLine = {
         sample_id: sample.id,
         index: sample.index,
-        prompt: state.prepared.messages ?? state.prepared.prompt,
+        prompt: state.prepared.messages ?? state.prepared.prompt ?? state.pairs,
         responses,
         extracted: score.extracted,
         scores: score.scores,
@@ -389,9 +409,33 @@ export async function runEvaluation(
       }
     };
 
+    const llLoop = ll
+      ? createLoglikelihoodLoop({
+          ll,
+          stream,
+          modelId: endpoint.model_id,
+          journalPath: pairJournalPath(adapter, outputDir),
+          client,
+          log,
+          stop,
+          allowedFailed,
+          onAnswer: () => {
+            const t = now();
+            firstAnswer ??= t;
+            lastAnswer = t;
+            tracker.increment();
+          },
+          record: (sample, pairs, score, responses, error) =>
+            recordSample({ sample, prepared: {}, pairs, responses, remaining: 0, error }, score, responses),
+        })
+      : null;
+
     let failure: unknown = null;
     try {
-      await runWorkerPool(workItems(), parallelism, worker, { shouldStop: () => stop.aborted });
+      if (llLoop)
+        await runWorkerPool(llLoop.batches(), parallelism, llLoop.worker, { shouldStop: () => stop.aborted });
+      else await runWorkerPool(workItems(), parallelism, worker, { shouldStop: () => stop.aborted });
+      llLoop?.finish();
     } catch (e) {
       failure = e;
     }

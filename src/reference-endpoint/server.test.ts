@@ -171,3 +171,85 @@ test('one endpoint answers several benchmarks, each from its own data set', asyn
     /unknown benchmark "nosuch"/,
   );
 });
+
+test('completions with echo + logprobs: text, text lists, token ids and lists of them, in vLLM format', async () => {
+  const wf = join(dir, 'winogrande.jsonl');
+  writeFileSync(
+    wf,
+    JSON.stringify({
+      qID: 'q1',
+      sentence: 'Ann beat Bo so _ won.',
+      option1: 'Ann',
+      option2: 'Bo',
+      answer: '1',
+    }) + '\n',
+  );
+  const ep = await startReferenceEndpoint({ benchmark: 'winogrande', datasetPath: wf });
+  const post = async (body: Record<string, unknown>) => {
+    const res = await fetch(`${ep.url}/v1/completions`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  try {
+    // the gold pair (option1) of a sample answered correctly: continuation total -1, greedy
+    const gold = await post({ prompt: 'Ann beat Bo so Ann won.', echo: true, logprobs: 1, max_tokens: 0 });
+    assert.equal(gold.status, 200);
+    const lp = gold.body.choices[0].logprobs;
+    assert.deepEqual(lp.tokens, ['Ann', ' beat', ' Bo', ' so', ' Ann', ' won.']);
+    assert.deepEqual(lp.text_offset, [0, 3, 8, 11, 14, 18]);
+    assert.deepEqual(lp.token_logprobs, [null, -1, -1, -1, -1, -1]);
+    assert.equal(lp.top_logprobs[0], null);
+    assert.deepEqual(lp.top_logprobs[5], { ' won.': -1 });
+    assert.equal(gold.body.choices[0].text, 'Ann beat Bo so Ann won.');
+    // the other pair: -3 over its continuation, with a higher-ranked alternative; batched with the gold one
+    const both = await post({
+      prompt: ['Ann beat Bo so Bo won.', 'Ann beat Bo so Ann won.'],
+      echo: true,
+      logprobs: 2,
+      max_tokens: 0,
+    });
+    assert.deepEqual(
+      both.body.choices.map((c: any) => c.index),
+      [0, 1],
+    );
+    const other = both.body.choices[0].logprobs;
+    assert.equal(other.token_logprobs[5], -3);
+    assert.ok(Object.values(other.top_logprobs[5] as Record<string, number>).some((v) => v > -3));
+    assert.equal(Object.keys(both.body.choices[1].logprobs.top_logprobs[5]).length, 2);
+    // max_tokens 1 appends one generated token after the echoed prompt
+    const one = await post({ prompt: 'Ann beat Bo so Ann won.', echo: true, logprobs: 1, max_tokens: 1 });
+    assert.equal(one.body.choices[0].logprobs.tokens.length, 7);
+    assert.equal(one.body.choices[0].logprobs.text_offset[6], 23);
+    // token ids: one token per id; a list of id lists is a batch
+    const ids = await post({ prompt: [5, 6, 7], echo: true, logprobs: 1, max_tokens: 0 });
+    assert.deepEqual(ids.body.choices[0].logprobs.token_logprobs, [null, -1, -1]);
+    const idBatch = await post({
+      prompt: [
+        [5, 6],
+        [7, 8, 9],
+      ],
+      echo: true,
+      logprobs: 1,
+      max_tokens: 0,
+    });
+    assert.equal(idBatch.body.choices[1].logprobs.tokens.length, 3);
+    // bad prompts are refused
+    assert.equal((await post({ prompt: [[1], 'x'], echo: true, logprobs: 1 })).status, 400);
+    assert.equal(ep.stats().unknown_prompts, 3, 'the three token-id prompts are not indexed');
+  } finally {
+    await ep.close();
+  }
+  const refusing = await startReferenceEndpoint({
+    benchmark: 'winogrande',
+    datasetPath: wf,
+    refuseMaxTokensZero: true,
+  });
+  try {
+    const res = await fetch(`${refusing.url}/v1/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ prompt: 'Ann beat Bo so Ann won.', echo: true, logprobs: 1, max_tokens: 0 }),
+    });
+    assert.equal(res.status, 400);
+  } finally {
+    await refusing.close();
+  }
+});

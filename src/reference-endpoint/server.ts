@@ -50,6 +50,8 @@ export interface ReferenceEndpointOptions extends Partial<ReferenceBenchmark> {
   retryAfterSeconds?: number;
   modelId?: string;
   fallbackAnswer?: string;
+  /** Answer `max_tokens: 0` with HTTP 400, as some servers do (the client then sends 1). */
+  refuseMaxTokensZero?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -88,7 +90,47 @@ interface Answer {
 interface AnswerIndex {
   chat: Map<string, Answer>;
   completions: Map<string, Answer>;
+  /** Log-likelihood pairs by prompt (`logprobKey`): whether the pair is the one that should win. */
+  logprob: Map<string, LogprobPair>;
   count: number;
+}
+
+interface LogprobPair {
+  chosen: boolean;
+  /** Where the continuation starts: code points (text prompts) or tokens (token-id prompts). */
+  contextChars?: number;
+  contextTokens?: number;
+}
+
+/**
+ * The reference endpoint's log-probabilities (deterministic, so that tests can compute exact scores):
+ * a text prompt is split into tokens of leading whitespace plus a run of non-space characters
+ * (`text_offset` in code points), a token-id prompt has one token per id. Every prompt token has
+ * log-probability -1 (the first: null), except the continuation of an indexed pair: its tokens share a
+ * total of CHOSEN_LOGLIKELIHOOD (the pair that should win: the gold one for a sample answered correctly,
+ * the next one otherwise) or OTHER_LOGLIKELIHOOD, evenly. The top token is the prompt's own token except
+ * in the continuation of a pair that should not win, where an alternative ranks higher (is_greedy false).
+ */
+export const CHOSEN_LOGLIKELIHOOD = -1;
+export const OTHER_LOGLIKELIHOOD = -3;
+const CONTEXT_LOGPROB = -1;
+const ALTERNATIVE = '\u2581alt';
+
+/** The index key of a prompt: `t:` + the text, or `i:` + the comma-separated token ids. */
+export function logprobKey(prompt: string | readonly number[]): string {
+  return typeof prompt === 'string' ? `t:${prompt}` : `i:${prompt.join(',')}`;
+}
+
+/** The reference endpoint's tokens of a text prompt (leading whitespace + non-space run) and their offsets. */
+export function referenceTokens(text: string): { tokens: string[]; offsets: number[] } {
+  const tokens = text.match(/\s*\S+|\s+$/gu) ?? [];
+  const offsets: number[] = [];
+  let at = 0;
+  for (const t of tokens) {
+    offsets.push(at);
+    at += Array.from(t).length;
+  }
+  return { tokens, offsets };
 }
 
 /** The benchmarks the reference endpoint can answer (`--benchmark`): every registered one. */
@@ -159,6 +201,26 @@ async function indexBenchmark(
     const ctx: BenchmarkContext = { ...baseCtx, endpointType: type };
     const typed = await benchmark.prepare(ctx);
     run ??= typed;
+    const ll = typed.loglikelihood;
+    if (ll) {
+      count = 0;
+      for (const sample of typed.samples.samples()) {
+        count++;
+        const chosen = ll.referenceChoice(sample, isCorrectAt(sample.index, accuracy));
+        ll.pairs(sample).forEach((pair, j) => {
+          const enc = ll.encode(pair);
+          const key = logprobKey(enc.prompt);
+          if (into.logprob.has(key)) return;
+          into.logprob.set(
+            key,
+            enc.kind === 'text'
+              ? { chosen: j === chosen, contextChars: enc.contextChars }
+              : { chosen: j === chosen, contextTokens: enc.contextTokens },
+          );
+        });
+      }
+      continue;
+    }
     const map = type === 'chat' ? into.chat : into.completions;
     count = 0;
     for (const sample of typed.samples.samples()) {
@@ -213,7 +275,7 @@ function validate(opts: ReferenceEndpointOptions): void {
 /** Start the reference endpoint. Resolves once it listens. */
 export async function startReferenceEndpoint(opts: ReferenceEndpointOptions): Promise<ReferenceEndpoint> {
   validate(opts);
-  const index: AnswerIndex = { chat: new Map(), completions: new Map(), count: 0 };
+  const index: AnswerIndex = { chat: new Map(), completions: new Map(), logprob: new Map(), count: 0 };
   for (const [benchmark, spec] of benchmarkSpecs(opts)) await indexBenchmark(benchmark, spec, opts, index);
   const modelId = opts.modelId ?? 'reference-model';
   const fallback = opts.fallbackAnswer ?? 'I do not know.';
@@ -290,6 +352,10 @@ export async function startReferenceEndpoint(opts: ReferenceEndpointOptions): Pr
       send(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
       return;
     }
+    if (type === 'completions' && body.echo === true && body.logprobs != null && body.logprobs !== false) {
+      handleLogprobs(res, body, hash);
+      return;
+    }
     const key = requestKey(body);
     const answer = key === null ? undefined : (type === 'chat' ? index.chat : index.completions).get(key);
     if (!answer) stats.unknown_prompts++;
@@ -325,6 +391,60 @@ export async function startReferenceEndpoint(opts: ReferenceEndpointOptions): Pr
       return;
     }
     send(res, 200, { id, object, created, model: String(body.model ?? modelId), choices, usage });
+  };
+
+  /** A completions request with echo + logprobs: prompt log-probabilities in vLLM's reply format. */
+  const handleLogprobs = (res: ServerResponse, body: Record<string, unknown>, hash: string) => {
+    const prompts = promptList(body.prompt);
+    if (prompts === null) {
+      send(res, 400, {
+        error: {
+          message: 'prompt must be a string, a list of strings, a list of token ids or a list of such lists',
+          type: 'invalid_request_error',
+        },
+      });
+      return;
+    }
+    const maxTokens = body.max_tokens == null ? 16 : Number(body.max_tokens);
+    if (!Number.isInteger(maxTokens) || maxTokens < 0 || (maxTokens === 0 && opts.refuseMaxTokensZero)) {
+      send(res, 400, {
+        error: {
+          message: `max_tokens must be at least 1, got ${String(body.max_tokens)}`,
+          type: 'invalid_request_error',
+        },
+      });
+      return;
+    }
+    const k = Math.max(1, Math.min(20, Number(body.logprobs) || 1));
+    let promptTokens = 0;
+    const choices = prompts.map((prompt, i) => {
+      const pair = index.logprob.get(logprobKey(prompt));
+      if (!pair) stats.unknown_prompts++;
+      const choice = referenceLogprobChoice(prompt, pair, k, maxTokens > 0);
+      promptTokens += choice.promptTokens;
+      return {
+        index: i,
+        text: choice.text,
+        logprobs: choice.logprobs,
+        finish_reason: 'length',
+        stop_reason: null,
+      };
+    });
+    okCounts.set(hash, (okCounts.get(hash) ?? 0) + 1);
+    stats.answered_ok++;
+    const generated = maxTokens > 0 ? prompts.length : 0;
+    send(res, 200, {
+      id: `cmpl-${hash.slice(0, 24)}`,
+      object: 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: String(body.model ?? modelId),
+      choices,
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: generated,
+        total_tokens: promptTokens + generated,
+      },
+    });
   };
 
   const server = createServer((req, res) => {
@@ -437,4 +557,82 @@ function emptyStats(samples: number): ReferenceEndpointStats {
 function countTokens(text: string): number {
   const words = text.trim().split(/\s+/).filter(Boolean).length;
   return Math.max(1, words);
+}
+
+/** The prompts of a completions request: string | string[] | number[] | number[][]; null when none of those. */
+export function promptList(prompt: unknown): (string | number[])[] | null {
+  const isIds = (v: unknown): v is number[] =>
+    Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isInteger(x));
+  if (typeof prompt === 'string') return [prompt];
+  if (isIds(prompt)) return [prompt];
+  if (Array.isArray(prompt) && prompt.length > 0) {
+    if (prompt.every((p) => typeof p === 'string')) return prompt as string[];
+    if (prompt.every(isIds)) return prompt as number[][];
+  }
+  return null;
+}
+
+/** One choice of a logprobs reply (see CHOSEN_LOGLIKELIHOOD for the scheme). */
+export function referenceLogprobChoice(
+  prompt: string | number[],
+  pair: LogprobPair | undefined,
+  k: number,
+  generate: boolean,
+): { text: string; promptTokens: number; logprobs: Record<string, unknown> } {
+  let tokens: string[];
+  let offsets: number[];
+  let text: string;
+  if (typeof prompt === 'string') {
+    ({ tokens, offsets } = referenceTokens(prompt));
+    text = prompt;
+  } else {
+    tokens = prompt.map((id) => `<${id}>`);
+    offsets = [];
+    let at = 0;
+    for (const t of tokens) {
+      offsets.push(at);
+      at += t.length;
+    }
+    text = tokens.join('');
+  }
+  let start = tokens.length;
+  if (pair) {
+    if (pair.contextTokens !== undefined) start = pair.contextTokens;
+    else {
+      const found = offsets.findIndex((o) => o >= (pair.contextChars ?? 0));
+      start = found < 0 ? tokens.length : found;
+    }
+  }
+  const contTokens = tokens.length - start;
+  const total = pair?.chosen ? CHOSEN_LOGLIKELIHOOD : OTHER_LOGLIKELIHOOD;
+  const tokenLogprobs: (number | null)[] = [];
+  const top: (Record<string, number> | null)[] = [];
+  tokens.forEach((t, i) => {
+    if (i === 0) {
+      tokenLogprobs.push(null);
+      top.push(null);
+      return;
+    }
+    const inContinuation = pair !== undefined && i >= start;
+    const lp = inContinuation ? total / contTokens : CONTEXT_LOGPROB;
+    tokenLogprobs.push(lp);
+    const entries: Record<string, number> = { [t]: lp };
+    const greedy = !inContinuation || pair?.chosen === true;
+    if (!greedy) entries[ALTERNATIVE] = lp / 2;
+    for (let f = Object.keys(entries).length; f < k; f++) entries[`\u2581filler${f}`] = lp - f;
+    top.push(entries);
+  });
+  if (generate) {
+    const t = ' the';
+    offsets.push(Array.from(text).length);
+    tokens.push(t);
+    tokenLogprobs.push(-0.5);
+    top.push({ [t]: -0.5 });
+    text += t;
+  }
+  return {
+    text,
+    promptTokens: typeof prompt === 'string' ? referenceTokens(prompt).tokens.length : prompt.length,
+    logprobs: { tokens, token_logprobs: tokenLogprobs, top_logprobs: top, text_offset: offsets },
+  };
 }

@@ -179,7 +179,7 @@ function cachingHooks(
             dropRow(key, 'is not JSON');
             return req;
           }
-          const fault = completionFault(body, endpointType);
+          const fault = completionFault(body, endpointType, req.body);
           if (fault !== null) {
             dropRow(key, `is not a valid completion (${fault})`);
             return req;

@@ -95,7 +95,7 @@ function endpointHooks(opts: EndpointOptions): InterceptorHooks {
         cacheHit: false,
       };
       if (reply.status === 200) {
-        const fault = completionFault(body, endpointType);
+        const fault = completionFault(body, endpointType, req.body);
         if (fault !== null) res.fault = fault;
       }
       return res;

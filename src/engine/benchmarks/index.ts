@@ -9,6 +9,14 @@ import { gpqaDiamond } from './gpqa-diamond.js';
 import { gsm8k } from './gsm8k.js';
 import { humaneval } from './humaneval.js';
 import { ifeval } from './ifeval/index.js';
+import {
+  arcChallenge,
+  hellaswag,
+  piqa,
+  truthfulqaMc1,
+  truthfulqaMc2,
+  winogrande,
+} from './loglikelihood/tasks.js';
 import { math500 } from './math500.js';
 import { mbpp } from './mbpp.js';
 import { mgsm } from './mgsm.js';
@@ -27,6 +35,12 @@ registerBenchmark(aime25);
 registerBenchmark(mgsm);
 registerBenchmark(ifeval);
 registerBenchmark(mbpp);
+registerBenchmark(arcChallenge);
+registerBenchmark(hellaswag);
+registerBenchmark(piqa);
+registerBenchmark(winogrande);
+registerBenchmark(truthfulqaMc1);
+registerBenchmark(truthfulqaMc2);
 registerBenchmark(custom);
 
 export { builtinResolver, getBenchmark, listBenchmarks, registerBenchmark } from './registry.js';

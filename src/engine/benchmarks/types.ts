@@ -25,6 +25,8 @@ export interface BenchmarkContext {
   /** `params.extra` (never null here). */
   extra: Record<string, unknown>;
   endpointType: EndpointType;
+  /** The endpoint's model id (e.g. the tiktoken model of a log-likelihood run), when known. */
+  modelId?: string;
   /** The engine's output dir (for scratch files such as code-execution sandboxes). */
   outputDir: string;
   env: NodeJS.ProcessEnv;
@@ -113,4 +115,42 @@ export interface BenchmarkRun {
    * for this sample, in the format the benchmark's extraction expects for `endpointType`.
    */
   referenceResponse(sample: BenchmarkSample, correct: boolean, endpointType: EndpointType): string;
+  /** Set for benchmarks scored from prompt log-probabilities (the engine then sends pairs, not prompts). */
+  loglikelihood?: LoglikelihoodRun;
+}
+
+/** One (context, continuation) pair of a log-likelihood benchmark. */
+export interface LoglikelihoodPair {
+  context: string;
+  continuation: string;
+}
+
+/** What the endpoint's prompt log-probabilities give for one pair. */
+export interface LoglikelihoodResult {
+  /** Sum of the continuation tokens' log-probabilities. */
+  loglikelihood: number;
+  /** Every continuation token was the top token at its position. */
+  isGreedy: boolean;
+  /** Number of continuation tokens. */
+  tokens: number;
+}
+
+/**
+ * The log-likelihood side of a run (benchmarks scored from prompt log-probabilities on a completions
+ * endpoint): the engine sends each sample's pairs, `batchSize` pairs a request, and scores a sample once
+ * all its pairs are answered. `BenchmarkRun.buildRequest` / `score` are not used for such a run.
+ */
+export interface LoglikelihoodRun {
+  /** The sample's pairs, in choice order. */
+  pairs(sample: BenchmarkSample): LoglikelihoodPair[];
+  /** The prompt of one pair (text, or token ids from the client-side tokenizer) and where its continuation starts. */
+  encode(pair: LoglikelihoodPair): import('./loglikelihood/pairs.js').EncodedPair;
+  /** Pairs per request (`extra.batch_size`, default 1). */
+  batchSize: number;
+  /** `logprobs` of each request (`extra.logprobs`, default 1). */
+  logprobs: number;
+  /** Score one sample from its pairs' results (same order as `pairs`). */
+  score(sample: BenchmarkSample, results: LoglikelihoodResult[]): SampleScore;
+  /** For the reference endpoint: the pair that should have the highest log-likelihood (correct = the gold one). */
+  referenceChoice(sample: BenchmarkSample, correct: boolean): number;
 }

@@ -6,9 +6,14 @@ import type { EndpointType } from '../types.js';
 
 /**
  * Why `body` (a parsed HTTP 200 body, null when it was not JSON) is not a valid completion for
- * `endpointType`, or null when it is. `content: null` and empty text are valid (an empty answer).
+ * `endpointType` (and for `request`, when given: echo + logprobs asks for prompt log-probabilities), or
+ * null when it is. `content: null` and empty text are valid (an empty answer).
  */
-export function completionFault(body: unknown, endpointType: EndpointType): string | null {
+export function completionFault(
+  body: unknown,
+  endpointType: EndpointType,
+  request?: Record<string, unknown>,
+): string | null {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return body === null ? 'the body is not JSON' : 'the body is not a JSON object';
   }
@@ -29,5 +34,15 @@ export function completionFault(body: unknown, endpointType: EndpointType): stri
     return null;
   }
   const text = (first as { text?: unknown }).text;
-  return typeof text === 'string' ? null : 'choices[0] has no "text"';
+  if (typeof text !== 'string') return 'choices[0] has no "text"';
+  // a request for prompt log-probabilities (echo + logprobs) needs them in every choice
+  if (request && request.echo === true && request.logprobs != null && request.logprobs !== false) {
+    for (let i = 0; i < choices.length; i++) {
+      const lp = (choices[i] as { logprobs?: { token_logprobs?: unknown } } | null)?.logprobs;
+      if (!lp || !Array.isArray(lp.token_logprobs)) {
+        return `choices[${i}] has no logprobs.token_logprobs (echo with logprobs was asked)`;
+      }
+    }
+  }
+  return null;
 }

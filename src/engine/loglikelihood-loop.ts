@@ -1,0 +1,285 @@
+/**
+ * The request side of a log-likelihood run: each sample's (context, continuation) pairs are taken in
+ * data set order and cut into batches of `batchSize` pairs, one request each (a list of prompts when a
+ * batch has several). The cut depends only on the data set and the batch size, never on timing, so a
+ * rerun with the same settings sends the same request bodies and the request cache answers every pair
+ * that was answered before, once. A sample is scored as soon as its last pair is in.
+ *
+ * With the request cache on, each answered pair is also kept in a journal beside it (one JSON line per
+ * pair, keyed by model, logprobs and prompt): a rerun takes those pairs from the journal whatever the batch
+ * size, and sends only the others, each once.
+ *
+ * `max_tokens: 0` is sent first; a server that refuses it (HTTP 4xx) gets the request again with
+ * `max_tokens: 1`, the rest of the run keeps 1, and the generated token is ignored.
+ */
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  LogprobReplyError,
+  loglikelihoodBody,
+  pairResult,
+  replyChoices,
+  type EncodedPair,
+} from './benchmarks/loglikelihood/pairs.js';
+import type {
+  BenchmarkSample,
+  LoglikelihoodPair,
+  LoglikelihoodResult,
+  LoglikelihoodRun,
+  SampleScore,
+  SampleStream,
+} from './benchmarks/types.js';
+import { EndpointRequestError, type ModelClient } from './client/model-client.js';
+import type { Logger } from './logging.js';
+
+/** How many pairs a run sends (the progress total). */
+export function countPairs(stream: SampleStream, ll: LoglikelihoodRun): number {
+  let n = 0;
+  for (const s of stream.samples()) n += ll.pairs(s).length;
+  return n;
+}
+
+interface SampleState {
+  sample: BenchmarkSample;
+  pairs: LoglikelihoodPair[];
+  results: (LoglikelihoodResult | null)[];
+  remaining: number;
+  error?: string;
+}
+
+interface PairRef {
+  state: SampleState;
+  pair: number;
+  encoded: EncodedPair;
+  key: string;
+}
+
+/** One request's pairs; `done` carries a sample whose pairs all came from the journal. */
+interface Batch {
+  refs: PairRef[];
+  done?: SampleState;
+}
+
+/** The journal key of a pair: model, logprobs and the prompt as sent. */
+function pairKey(modelId: string, logprobs: number, encoded: EncodedPair): string {
+  return createHash('sha256')
+    .update(JSON.stringify([modelId, logprobs, encoded.prompt]))
+    .digest('hex');
+}
+
+/** The journal's answered pairs (a damaged line, e.g. cut by a kill, is skipped). */
+function readJournal(path: string): Map<string, LoglikelihoodResult> {
+  const out = new Map<string, LoglikelihoodResult>();
+  if (!existsSync(path)) return out;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const r = JSON.parse(line) as { k?: unknown; ll?: unknown; g?: unknown; t?: unknown };
+      if (
+        typeof r.k === 'string' &&
+        typeof r.ll === 'number' &&
+        typeof r.g === 'boolean' &&
+        typeof r.t === 'number'
+      )
+        out.set(r.k, { loglikelihood: r.ll, isGreedy: r.g, tokens: r.t });
+    } catch {
+      /* a partial last line */
+    }
+  }
+  return out;
+}
+
+export interface LoglikelihoodLoopOptions {
+  ll: LoglikelihoodRun;
+  stream: SampleStream;
+  modelId: string;
+  client: ModelClient;
+  log: Logger;
+  stop: AbortSignal;
+  /** Failed samples tolerated (extra.max_failed_samples); 0 ends the run at the first failure. */
+  allowedFailed: number;
+  /** The pair journal (beside the request cache), or null when the cache is off. */
+  journalPath?: string | null;
+  /** Called once per answered pair. */
+  onAnswer(): void;
+  /** Write a scored sample (evaluate.ts's samples.jsonl line and failure policy). */
+  record(
+    sample: BenchmarkSample,
+    pairs: LoglikelihoodPair[],
+    score: SampleScore,
+    responses: string[],
+    error: string | undefined,
+  ): Promise<void>;
+}
+
+export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
+  batches(): Generator<Batch>;
+  worker(batch: Batch): Promise<void>;
+  finish(): void;
+} {
+  const { ll } = opts;
+  let maxTokens: 0 | 1 = 0;
+  let straddling = 0;
+  const journalPath = opts.journalPath ?? null;
+  const journal = journalPath ? readJournal(journalPath) : new Map<string, LoglikelihoodResult>();
+  let fromJournal = 0;
+  const remember = (refs: PairRef[], results: LoglikelihoodResult[]): void => {
+    if (!journalPath) return;
+    const lines = refs.map((ref, k) => {
+      const r = results[k]!;
+      return JSON.stringify({ k: ref.key, ll: r.loglikelihood, g: r.isGreedy, t: r.tokens });
+    });
+    mkdirSync(dirname(journalPath), { recursive: true });
+    appendFileSync(journalPath, lines.join('\n') + '\n');
+  };
+
+  // The first request finds out whether the server takes max_tokens 0; the others wait for it.
+  let probe: Promise<unknown> | null = null;
+  let probed = false;
+  const send = async (batch: PairRef[]): Promise<{ body: unknown; generated: 0 | 1 }> => {
+    if (!probed) {
+      if (probe) await probe.catch(() => undefined);
+      else {
+        const first = sendAsDecided(batch);
+        probe = first;
+        try {
+          return await first;
+        } finally {
+          probed = true;
+        }
+      }
+    }
+    return sendAsDecided(batch);
+  };
+
+  const sendAsDecided = async (batch: PairRef[]): Promise<{ body: unknown; generated: 0 | 1 }> => {
+    const encoded = batch.map((r) => r.encoded);
+    const meta = { requestId: '', sampleId: batch[0]!.state.sample.id, repeatIndex: 0 };
+    const asked = maxTokens;
+    try {
+      const { response } = await opts.client.complete(
+        loglikelihoodBody(opts.modelId, encoded, { maxTokens: asked, logprobs: ll.logprobs }),
+        meta,
+      );
+      return { body: response.body, generated: asked };
+    } catch (e) {
+      if (
+        asked !== 0 ||
+        opts.stop.aborted ||
+        !(e instanceof EndpointRequestError) ||
+        !/HTTP 4\d\d/.test(e.message)
+      )
+        throw e;
+      const { response } = await opts.client.complete(
+        loglikelihoodBody(opts.modelId, encoded, { maxTokens: 1, logprobs: ll.logprobs }),
+        meta,
+      );
+      if (maxTokens === 0) {
+        maxTokens = 1;
+        opts.log.warn(
+          'the endpoint refused max_tokens 0 with echo; sending max_tokens 1 from now on and ignoring the generated token',
+          { reason: e.message.slice(0, 200) },
+        );
+      }
+      return { body: response.body, generated: 1 };
+    }
+  };
+
+  const finishSample = async (state: SampleState): Promise<void> => {
+    const results = state.results.map(
+      (r) => r ?? { loglikelihood: Number.NEGATIVE_INFINITY, isGreedy: false, tokens: 0 },
+    );
+    const score = ll.score(state.sample, results);
+    await opts.record(
+      state.sample,
+      state.pairs,
+      score,
+      results.map((r) => String(r.loglikelihood)),
+      state.error,
+    );
+  };
+
+  return {
+    *batches() {
+      let batch: PairRef[] = [];
+      for (const sample of opts.stream.samples()) {
+        const pairs = ll.pairs(sample);
+        const state: SampleState = {
+          sample,
+          pairs,
+          results: new Array<LoglikelihoodResult | null>(pairs.length).fill(null),
+          remaining: pairs.length,
+        };
+        for (let p = 0; p < pairs.length; p++) {
+          const encoded = ll.encode(pairs[p]!);
+          const key = pairKey(opts.modelId, ll.logprobs, encoded);
+          const known = journal.get(key);
+          if (known) {
+            state.results[p] = known;
+            state.remaining--;
+            fromJournal++;
+            opts.onAnswer();
+            if (state.remaining === 0) yield { refs: [], done: state };
+            continue;
+          }
+          batch.push({ state, pair: p, encoded, key });
+          if (batch.length >= ll.batchSize) {
+            yield { refs: batch };
+            batch = [];
+          }
+        }
+      }
+      if (batch.length > 0) yield { refs: batch };
+    },
+
+    async worker({ refs: batch, done }) {
+      if (done) {
+        await finishSample(done);
+        return;
+      }
+      let results: LoglikelihoodResult[] | null = null;
+      let failure: string | undefined;
+      try {
+        const { body, generated } = await send(batch);
+        const choices = replyChoices(body, batch.length);
+        results = batch.map((ref, k) => {
+          const r = pairResult(choices[k], ref.encoded, generated, k);
+          if (r.straddles) straddling++;
+          return { loglikelihood: r.loglikelihood, isGreedy: r.isGreedy, tokens: r.tokens };
+        });
+        remember(batch, results);
+      } catch (e) {
+        if (opts.stop.aborted) throw e;
+        let err: EndpointRequestError;
+        if (e instanceof LogprobReplyError) {
+          err = new EndpointRequestError(
+            `sample ${batch[0]!.state.sample.id}: the reply is not prompt log-probabilities: ${e.message}`,
+            "the endpoint must serve /v1/completions with echo: true and logprobs >= 1 in vLLM's reply format",
+          );
+        } else if (e instanceof EndpointRequestError) err = e;
+        else throw e;
+        if (opts.allowedFailed === 0) throw err;
+        failure = err.message;
+      }
+      for (let k = 0; k < batch.length; k++) {
+        const ref = batch[k]!;
+        const state = ref.state;
+        if (results) state.results[ref.pair] = results[k]!;
+        else state.error ??= failure;
+        opts.onAnswer();
+        if (--state.remaining === 0) await finishSample(state);
+      }
+    },
+
+    finish() {
+      if (fromJournal > 0)
+        opts.log.info(`${fromJournal} pair(s) answered in an earlier run were taken from ${journalPath}`);
+      if (straddling > 0) {
+        opts.log.warn(
+          `${straddling} pair(s) had a token spanning the context/continuation boundary; it was counted with the context. Set config.params.extra.tokenizer (and tokenizer_backend) to split on token ids instead`,
+        );
+      }
+    },
+  };
+}
