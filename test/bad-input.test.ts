@@ -61,6 +61,19 @@ const CASES: Case[] = [
     expect: /localz/,
   },
   { name: 'bad override syntax', yaml: GOOD, args: dry(['-o', 'justakey']), expect: /justakey/ },
+  {
+    name: 'auto-export to an exporter this build does not have',
+    yaml: GOOD,
+    args: dry(['-o', '+execution.auto_export.destinations=[local,mlflow]']),
+    expect: /execution\.auto_export\.destinations: exporter 'mlflow' is not in this build/,
+    alsoExpect: /--dest local/,
+  },
+  {
+    name: 'auto-export to a misspelt exporter',
+    yaml: GOOD,
+    args: run(['-o', '+execution.auto_export.destinations=[lcoal]']),
+    expect: /no exporter 'lcoal'; available: local/,
+  },
   { name: 'bad override brackets', yaml: GOOD, args: dry(['-o', 'a.b=[1,2']), expect: /a\.b/ },
   {
     name: 'override of a missing key',

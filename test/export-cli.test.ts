@@ -42,7 +42,15 @@ test('nel export: registry dispatch, copy options and upstream flags on a real r
     const unknown = x(['--dest', 'wandb', '--output-dir', join(s.dir, 'never')]);
     assert.notEqual(unknown.code, 0);
     assert.deepEqual(lines(unknown.stderr), [
-      "error: Exporter 'wandb' not found. Available destinations: [local]",
+      "error: exporter 'wandb' is not in this build (upstream's mlflow, wandb, gsheets and jet exporters are left out); available: local",
+      "hint: export with --dest local (--format json, csv or jsonl) and log the files with the service's own client",
+    ]);
+    assert.ok(!existsSync(join(s.dir, 'never')));
+    const typo = x(['--dest', 'lcoal', '--output-dir', join(s.dir, 'never')]);
+    assert.notEqual(typo.code, 0);
+    assert.deepEqual(lines(typo.stderr), [
+      "error: no exporter 'lcoal'; available: local",
+      'hint: use one of: local',
     ]);
     assert.ok(!existsSync(join(s.dir, 'never')));
 

@@ -130,6 +130,15 @@ export async function runEval(opts: RunOptions): Promise<RunResult> {
     const execution = isPlainObject(loaded.resolved.execution) ? loaded.resolved.execution : {};
     loaded.resolved.execution = { ...execution, builtin_engine: true };
   }
+  const autoExport = isPlainObject(loaded.resolved.execution)
+    ? loaded.resolved.execution.auto_export
+    : undefined;
+  const destinations =
+    isPlainObject(autoExport) && Array.isArray(autoExport.destinations) ? autoExport.destinations : [];
+  if (destinations.length > 0) {
+    const { checkExportDestinations } = await import('../exporters/registry.js');
+    checkExportDestinations(destinations.map(String), 'execution.auto_export.destinations');
+  }
   const launcherCommand = opts.launcherCommand ?? 'nel run';
   const executor = await getExecutor(executionType(loaded.resolved));
   const plan = executor.plan(loaded, {

@@ -15,13 +15,32 @@ export function exporterNames(): string[] {
   return [...exporters.keys()];
 }
 
-export function getExporter(dest: string): Exporter {
-  const e = exporters.get(dest);
-  if (!e) {
-    throw new NelError(
+/** Upstream's destinations that this build leaves out on purpose (README: "MLflow, Weights & Biases ..."). */
+const NOT_IN_THIS_BUILD = new Set(['mlflow', 'wandb', 'gsheets', 'jet']);
+
+function unknownExporter(dest: string, where: string): NelError {
+  const available = exporterNames().join(', ');
+  if (NOT_IN_THIS_BUILD.has(dest)) {
+    return new NelError(
       'USAGE',
-      `Exporter '${dest}' not found. Available destinations: [${exporterNames().join(', ')}]`,
+      `${where}exporter '${dest}' is not in this build (upstream's mlflow, wandb, gsheets and jet exporters are left out); available: ${available}`,
+      {
+        hint: "export with --dest local (--format json, csv or jsonl) and log the files with the service's own client",
+      },
     );
   }
+  return new NelError('USAGE', `${where}no exporter '${dest}'; available: ${available}`, {
+    hint: `use one of: ${available}`,
+  });
+}
+
+export function getExporter(dest: string): Exporter {
+  const e = exporters.get(dest);
+  if (!e) throw unknownExporter(dest, '');
   return e;
+}
+
+/** Refuses, before anything is planned, an `auto_export.destinations` entry no exporter answers to. */
+export function checkExportDestinations(destinations: readonly string[], key: string): void {
+  for (const d of destinations) if (!exporters.has(d)) throw unknownExporter(d, `${key}: `);
 }
