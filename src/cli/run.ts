@@ -35,8 +35,12 @@ export function formatScores(plan: InvocationPlan, statuses: StatusEntry[] = [])
   for (const job of plan.jobs) {
     // where the job's files are: its record's output_dir (the plan's task dir may be a staged copy)
     const data = statuses.find((s) => s.job_id === job.jobId)?.data ?? {};
-    const taskDir = typeof data.output_dir === 'string' ? data.output_dir : job.taskDir;
-    if (typeof data.output_dir !== 'string' && typeof data.remote_rundir_path === 'string') {
+    // a job on a cluster reached over ssh: the copy of its results.yml that `nel status` brought back
+    // into its staged task directory, else only where the results are on the cluster
+    const staged = typeof data.staged_dir === 'string' ? data.staged_dir : job.taskDir;
+    const taskDir = typeof data.output_dir === 'string' ? data.output_dir : staged;
+    const remote = typeof data.output_dir !== 'string' && typeof data.remote_rundir_path === 'string';
+    if (remote && !existsSync(join(taskDir, 'artifacts', 'results.yml'))) {
       lines.push(
         `${job.jobId} ${job.taskName}: results on the cluster in ${data.remote_rundir_path}/artifacts`,
       );
