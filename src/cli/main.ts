@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   export: () => import('./export.js'),
   compare: () => import('./compare.js'),
   'serve-reference': () => import('./serve-reference.js'),
+  'serve-model': () => import('./serve-model.js'),
   'build-image': () => import('./build-image.js'),
 };
 
