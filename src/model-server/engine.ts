@@ -7,8 +7,8 @@
  * Log-probabilities are the log of llama.cpp's softmax over the raw logits (no temperature, no penalties),
  * as vLLM's `logprobs` are.
  */
-import { existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { mulberry32 } from '../common/random.js';
@@ -86,6 +86,21 @@ async function cpuLlama(): Promise<Llama> {
 
 export class ModelLoadError extends Error {}
 
+/** The model file: `path` itself, or the one .gguf file in the folder `path` (a mounted checkpoint). */
+export function resolveModelFile(path: string): string {
+  if (!existsSync(path)) throw new ModelLoadError(`no model file at ${path}`);
+  if (statSync(path).isFile()) return path;
+  const ggufs = readdirSync(path).filter((f) => /\.gguf$/i.test(f) && statSync(join(path, f)).isFile());
+  if (ggufs.length !== 1) {
+    throw new ModelLoadError(
+      ggufs.length === 0
+        ? `the folder ${path} has no .gguf file`
+        : `the folder ${path} has ${ggufs.length} .gguf files (${ggufs.slice(0, 3).join(', ')}); name one`,
+    );
+  }
+  return join(path, ggufs[0]!);
+}
+
 export class LlamaCppModel {
   private queue: Promise<unknown> = Promise.resolve();
   private constructor(
@@ -97,8 +112,8 @@ export class LlamaCppModel {
     readonly chatTemplate: string | null,
   ) {}
 
-  static async load(path: string, opts: LoadOptions = {}): Promise<LlamaCppModel> {
-    if (!existsSync(path) || !statSync(path).isFile()) throw new ModelLoadError(`no model file at ${path}`);
+  static async load(given: string, opts: LoadOptions = {}): Promise<LlamaCppModel> {
+    const path = resolveModelFile(given);
     const llama = await cpuLlama();
     let model: LlamaModel;
     try {
