@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CHATML_TEMPLATE, writeRandomLlamaGguf } from '../src/model-server/gguf-writer.js';
 import { directLoglikelihood } from '../src/model-server/engine.js';
 import { startModelServer, type ModelServer } from '../src/model-server/server.js';
+import { repoRoot } from './support/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nel-llamacpp-'));
 const modelPath = join(dir, 'random.gguf');
@@ -347,4 +348,20 @@ test('a file that is not a GGUF model is refused with a one-line error', async (
   writeFileSync(bad, 'not a model');
   await assert.rejects(startModelServer({ modelPath: bad }), /could not load/);
   await assert.rejects(startModelServer({ modelPath: join(dir, 'missing.gguf') }), /no model file/);
+});
+
+test('the lock installs no GPU build of llama.cpp: CUDA and Vulkan builds resolve to a package no x64/arm machine installs', () => {
+  const lock = JSON.parse(readFileSync(join(repoRoot(), 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { name?: string; cpu?: string[]; optional?: boolean }>;
+  };
+  const gpu = Object.entries(lock.packages).filter(([k]) =>
+    /@node-llama-cpp\/[^/]*(cuda|vulkan|metal)/.test(k),
+  );
+  assert.ok(gpu.length >= 3);
+  for (const [k, v] of gpu) {
+    if (/mac-|win-/.test(k)) continue;
+    assert.equal(v.name, '@node-llama-cpp/linux-riscv64', k);
+    assert.deepEqual(v.cpu, ['riscv64']);
+  }
+  assert.ok(lock.packages['node_modules/@node-llama-cpp/linux-x64'], 'the CPU build is there');
 });
