@@ -86,6 +86,8 @@ async function cpuLlama(): Promise<Llama> {
 
 export class ModelLoadError extends Error {}
 
+const oneLine = (s: string): string => s.replace(/[\x00-\x1f\s]+/g, ' ').trim().slice(0, 300);
+
 /** The model file: `path` itself, or the one .gguf file in the folder `path` (a mounted checkpoint). */
 export function resolveModelFile(path: string): string {
   if (!existsSync(path)) throw new ModelLoadError(`no model file at ${path}`);
@@ -119,7 +121,7 @@ export class LlamaCppModel {
     try {
       model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
     } catch (e) {
-      throw new ModelLoadError(`llama.cpp could not load ${path}: ${(e as Error).message}`);
+      throw new ModelLoadError(`llama.cpp could not load ${path}: ${oneLine((e as Error).message)}`);
     }
     const contextSize = Math.max(16, opts.contextSize ?? Math.min(model.trainContextSize || 4096, 8192));
     const context = await model.createContext({
