@@ -86,7 +86,11 @@ async function cpuLlama(): Promise<Llama> {
 
 export class ModelLoadError extends Error {}
 
-const oneLine = (s: string): string => s.replace(/[\x00-\x1f\s]+/g, ' ').trim().slice(0, 300);
+const oneLine = (s: string): string =>
+  s
+    .replace(/[\x00-\x1f\s]+/g, ' ')
+    .trim()
+    .slice(0, 300);
 
 /** The model file: `path` itself, or the one .gguf file in the folder `path` (a mounted checkpoint). */
 export function resolveModelFile(path: string): string {
