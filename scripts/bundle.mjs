@@ -17,7 +17,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', 'zod'],
+  external: ['better-sqlite3', 'zod', 'node-llama-cpp'],
   // CommonJS dependencies (undici) call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __nelCreateRequire } from 'node:module'; const require = __nelCreateRequire(import.meta.url);",

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   compare: () => import('./compare.js'),
   report: () => import('./report.js'),
   'serve-reference': () => import('./serve-reference.js'),
+  'serve-model': () => import('./serve-model.js'),
   'build-image': () => import('./build-image.js'),
 };
 

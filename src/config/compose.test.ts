@@ -33,6 +33,7 @@ test('packaged configs exist beside the module', () => {
   assert.ok(existsSync(join(dir, 'execution', 'local.yaml')));
   assert.deepEqual(listGroupOptions('deployment', [dir]), [
     'generic',
+    'llamacpp',
     'nim',
     'none',
     'sglang',

@@ -127,6 +127,10 @@ function buildBaseImage(log: (l: string) => void): void {
 
 /** Nested node_modules are copied by their own entries; native build intermediates are not needed. */
 function keepModuleFile(pkgDir: string, rel: string): boolean {
+  // llama.cpp: only the prebuilt CPU binary of the image's own architecture; not the sources of a rebuild
+  const build = /\/@node-llama-cpp\/([^/]+)$/.exec(pkgDir);
+  if (build) return build[1] === `linux-${process.arch === 'arm' ? 'armv7l' : process.arch}`;
+  if (pkgDir.endsWith('/node-llama-cpp') && rel === 'llama/gitRelease.bundle') return false;
   if (rel === '') return true;
   if (rel === 'node_modules' || rel.startsWith('node_modules/')) return false;
   if (pkgDir.endsWith('/better-sqlite3')) {

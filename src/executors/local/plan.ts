@@ -79,12 +79,22 @@ export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions
   const { deployment, invocationId, invocationDir, outputDir } = neutral;
   const mode = execution.mode ?? 'sequential';
   checkMode(mode, deployment?.type);
-  if (!useDocker && deployment) {
+  // a deployment runs on the host only when its type says how (`host_command`, e.g. llamacpp)
+  const deploymentExtra = obj(config.deployment);
+  const hostCommand = typeof deploymentExtra.host_command === 'string' ? deploymentExtra.host_command : '';
+  if (!useDocker && deployment && !hostCommand) {
     throw invalid(
       `deployment type '${deployment.type}' needs Docker; it cannot run with execution.use_docker=false (--no-docker)`,
-      'use deployment: none with an existing endpoint, or run with Docker',
+      'use deployment: none with an existing endpoint, deployment: llamacpp (a GGUF model on the CPU), or run with Docker',
     );
   }
+  // `gpus: null` (or false) starts the server container without `--gpus` (a CPU server such as llamacpp)
+  const gpus =
+    deploymentExtra.gpus === undefined
+      ? 'all'
+      : typeof deploymentExtra.gpus === 'string'
+        ? deploymentExtra.gpus
+        : '';
   const maxParallelTasks = execution.max_parallel_tasks ?? null;
   const readinessTimeout = execution.endpoint_readiness_timeout ?? 600;
   const destinations = execution.auto_export?.destinations ?? [];
@@ -152,6 +162,11 @@ export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions
             env: deployment.env,
             volumes,
             serverContainerName: job.serverContainerName!,
+            gpus,
+            hostCommand: useDocker ? undefined : hostCommand,
+            checkpointPath: config.deployment?.checkpoint_path
+              ? resolve(cwd, config.deployment.checkpoint_path)
+              : '',
           }
         : undefined,
     });

@@ -34,6 +34,12 @@ export interface DeploymentScriptSpec {
   /** `host:container[:ro]` volume specs. */
   volumes: string[];
   serverContainerName: string;
+  /** `--gpus` of the server container ('' = none). */
+  gpus?: string;
+  /** Host mode: the command that starts the server on the host (`nel` runs this package's CLI). */
+  hostCommand?: string;
+  /** The checkpoint as an absolute host path (host mode: $NEL_CHECKPOINT_PATH), '' when none. */
+  checkpointPath?: string;
 }
 
 export interface ScriptJob {
@@ -219,7 +225,7 @@ function deploymentLines(job: ScriptJob, ctx: ScriptContext, exportDeploy: strin
   const d = job.deployment!;
   const I = '    ';
   const run = [
-    `docker run --rm --init --shm-size=100g --gpus all${ctx.extraDockerArgs.map((w) => ' ' + q(w)).join('')}`,
+    `docker run --rm --init --shm-size=100g${d.gpus === undefined || d.gpus ? ` --gpus ${q(d.gpus ?? 'all')}` : ''}${ctx.extraDockerArgs.map((w) => ' ' + q(w)).join('')}`,
     '--name "$server_container"',
     `--label ${q(`nel.invocation=${ctx.invocationId}`)} --label ${q(`nel.job=${job.jobId}`)} --label nel.role=server`,
     `--entrypoint '' -p ${q(`${d.port}:${d.port}`)}`,
@@ -234,12 +240,27 @@ function deploymentLines(job: ScriptJob, ctx: ScriptContext, exportDeploy: strin
     `${I}    ${writeExit(String(code))}`,
     `${I}    exit ${code}`,
   ];
+  // host mode: the server is a process of this script, stopped by its PID
+  const start = d.hostCommand
+    ? [
+        `${I}nel() { exec node ${q(ctx.nelJs)} "$@"; }`,
+        `${I}export -f nel`,
+        `${I}export NEL_CHECKPOINT_PATH=${q(d.checkpointPath ?? '')}`,
+        `${I}nel_stop_server() { if [ -n "\${server_pid:-}" ]; then kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi; rm -f "$logs_dir/stage.server.pid"; }`,
+        ...exportDeploy.map((l) => I + l),
+        `${I}bash -c ${q(d.hostCommand)} > "$logs_dir/server_stdout.log" 2>&1 &`,
+        `${I}server_pid=$!`,
+        `${I}printf '%s\\n' "$server_pid" > "$logs_dir/stage.server.pid"`,
+      ]
+    : [
+        `${I}server_container=${q(d.serverContainerName)}"-$(date +%s)-$$-\${RANDOM}"`,
+        `${I}nel_stop_server() { docker rm -f "$server_container" >/dev/null 2>&1 || true; }`,
+        ...exportDeploy.map((l) => I + l),
+        ...cont(run, I),
+        `${I}server_pid=$!`,
+      ];
   return [
-    `${I}server_container=${q(d.serverContainerName)}"-$(date +%s)-$$-\${RANDOM}"`,
-    `${I}nel_stop_server() { docker rm -f "$server_container" >/dev/null 2>&1 || true; }`,
-    ...exportDeploy.map((l) => I + l),
-    ...cont(run, I),
-    `${I}server_pid=$!`,
+    ...start,
     `${I}date`,
     `${I}nel_elapsed=0`,
     `${I}until [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' ${q(d.healthUrl)})" = 200 ]; do`,
@@ -312,6 +333,7 @@ function hostEngineLines(job: ScriptJob, ctx: ScriptContext): string[] {
     `${I}done`,
     `${I}rm -f "$logs_dir/stage.pid"`,
   );
+  if (job.deployment) lines.push(`${I}nel_stop_server`);
   if (job.postCmd) lines.push(`${I}(source "$task_dir/post_cmd.sh")`);
   return lines;
 }
