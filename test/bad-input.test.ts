@@ -64,9 +64,9 @@ const CASES: Case[] = [
   {
     name: 'auto-export to an exporter this build does not have',
     yaml: GOOD,
-    args: dry(['-o', '+execution.auto_export.destinations=[local,mlflow]']),
+    args: run(['-o', '+execution.auto_export.destinations=[local,mlflow]']),
     expect: /execution\.auto_export\.destinations: exporter 'mlflow' is not in this build/,
-    alsoExpect: /--dest local/,
+    alsoExpect: /~execution\.auto_export/,
   },
   {
     name: 'auto-export to a misspelt exporter',

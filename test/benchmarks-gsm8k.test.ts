@@ -44,7 +44,7 @@ test('gsm8k: accuracy 0.5 scores exactly floor(1319 * 0.5) / 1319 (chat and comp
     assert.equal(em.value, Math.floor(1319 * 0.5) / 1319, type);
     const p = 659 / 1319;
     assert.ok(Math.abs(em.stats.stddev! - Math.sqrt(p * (1 - p))) < 1e-12);
-    assert.ok(Math.abs(em.stats.stderr! - Math.sqrt(p * (1 - p)) / Math.sqrt(1319)) < 1e-12);
+    assert.ok(Math.abs(em.stats.stderr! - Math.sqrt(p * (1 - p)) / Math.sqrt(1318)) < 1e-12);
     // the extracted answers of correct samples equal the gold numbers
     const right = run.scores.filter((s) => s.scores.exact_match === 1);
     assert.equal(right.length, 659);

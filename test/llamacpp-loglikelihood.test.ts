@@ -120,8 +120,9 @@ for (const batchSize of [1, 4]) {
         });
         const gold = rec.question.choices.findIndex((c) => c.label === rec.answerKey);
         if (argmax(direct) === gold) acc++;
-        // acc_norm divides by the continuation's length in characters (" " + choice)
-        const byLength = direct.map((d, i) => d / (rec.question.choices[i]!.text.length + 1));
+        // acc_norm divides by the choice's length in characters (lm-evaluation-harness: len(choice), without
+        // the space that joins it to the context)
+        const byLength = direct.map((d, i) => d / rec.question.choices[i]!.text.length);
         if (argmax(byLength) === gold) accNorm++;
       }
       const results = parseYaml(readFileSync(join(out, 'results.yml'), 'utf8')) as {

@@ -47,8 +47,16 @@ test('over ssh: scores in nel status and nel info, nel export json and jsonl fro
       stagingDir: staging,
       tasks: LIMITS.map((limit) => ({ url: ep.url, limit })),
     });
-    const r = await nelAsync(['run', '--config', cfg], { cwd: s.dir, env: s.env, timeoutMs: 90_000 });
+    // --wait: stays attached, then prints each job's scores from the copy of results.yml that the
+    // status command brought back from the cluster
+    const r = await nelAsync(['run', '--config', cfg, '--wait'], {
+      cwd: s.dir,
+      env: s.env,
+      timeoutMs: 150_000,
+    });
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((r.stdout.match(/builtin\.gsm8k: gsm8k_exact_match=0\.5000/g) ?? []).length, 3, r.stdout);
+    assert.doesNotMatch(r.stdout, /results on the cluster/);
     const invocationDir = /^Launched 3 job\(s\) on Slurm .*: (\S+)$/m.exec(r.stdout)?.[1];
     assert.ok(invocationDir, r.stdout);
     const inv = invocationIdOfDir(invocationDir);

@@ -136,8 +136,15 @@ export async function runEval(opts: RunOptions): Promise<RunResult> {
   const destinations =
     isPlainObject(autoExport) && Array.isArray(autoExport.destinations) ? autoExport.destinations : [];
   if (destinations.length > 0) {
+    // a real run is refused before anything is written; a dry run (which only writes the scripts)
+    // says so and goes on, so that upstream's auto-export examples can still be inspected
     const { checkExportDestinations } = await import('../exporters/registry.js');
-    checkExportDestinations(destinations.map(String), 'execution.auto_export.destinations');
+    try {
+      checkExportDestinations(destinations.map(String), 'execution.auto_export.destinations');
+    } catch (e) {
+      if (!opts.dryRun || !(e instanceof NelError)) throw e;
+      warnings.push(`${e.message}; a real run is refused`);
+    }
   }
   const launcherCommand = opts.launcherCommand ?? 'nel run';
   const executor = await getExecutor(executionType(loaded.resolved));

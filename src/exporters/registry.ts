@@ -25,7 +25,10 @@ function unknownExporter(dest: string, where: string): NelError {
       'USAGE',
       `${where}exporter '${dest}' is not in this build (upstream's mlflow, wandb, gsheets and jet exporters are left out); available: ${available}`,
       {
-        hint: "export with --dest local (--format json, csv or jsonl) and log the files with the service's own client",
+        hint:
+          where === ''
+            ? "export with --dest local (--format json, csv or jsonl) and log the files with the service's own client"
+            : "drop it (-o '~execution.auto_export') and export with nel export --dest local, then log the files with the service's own client",
       },
     );
   }

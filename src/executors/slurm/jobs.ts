@@ -79,7 +79,8 @@ function notFoundOutcome(id: string, message: string): KillOutcome {
 const KILL_WAIT_S = 15;
 
 /**
- * The kill script: scancel every known id of each task (recorded, started, successor), then, until
+ * The kill script: scancel every known id of each task (recorded, started, successor, and the export
+ * job a task that was just finishing submitted), then, until
  * none of them is active any more (at most KILL_WAIT_S), read the successor files again (a job that
  * was starting may have submitted one meanwhile) and cancel what appeared. Prints `ACTIVE <ids>` for
  * what is still in the queue at the end.
@@ -97,6 +98,7 @@ nel_all() {
     printf '%s\\n' \${nel_recs[$i]}
     grep -a -E '^[0-9]+([_+][0-9]+)?$' "$d/.slurm_job_id.list" 2>/dev/null
     head -n 1 "$d/.slurm_next_job_id" 2>/dev/null | grep -E '^[0-9]+([_+][0-9]+)?$'
+    head -n 1 "$d/.slurm_export_job_id" 2>/dev/null | grep -E '^[0-9]+([_+][0-9]+)?$'
   done | sort -u | paste -sd' ' -
 }
 nel_end=$((SECONDS + ${KILL_WAIT_S}))
@@ -203,7 +205,9 @@ export async function killSlurmJobs(id: string, opts: KillOptions = {}): Promise
 const RESUME_CLEANUP = [
   '.slurm_job_id.list',
   '.slurm_next_job_id',
+  '.slurm_export_job_id',
   '.accumulated_walltime',
+  'logs/export.exit',
   'logs/stage.exit',
   'logs/stage.running',
   'artifacts/.nemo_evaluator_interrupted',
