@@ -162,7 +162,7 @@ export async function runEval(opts: RunOptions): Promise<RunResult> {
       loaded,
       plan,
       dryRunText: executor.formatDryRun(plan, loaded),
-      warnings: [...warnings, ...plan.warnings],
+      warnings: [...new Set([...warnings, ...plan.warnings])],
     };
   }
   checkRealRunGates(plan, env);
@@ -185,5 +185,5 @@ export async function runEval(opts: RunOptions): Promise<RunResult> {
   } catch (e) {
     warnings.push(`could not save the run config into ${dir}: ${(e as Error).message}`);
   }
-  return { loaded, plan, launched, savedConfigPath, warnings };
+  return { loaded, plan, launched, savedConfigPath, warnings: [...new Set(warnings)] };
 }
