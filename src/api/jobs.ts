@@ -54,6 +54,12 @@ function resultsDirOf(rec: JobRecord | undefined): string | undefined {
   return executorStatus(rec.executor)?.localCopy?.(rec) ?? undefined;
 }
 
+/** For each job id, the folder on this machine with its artifacts/results.yml (see resultsDirOf). */
+export function jobResultsDirs(jobIds: string[], opts: DbOptions = {}): Map<string, string | undefined> {
+  const db = openExecDb(opts);
+  return new Map(jobIds.map((id) => [id, resultsDirOf(db.getJob(id))]));
+}
+
 /** A status entry of a finished job, with its scores from artifacts/results.yml. */
 export type ScoredStatusEntry = StatusEntry & {
   /** Flat `<metric>.<score>` -> value (see src/results/scores.ts); success only. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { jobResultsDirs } from '../api/jobs.js';
 import { runEval } from '../api/run.js';
 import { shJoin } from '../common/shell.js';
 import { parseYaml } from '../common/yaml.js';
@@ -32,25 +33,21 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 /** The scores of each finished job, from its artifacts/results.yml. */
 export function formatScores(plan: InvocationPlan, statuses: StatusEntry[] = []): string {
   const lines: string[] = [];
+  const dirs = jobResultsDirs(plan.jobs.map((j) => j.jobId));
   for (const job of plan.jobs) {
-    // where the job's files are: its record's output_dir (the plan's task dir may be a staged copy)
+    // where the job's results are on this machine: its record's output_dir, or the local copy its
+    // executor keeps of a job on a remote cluster (nel status brings results.yml back there)
     const data = statuses.find((s) => s.job_id === job.jobId)?.data ?? {};
-    // a job on a cluster reached over ssh: the copy of its results.yml that `nel status` brought back
-    // into its staged task directory, else only where the results are on the cluster
-    const staged = typeof data.staged_dir === 'string' ? data.staged_dir : job.taskDir;
-    const taskDir = typeof data.output_dir === 'string' ? data.output_dir : staged;
-    const remote = typeof data.output_dir !== 'string' && typeof data.remote_rundir_path === 'string';
-    if (remote && !existsSync(join(taskDir, 'artifacts', 'results.yml'))) {
-      lines.push(
-        `${job.jobId} ${job.taskName}: results on the cluster in ${data.remote_rundir_path}/artifacts`,
-      );
+    const taskDir = dirs.get(job.jobId);
+    if (taskDir === undefined || !existsSync(join(taskDir, 'artifacts', 'results.yml'))) {
+      const where =
+        typeof data.remote_rundir_path === 'string'
+          ? `results on the cluster in ${data.remote_rundir_path}/artifacts`
+          : 'no results';
+      lines.push(`${job.jobId} ${job.taskName}: ${where}`);
       continue;
     }
     const file = join(taskDir, 'artifacts', 'results.yml');
-    if (!existsSync(file)) {
-      lines.push(`${job.jobId} ${job.taskName}: no results`);
-      continue;
-    }
     try {
       const metrics = extractAccuracyMetrics(parseYaml(readFileSync(file, 'utf8'), file), file);
       const main = Object.entries(metrics).filter(

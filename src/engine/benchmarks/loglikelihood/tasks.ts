@@ -2,7 +2,7 @@
  * The log-likelihood benchmarks, each mirroring lm-evaluation-harness's task of the same name (0-shot):
  * its prompt (`doc_to_text`), choices (`doc_to_choice`) with the target delimiter " ", preprocessing and
  * metrics. Records are read in the hub data set's layout and in the original release's layout (the files
- * under ../shared/data).
+ * in the project's test data).
  */
 import { NelError } from '../../../common/errors.js';
 import type { BenchmarkSample } from '../types.js';
