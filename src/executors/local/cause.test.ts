@@ -121,3 +121,28 @@ test('a failed pull of an upstream task with a built-in equivalent suggests --bu
   rec.config = { evaluation: { tasks: [{ name: 'simple_evals.humanevalplus' }] } };
   assert.match(jobCause(rec, 125).hint!, /has no humanevalplus task yet \(nel ls tasks --builtin-engine/);
 });
+
+test("a model server that died is named with its own log's last error and hint", () => {
+  const died = jobCause(
+    job({
+      'logs/stdout.log': 'Starting the model server\nServer process 4242 died\n',
+      'logs/server_stdout.log':
+        'loading\nerror: no model file at /models/x.gguf\nhint: give a GGUF model file (--model FILE.gguf)\n',
+    }),
+    1,
+  );
+  assert.equal(died.cause, 'Server process 4242 died; its log ends: no model file at /models/x.gguf');
+  assert.match(
+    died.hint ?? '',
+    /^give a GGUF model file \(--model FILE\.gguf\) \(see .*server_stdout\.log\)$/,
+  );
+  const silent = jobCause(
+    job({ 'logs/stdout.log': 'Health check timeout after 30s\n', 'logs/server_stdout.log': 'warming up\n' }),
+    1,
+  );
+  assert.equal(
+    silent.cause,
+    'the model server never became healthy (Health check timeout after 30s); its log ends: warming up',
+  );
+  assert.match(silent.hint ?? '', /^see .*server_stdout\.log$/);
+});

@@ -154,11 +154,18 @@ export function jobCause(rec: JobRecord, exitCode: number | null): JobCause {
   if (own) return { ...splitErrorLine(own[1]!), log: scriptLog };
   const server = lastMatch(script, /^(Health check timeout after \d+s|Server process \d+ died)$/);
   if (server) {
+    // the server's own last words: its last `error:` line (with its hint), else its last line
+    const serverLog = join(logs, 'server_stdout.log');
+    const said = tailLines(serverLog).filter((l) => l.trim() !== '');
+    const err = lastMatch(said, /^error: (.*)$/);
+    const last = err ? splitErrorLine(err[1]!).cause : said.at(-1)?.trim();
+    const hintLine = err ? lastMatch(said, /^hint: (.*)$/)?.[1] : undefined;
+    const what = server[1]!.startsWith('Health')
+      ? `the model server never became healthy (${server[1]})`
+      : server[1]!;
     return {
-      cause: server[1]!.startsWith('Health')
-        ? `the model server never became healthy (${server[1]})`
-        : server[1]!,
-      hint: `see ${join(logs, 'server_stdout.log')}`,
+      cause: last ? `${what}; its log ends: ${last.slice(0, 300)}` : what,
+      hint: hintLine ? `${hintLine} (see ${serverLog})` : `see ${serverLog}`,
       log: scriptLog,
     };
   }
