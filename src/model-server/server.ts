@@ -8,6 +8,7 @@
  * `text_offset` is where each token's text starts in the returned text, in code points; a BOS token the
  * server added takes no room there (vLLM counts its "<s>" there too, which shifts every later offset).
  */
+import { codePointLength } from '../common/text.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { NelError } from '../common/errors.js';
@@ -157,12 +158,6 @@ function sampling(
 }
 
 /** Code points (Python's len): the unit of text_offset. */
-function cpLength(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
-
 export async function startModelServer(opts: ModelServerOptions): Promise<ModelServer> {
   let model: LlamaCppModel;
   try {
@@ -209,7 +204,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     let at = 0;
     pieces.forEach((p, i) => {
       offsets.push(at);
-      if (!(serverBos && i === 0)) at += cpLength(p);
+      if (!(serverBos && i === 0)) at += codePointLength(p);
     });
     return { tokens: pieces, offsets };
   };
@@ -230,10 +225,10 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     );
     const offsets: number[] = [];
     if (echo) offsets.push(...tokenStrings(r.promptTokens, serverBos).offsets);
-    let at = cpLength(promptText);
+    let at = codePointLength(promptText);
     for (const p of genPieces) {
       offsets.push(at);
-      at += cpLength(p);
+      at += codePointLength(p);
     }
     return {
       tokens,

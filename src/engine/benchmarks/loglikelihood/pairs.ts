@@ -7,6 +7,7 @@
  * the continuation's log-likelihood is the sum over its tokens and `is_greedy` whether each was the top
  * token, as lm-evaluation-harness's `local-completions` model computes them.
  */
+import { codePointLength } from '../../../common/text.js';
 import { isPlainObject } from '../../../common/objects.js';
 import type { PairTokenizer } from './tokenizer.js';
 
@@ -23,19 +24,7 @@ export type EncodedPair =
     }
   | { kind: 'tokens'; prompt: number[]; contextTokens: number };
 
-/** Length in code points (Python's len, the unit of vLLM's text_offset). */
-export function codePointLength(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-    n++;
-  }
-  return n;
-}
+export { codePointLength } from '../../../common/text.js';
 
 /**
  * A pair as a request prompt. With a tokenizer, as the harness's `_encode_pair`: trailing whitespace of
