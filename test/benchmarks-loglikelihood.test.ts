@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { DiskCacheStore } from '../src/engine/adapters/disk-cache-store.js';
 import { runEngineEval } from '../src/engine/evaluate.js';
 import { getBenchmark } from '../src/engine/benchmarks/index.js';
 import { silentLogger, type Logger } from '../src/engine/logging.js';
@@ -80,6 +81,8 @@ async function runAgainstReference(
     refuseMaxTokensZero?: boolean;
     out?: string;
     limit?: number;
+    /** The endpoint's adapter_config (default: the request cache and the endpoint only). */
+    adapterConfig?: Record<string, unknown>;
   } = {},
 ): Promise<RunResult> {
   const endpoint = await startReferenceEndpoint({
@@ -109,7 +112,7 @@ async function runAgainstReference(
               url: `${proxy.url}/v1/completions`,
               model_id: 'm',
               type: 'completions',
-              adapter_config: {
+              adapter_config: opts.adapterConfig ?? {
                 interceptors: [
                   { name: 'caching', enabled: true, config: { reuse_cached_responses: true } },
                   {
@@ -408,6 +411,41 @@ test('batch size changes the requests, not the scores; a rerun answers every pai
     other.samples.map((s) => s.details.loglikelihoods).sort(),
     direct.samples.map((s) => s.details.loglikelihoods).sort(),
   );
+});
+
+test('the default chain: the pair journal keeps every pair, the response cache only the report examples', async () => {
+  const path = sharedPath('data', 'arc_challenge', 'ARC-Challenge-Test.jsonl');
+  const out = mkdtempSync(join(dir, 'default-'));
+  const first = await runAgainstReference('arc_challenge', path, {
+    extra: { batch_size: 8 },
+    limit: 20,
+    out,
+    adapterConfig: {},
+  });
+  const pairs = first.samples.reduce((n, x) => n + (x.details.loglikelihoods as number[]).length, 0);
+  assert.equal(first.requests, Math.ceil(pairs / 8));
+  const journal = readFileSync(join(out, 'cache', 'loglikelihood_pairs.jsonl'), 'utf8')
+    .trim()
+    .split('\n');
+  assert.equal(journal.length, pairs);
+  const responses = new DiskCacheStore(join(out, 'cache', 'responses'));
+  try {
+    assert.equal(responses.count(), 5, 'html_report_size (5) replies, not every one a second time');
+  } finally {
+    responses.close();
+  }
+  const again = await runAgainstReference('arc_challenge', path, {
+    extra: { batch_size: 8 },
+    limit: 20,
+    out,
+    adapterConfig: {},
+  });
+  assert.equal(again.requests, 0, 'every pair from the journal');
+  assert.deepEqual(again.metrics, first.metrics);
+  // the report shows each sample's pairs as text: the shared context once, the choices numbered
+  const report = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(report, /Answer:\\n\\n\(0\) [^"]*\\n\(1\) /);
+  assert.doesNotMatch(report, /\?: null/);
 });
 
 test('a server that refuses max_tokens 0 gets max_tokens 1; the generated token is ignored', async () => {

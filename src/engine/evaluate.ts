@@ -438,6 +438,8 @@ export async function runEvaluation(
       llLoop?.finish();
     } catch (e) {
       failure = e;
+    } finally {
+      llLoop?.close();
     }
     const answered = tracker.count;
     if (stop.aborted) {

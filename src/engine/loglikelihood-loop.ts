@@ -1,20 +1,21 @@
 /**
  * The request side of a log-likelihood run: each sample's (context, continuation) pairs are taken in
  * data set order and cut into batches of `batchSize` pairs, one request each (a list of prompts when a
- * batch has several). The cut depends only on the data set and the batch size, never on timing, so a
- * rerun with the same settings sends the same request bodies and the request cache answers every pair
- * that was answered before, once. A sample is scored as soon as its last pair is in.
+ * batch has several). The cut depends only on the data set and the batch size, never on timing. A sample
+ * is scored as soon as its last pair is in.
  *
- * With the request cache on, each answered pair is also kept in a journal beside it (one JSON line per
- * pair, keyed by model, logprobs and prompt): a rerun takes those pairs from the journal whatever the batch
- * size, and sends only the others, each once.
+ * With the request cache on (answering again), each answered pair is kept in a journal beside it (one
+ * JSON line per pair, keyed by model, logprobs and prompt, written behind as the cache's rows are): a rerun
+ * takes those pairs from the journal whatever the batch size, and sends only the others, each once. The
+ * journal is the cache of these requests: the response cache does not answer them, and keeps only up to
+ * `max_saved_responses` of their replies (the report's examples), not every reply a second time.
  *
  * `max_tokens: 0` is sent first; a server that refuses it (HTTP 4xx) gets the request again with
  * `max_tokens: 1`, the rest of the run keeps 1, and the generated token is ignored.
  */
-import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { sha256Hex } from '../common/hash.js';
 import {
   LogprobReplyError,
   loglikelihoodBody,
@@ -32,6 +33,10 @@ import type {
 } from './benchmarks/types.js';
 import { EndpointRequestError, type ModelClient } from './client/model-client.js';
 import type { Logger } from './logging.js';
+
+/** The journal's write-behind: after this long, or at this many unwritten characters. */
+const JOURNAL_FLUSH_MS = 50;
+const JOURNAL_CHUNK = 64 * 1024;
 
 /** How many pairs a run sends (the progress total). */
 export function countPairs(stream: SampleStream, ll: LoglikelihoodRun): number {
@@ -63,9 +68,7 @@ interface Batch {
 
 /** The journal key of a pair: model, logprobs and the prompt as sent. */
 function pairKey(modelId: string, logprobs: number, encoded: EncodedPair): string {
-  return createHash('sha256')
-    .update(JSON.stringify([modelId, logprobs, encoded.prompt]))
-    .digest('hex');
+  return sha256Hex(JSON.stringify([modelId, logprobs, encoded.prompt]));
 }
 
 /** The journal's answered pairs (a damaged line, e.g. cut by a kill, is skipped). */
@@ -117,6 +120,8 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
   batches(): Generator<Batch>;
   worker(batch: Batch): Promise<void>;
   finish(): void;
+  /** Close the journal (after finish, or after a failed or stopped run). */
+  close(): void;
 } {
   const { ll } = opts;
   let maxTokens: 0 | 1 = 0;
@@ -124,14 +129,32 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
   const journalPath = opts.journalPath ?? null;
   const journal = journalPath ? readJournal(journalPath) : new Map<string, LoglikelihoodResult>();
   let fromJournal = 0;
+  // Written behind like the request cache (JOURNAL_FLUSH_MS after the first unwritten line, or at
+  // JOURNAL_CHUNK characters, and at close): a kill loses at most that much, which is sent again.
+  let journalFd: number | null = null;
+  let unwritten = '';
+  let flushTimer: NodeJS.Timeout | null = null;
+  const flushJournal = (): void => {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = null;
+    if (!journalPath || unwritten === '') return;
+    if (journalFd === null) {
+      mkdirSync(dirname(journalPath), { recursive: true });
+      journalFd = openSync(journalPath, 'a');
+    }
+    const text = unwritten;
+    unwritten = '';
+    writeSync(journalFd, text);
+  };
   const remember = (refs: PairRef[], results: LoglikelihoodResult[]): void => {
     if (!journalPath) return;
-    const lines = refs.map((ref, k) => {
+    for (let k = 0; k < refs.length; k++) {
       const r = results[k]!;
-      return JSON.stringify({ k: ref.key, ll: r.loglikelihood, g: r.isGreedy, t: r.tokens });
-    });
-    mkdirSync(dirname(journalPath), { recursive: true });
-    appendFileSync(journalPath, lines.join('\n') + '\n');
+      // The key is hex and the log-likelihood finite (pairResult checks it): no escaping needed.
+      unwritten += `{"k":"${refs[k]!.key}","ll":${r.loglikelihood},"g":${r.isGreedy},"t":${r.tokens}}\n`;
+    }
+    if (unwritten.length >= JOURNAL_CHUNK) flushJournal();
+    else flushTimer ??= setTimeout(flushJournal, JOURNAL_FLUSH_MS).unref();
   };
 
   // The first request finds out whether the server takes max_tokens 0; the others wait for it.
@@ -155,7 +178,13 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
 
   const sendAsDecided = async (batch: PairRef[]): Promise<{ body: unknown; generated: 0 | 1 }> => {
     const encoded = batch.map((r) => r.encoded);
-    const meta = { requestId: '', sampleId: batch[0]!.state.sample.id, repeatIndex: 0 };
+    // With the journal on, it keeps each answer: the response cache need not hold every reply.
+    const meta = {
+      requestId: '',
+      sampleId: batch[0]!.state.sample.id,
+      repeatIndex: 0,
+      answerKept: journalPath !== null,
+    };
     const asked = maxTokens;
     try {
       const { response } = await opts.client.complete(
@@ -270,6 +299,13 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
         opts.onAnswer();
         if (--state.remaining === 0) await finishSample(state);
       }
+    },
+
+    close() {
+      flushJournal();
+      if (journalFd === null) return;
+      closeSync(journalFd);
+      journalFd = null;
     },
 
     finish() {

@@ -6,12 +6,16 @@
  * a key, so for repeat index >= 1 the key is the SHA-256 of `<json>` + `\n#repeat=<i>` (repeat 0 keeps the
  * plain upstream-compatible key).
  *
+ * Requests marked `answerKept` (log-likelihood batches, whose answers the pair journal keeps) are never
+ * answered from here, and their replies are stored only up to `max_saved_responses`, as by a cache that does
+ * not answer again (for the report's request/response view).
+ *
  * Only replies the endpoint interceptor accepted as valid completions (no `fault`) are stored. A cached
  * row that cannot be read, or that is not a valid completion (e.g. written by an older version), is
  * dropped and its request sent again, with one warning naming the database file.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { sha256Hex } from '../../common/hash.js';
 import { PyFloat, pyFloatOrInt, pyJsonDumps } from '../../common/pyjson.js';
 import { completionFault } from '../client/completion.js';
 import type { Logger } from '../logging.js';
@@ -59,7 +63,7 @@ export function cacheKeyText(v: unknown): string {
 
 export function cacheKey(body: unknown, repeatIndex = 0): string {
   const text = cacheKeyText(body) + (repeatIndex >= 1 ? `\n#repeat=${repeatIndex}` : '');
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return sha256Hex(text);
 }
 
 /**
@@ -156,13 +160,21 @@ function cachingHooks(
   return {
     stores,
     onRequest(req) {
+      const kept = req.meta.answerKept === true;
+      // A request whose answer is kept elsewhere is answered from there (before it is sent), never here.
+      const lookup = reuse && !kept;
+      const storeRequest = saveRequests && (maxRequests == null || savedRequests < maxRequests);
+      const limit = kept ? (config.max_saved_responses ?? null) : maxResponses;
+      const storeResponse = saveResponses && (limit == null || savedResponses < limit);
+      // Nothing to look up or store: no key to compute.
+      if (!lookup && !storeRequest && !storeResponse) return req;
       const key = cacheKey(req.body, req.meta.repeatIndex);
       keys.set(req, key);
-      if (saveRequests && (maxRequests == null || savedRequests < maxRequests) && !stores.requests.has(key)) {
+      if (storeRequest && !stores.requests.has(key)) {
         stores.requests.putJson(key, req.body);
         savedRequests++;
       }
-      if (reuse) {
+      if (lookup) {
         let cached: Buffer | undefined;
         try {
           cached = stores.responses.getBuffer(key);
@@ -198,9 +210,11 @@ function cachingHooks(
     onResponse(res, req) {
       const key = keys.get(req);
       if (!key || res.cacheHit || res.status !== 200 || res.fault !== undefined || !saveResponses) return res;
-      if (maxResponses != null && savedResponses >= maxResponses) return res;
+      // A reply whose answer is kept elsewhere need not be here to resume: limited as without reuse.
+      const limit = req.meta.answerKept === true ? (config.max_saved_responses ?? null) : maxResponses;
+      if (limit != null && savedResponses >= limit) return res;
       // Counting needs a lookup; without a limit there is nothing to count.
-      if (maxResponses != null && !stores.responses.has(key)) savedResponses++;
+      if (limit != null && !stores.responses.has(key)) savedResponses++;
       stores.responses.put(key, res.text, MODE_RAW);
       stores.headers.putJson(key, res.headers);
       return res;

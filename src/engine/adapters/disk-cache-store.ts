@@ -165,13 +165,16 @@ export class DiskCacheStore {
       // Responses are about a kilobyte: 8 KiB pages take fewer page splits per row than SQLite's 4 KiB
       // (applies when the file is created; any reader handles either size).
       db.pragma('page_size = 8192');
-      db.pragma('journal_mode = wal');
-      // A write-behind store is a cache that a rerun can refill: skip the fsync of WAL checkpoints.
+      // A write-behind store is a cache that a rerun can refill: skip the fsync of WAL checkpoints. Set
+      // before the journal mode, so that switching a new file to WAL does not wait for an fsync either.
       db.pragma(writeBehind ? 'synchronous = 0' : 'synchronous = 1');
+      db.pragma('journal_mode = wal');
       // Rows are appended and looked up at most once per request: a small page cache is enough (the
       // driver's default is 16 MB per connection, and a run keeps four open).
       db.pragma('cache_size = -2000');
+      // One transaction for the schema: a new file is created with one commit, not five.
       db.exec(`
+        BEGIN;
         CREATE TABLE IF NOT EXISTS Settings (key TEXT NOT NULL UNIQUE, value);
         CREATE TABLE IF NOT EXISTS Cache (
           rowid INTEGER PRIMARY KEY, key BLOB, raw INTEGER, store_time REAL, expire_time REAL,
@@ -180,6 +183,7 @@ export class DiskCacheStore {
         CREATE UNIQUE INDEX IF NOT EXISTS Cache_key_raw ON Cache(key, raw);
         CREATE INDEX IF NOT EXISTS Cache_expire_time ON Cache (expire_time);
         CREATE INDEX IF NOT EXISTS Cache_store_time ON Cache (store_time);
+        COMMIT;
       `);
       const present = new Set<number>();
       for (const k of db.prepare('SELECT key FROM Cache WHERE raw = 1').pluck().iterate()) {

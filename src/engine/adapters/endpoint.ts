@@ -1,6 +1,7 @@
 /** `endpoint`: sends the request to the original full URL (one attempt; retries happen above the chain). */
 import { completionFault } from '../client/completion.js';
 import type { HttpTransport } from '../client/http-transport.js';
+import { parsePromptLogprobsReply } from '../client/logprob-reply.js';
 import type { EndpointType } from '../types.js';
 import {
   defineInterceptor,
@@ -47,6 +48,10 @@ export function createEndpointInterceptor(opts: EndpointOptions): Interceptor {
   return { name: 'endpoint', stage: 'request_to_response', ...endpointHooks(opts) };
 }
 
+/** A request for prompt log-probabilities: its reply is read with the entries form of `top_logprobs`. */
+const asksPromptLogprobs = (body: Record<string, unknown>): boolean =>
+  body.echo === true && body.logprobs != null && body.logprobs !== false;
+
 function endpointHooks(opts: EndpointOptions): InterceptorHooks {
   const endpointType = opts.endpointType ?? 'chat';
   const now = opts.now ?? (() => performance.now());
@@ -71,7 +76,7 @@ function endpointHooks(opts: EndpointOptions): InterceptorHooks {
       let body: unknown = null;
       let text = reply.text;
       try {
-        body = JSON.parse(reply.text) as unknown;
+        body = asksPromptLogprobs(req.body) ? parsePromptLogprobsReply(reply.text) : JSON.parse(reply.text);
         let changed = false;
         const choices = (body as { choices?: unknown }).choices;
         if (Array.isArray(choices)) {

@@ -15,6 +15,11 @@ export interface AdapterRequest {
     sampleId: string;
     /** 0 for the first response of a sample; >= 1 for repeats (extra.n_samples). */
     repeatIndex: number;
+    /**
+     * The answer is kept elsewhere for resuming (the log-likelihood pair journal): the response cache does
+     * not answer such a request, and stores its reply only up to `max_saved_responses`.
+     */
+    answerKept?: boolean;
   };
 }
 

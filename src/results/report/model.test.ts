@@ -145,6 +145,28 @@ test('prompts as text; long texts cut with a note', () => {
     'system: s\n\nuser: u',
   );
   assert.equal(promptText('p'), 'p');
+  // log-likelihood pairs: a shared context once, a shared continuation once, or each pair
+  assert.equal(
+    promptText([
+      { context: 'Q: sky?\nA:', continuation: ' blue' },
+      { context: 'Q: sky?\nA:', continuation: ' green' },
+    ]),
+    'Q: sky?\nA:\n\n(0)  blue\n(1)  green',
+  );
+  assert.equal(
+    promptText([
+      { context: 'Ann gave Bo', continuation: ' a cup.' },
+      { context: 'Bo gave Ann', continuation: ' a cup.' },
+    ]),
+    '(0) Ann gave Bo\n(1) Bo gave Ann\n\n…  a cup.',
+  );
+  assert.equal(
+    promptText([
+      { context: 'a', continuation: 'b' },
+      { context: 'c', continuation: 'd' },
+    ]),
+    '(0) a‖b\n(1) c‖d',
+  );
   const long = 'x'.repeat(SAMPLE_TEXT_LIMIT + 5);
   assert.match(
     cutText(long),

@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { isPlainObject, type Obj } from '../../common/objects.js';
 import { parseYaml } from '../../common/yaml.js';
 import type { HeadlineLookup } from '../scores.js';
@@ -197,9 +198,28 @@ export function reportScores(doc: Obj | undefined, headlines?: HeadlineLookup): 
   return out;
 }
 
-/** A prompt (chat messages or a completion prompt) as text. */
+type Pair = { context: string; continuation: string };
+const isPair = (m: unknown): m is Pair =>
+  isPlainObject(m) && typeof m.context === 'string' && typeof m.continuation === 'string';
+
+/**
+ * A log-likelihood sample's (context, continuation) pairs as text: a shared context once with the
+ * numbered continuations (ARC, PIQA, HellaSwag, TruthfulQA), numbered contexts with a shared continuation
+ * (WinoGrande), else each pair with `‖` between context and continuation.
+ */
+function pairsText(pairs: Pair[]): string {
+  const numbered = (xs: string[]) => xs.map((x, i) => `(${i}) ${x}`).join('\n');
+  if (pairs.every((p) => p.context === pairs[0]!.context))
+    return `${pairs[0]!.context}\n\n${numbered(pairs.map((p) => p.continuation))}`;
+  if (pairs.every((p) => p.continuation === pairs[0]!.continuation))
+    return `${numbered(pairs.map((p) => p.context))}\n\n… ${pairs[0]!.continuation}`;
+  return numbered(pairs.map((p) => `${p.context}‖${p.continuation}`));
+}
+
+/** A prompt (chat messages, a completion prompt or log-likelihood pairs) as text. */
 export function promptText(prompt: unknown): string {
   if (typeof prompt === 'string') return prompt;
+  if (Array.isArray(prompt) && prompt.length > 0 && prompt.every(isPair)) return pairsText(prompt);
   if (Array.isArray(prompt))
     return prompt
       .map((m) => {
@@ -245,13 +265,13 @@ function verdictOf(scores: Record<string, number>, metric: string | null, error:
   return v >= 1 ? ('right' as const) : v <= 0 ? ('wrong' as const) : ('partial' as const);
 }
 
-/** The per-sample metric for verdicts: the headline's metric when samples carry it, else their first score. */
-function pickVerdictMetric(lines: Obj[], scores: ReportScore[]): string | null {
+/**
+ * The per-sample metric for verdicts: the headline's metric when samples carry it, else their first score
+ * (`keys`: the score names of the first sample that has any).
+ */
+function pickVerdictMetric(keys: string[] | null, scores: ReportScore[]): string | null {
+  if (!keys) return null;
   const head = scores.find((s) => s.headline);
-  const keysOf = (l: Obj) => (isPlainObject(l.scores) ? Object.keys(l.scores) : []);
-  const first = lines.find((l) => keysOf(l).length > 0);
-  if (!first) return null;
-  const keys = keysOf(first);
   if (head) {
     for (const k of [head.metric, head.score, `${head.metric}.${head.score}`]) if (keys.includes(k)) return k;
   }
@@ -295,43 +315,39 @@ export function cutText(text: string, limit = SAMPLE_TEXT_LIMIT): string {
     : text;
 }
 
-/** The page's samples from samples.jsonl lines. */
-export function toReportSamples(lines: Obj[], verdictMetric: string | null): ReportSample[] {
-  return lines.map((l) => {
-    const scores: Record<string, number> = {};
-    if (isPlainObject(l.scores))
-      for (const [k, v] of Object.entries(l.scores)) if (typeof v === 'number') scores[k] = v;
-    const s: ReportSample = {
-      id: String(l.sample_id),
-      index: typeof l.index === 'number' ? l.index : null,
-      prompt: cutText(promptText(l.prompt ?? l.request)),
-      responses: Array.isArray(l.responses)
-        ? l.responses.map((r) => cutText(typeof r === 'string' ? r : showValue(r)))
-        : [],
-      extracted: Array.isArray(l.extracted) ? l.extracted.map((e) => (e === null ? null : showValue(e))) : [],
-      target: l.target === undefined ? '' : showValue(l.target),
-      scores,
-      verdict: verdictOf(scores, verdictMetric, l.error),
-      groups: sampleGroups(l),
-      flags: Array.isArray(l.flags) ? l.flags.map(String) : [],
-    };
-    const inst = instructionsOf(l);
-    if (inst) {
-      s.instructions = inst.all;
-      s.instructionsFailed = inst.failed;
-    }
-    if (typeof l.error === 'string') s.error = l.error;
-    if (isPlainObject(l.details) && Object.keys(l.details).length > 0)
-      s.details = cutText(JSON.stringify(l.details, null, 2));
-    return s;
-  });
+/** A samples.jsonl line as the page shows it. */
+function reportSampleOf(l: Obj, verdictMetric: string | null): ReportSample {
+  const scores: Record<string, number> = {};
+  if (isPlainObject(l.scores))
+    for (const [k, v] of Object.entries(l.scores)) if (typeof v === 'number') scores[k] = v;
+  const s: ReportSample = {
+    id: String(l.sample_id),
+    index: typeof l.index === 'number' ? l.index : null,
+    prompt: cutText(promptText(l.prompt ?? l.request)),
+    responses: Array.isArray(l.responses)
+      ? l.responses.map((r) => cutText(typeof r === 'string' ? r : showValue(r)))
+      : [],
+    extracted: Array.isArray(l.extracted) ? l.extracted.map((e) => (e === null ? null : showValue(e))) : [],
+    target: l.target === undefined ? '' : showValue(l.target),
+    scores,
+    verdict: verdictOf(scores, verdictMetric, l.error),
+    groups: sampleGroups(l),
+    flags: Array.isArray(l.flags) ? l.flags.map(String) : [],
+  };
+  const inst = instructionsOf(l);
+  if (inst) {
+    s.instructions = inst.all;
+    s.instructionsFailed = inst.failed;
+  }
+  if (typeof l.error === 'string') s.error = l.error;
+  if (isPlainObject(l.details) && Object.keys(l.details).length > 0)
+    s.details = cutText(JSON.stringify(l.details, null, 2));
+  return s;
 }
 
-/** The key that pairs a cached request with its sample: the messages (chat) or the prompt (completions). */
-function requestPromptKey(request: unknown): string | undefined {
-  if (!isPlainObject(request)) return undefined;
-  const p = request.messages ?? request.prompt;
-  return p === undefined ? undefined : JSON.stringify(p);
+/** What pairs a cached request with its sample: the messages (chat) or the prompt (completions). */
+function requestPrompt(request: unknown): unknown {
+  return isPlainObject(request) ? (request.messages ?? request.prompt) : undefined;
 }
 
 /** A raw request/response pair from report.json or the cache, as the page shows it. */
@@ -344,24 +360,43 @@ export interface RawPair {
 
 const pretty = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v, null, 2));
 
-/** Attach the request/response pairs to their samples (by prompt); all pairs are listed either way. */
-export function attachRequests(samples: ReportSample[], lines: Obj[], pairs: RawPair[]): ReportRequest[] {
+/**
+ * A cheap signature of a prompt (equal prompts have equal signatures): a string itself, a list its length
+ * and its first message's text. Only prompts with the same signature are compared whole.
+ */
+function promptSignature(p: unknown): string {
+  if (typeof p === 'string') return `s${p}`;
+  if (!Array.isArray(p)) return `o${typeof p}`;
+  const first: unknown = p[0];
+  const head = isPlainObject(first) ? first.content : first;
+  return `a${p.length}:${typeof head === 'string' ? head : ''}`;
+}
+
+/** The pairs as the page lists them; each sample whose prompt is a pair's request marks that pair. */
+function attachRequests(samples: ReportSample[], lines: Obj[], pairs: RawPair[]): ReportRequest[] {
   const requests = pairs.map((p) => ({
     key: p.cache_key,
     endpoint: p.endpoint,
     request: pretty(p.request),
     response: pretty(p.response),
   }));
-  const byPrompt = new Map<string, number[]>();
+  const bySignature = new Map<string, { prompt: unknown; pairs: number[] }[]>();
   pairs.forEach((p, i) => {
-    const k = requestPromptKey(p.request);
-    if (k !== undefined) byPrompt.set(k, [...(byPrompt.get(k) ?? []), i]);
+    const prompt = requestPrompt(p.request);
+    if (prompt === undefined) return;
+    const sig = promptSignature(prompt);
+    const list = bySignature.get(sig) ?? [];
+    const same = list.find((c) => isDeepStrictEqual(c.prompt, prompt));
+    if (same) same.pairs.push(i);
+    else list.push({ prompt, pairs: [i] });
+    bySignature.set(sig, list);
   });
+  if (bySignature.size === 0) return requests;
   lines.forEach((l, i) => {
     const prompt = l.prompt ?? l.request;
     if (prompt === undefined) return;
-    const hit = byPrompt.get(JSON.stringify(prompt));
-    if (hit) samples[i]!.requests = hit;
+    const hit = bySignature.get(promptSignature(prompt))?.find((c) => isDeepStrictEqual(c.prompt, prompt));
+    if (hit) samples[i]!.requests = hit.pairs;
   });
   return requests;
 }
@@ -431,8 +466,12 @@ export function buildJobReportData(artifactsDir: string, opts: JobReportOptions 
   const ev = isPlainObject(mf.evaluation) ? mf.evaluation : {};
   const scores = reportScores(results, opts.headlines);
   const lines = readSampleLines(artifactsDir, notes);
-  const verdictMetric = pickVerdictMetric(lines, scores);
-  const samples = toReportSamples(lines, verdictMetric);
+  const firstScored = lines.find((l) => isPlainObject(l.scores) && Object.keys(l.scores).length > 0);
+  const verdictMetric = pickVerdictMetric(
+    firstScored ? Object.keys(firstScored.scores as Obj) : null,
+    scores,
+  );
+  const samples = lines.map((l) => reportSampleOf(l, verdictMetric));
   const pairs = opts.pairs ?? readReportJson(artifactsDir) ?? [];
   const requests = attachRequests(samples, lines, pairs);
   const failed = results && isPlainObject(results.failed_samples) ? results.failed_samples : undefined;

@@ -3,12 +3,14 @@
  * them: the prompt is the context followed by the continuation (text, or token ids when a client-side
  * tokenizer is configured), sent with `echo: true`, `logprobs >= 1` and `max_tokens: 0` (or 1, where a
  * server refuses 0; the generated token is then ignored). The reply's `choices[i].logprobs` give one entry
- * per prompt token (`tokens`, `token_logprobs` whose first entry is null, `top_logprobs`, `text_offset`);
+ * per prompt token (`tokens`, `token_logprobs` whose first entry is null, `top_logprobs`, `text_offset`;
+ * `top_logprobs` as the reply's objects or as client/logprob-reply.ts reads them, `[token, logprob]` lists);
  * the continuation's log-likelihood is the sum over its tokens and `is_greedy` whether each was the top
  * token, as lm-evaluation-harness's `local-completions` model computes them.
  */
 import { codePointLength } from '../../../common/text.js';
 import { isPlainObject } from '../../../common/objects.js';
+import { topLogprobValues } from '../../client/logprob-reply.js';
 import type { PairTokenizer } from './tokenizer.js';
 
 import type { LoglikelihoodPair, LoglikelihoodResult } from '../types.js';
@@ -136,9 +138,8 @@ export function pairResult(
       throw new LogprobReplyError(`choices[${i}]: token_logprobs[${t}] is not a number`);
     }
     sum += v;
-    const top = lp.top_logprobs?.[t];
-    if (greedy && isPlainObject(top)) {
-      for (const alt of Object.values(top)) {
+    if (greedy && lp.top_logprobs) {
+      for (const alt of topLogprobValues(lp.top_logprobs[t])) {
         if (typeof alt === 'number' && alt > v) {
           greedy = false;
           break;
