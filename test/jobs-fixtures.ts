@@ -103,6 +103,7 @@ export function makeInvocation(opts: {
     taskDir: join(invocationDir, `${t.name}.${i}`),
     task: { name: t.name } as unknown as JobPlan['task'],
     evalImage: 'nel-test-tiny:latest',
+    builtinAlternative: '',
     containerName: `client-${t.name}-x`,
     env: [],
     engineConfig: {},

@@ -64,6 +64,8 @@ test('docker: an image that is not there and cannot be pulled is named, with hin
     assert.equal(st!.status, 'failed');
     assert.ok(st!.cause!.startsWith(cause), st!.cause);
     assert.match(st!.hint!, /docker login 127\.0\.0\.1:9/);
+    // the task's own built-in alternative, which nel run wrote into the job record at launch
+    assert.match(st!.hint!, /drop the task's container: setting|task name builtin\.humaneval/);
     const text = nel(['status', inv], { cwd: s.dir, env });
     assert.ok(text.stdout.includes(`✗ ${inv}.0: ${cause}`), text.stdout);
     assert.match(text.stdout, /^ {2}hint: log in to the registry/m);

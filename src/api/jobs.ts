@@ -89,9 +89,12 @@ export async function getStatusWithScores(
     }))
     .filter((x): x is { s: ScoredStatusEntry; dir: string } => x.dir !== undefined);
   if (finished.length === 0) return { statuses, warnings };
-  const { loadBuiltinHeadlines, readJobScores } = await import('../results/scores.js');
-  const headlines = await loadBuiltinHeadlines();
+  const { loadBuiltinHeadlines, readJobScores, resultsPathOf } = await import('../results/scores.js');
+  // the benchmark registry (for the headlines) is loaded only once a job has results to read
+  let headlines: HeadlineLookup | undefined;
   for (const { s, dir } of finished) {
+    if (!existsSync(resultsPathOf(dir))) continue;
+    headlines ??= await loadBuiltinHeadlines();
     const r = await readJobScores(dir, headlines);
     if (r === null) continue;
     if ('error' in r) s.scores_error = r.error;

@@ -14,7 +14,11 @@ import { newInvocationId } from '../common/ids.js';
 import { deepClone, isPlainObject, type Obj } from '../common/objects.js';
 import { packageRoot, packageVersion } from '../common/version.js';
 import { loadTaskCatalogue, resolveTask } from '../tasks/catalogue.js';
-import { builtinEquivalentOf, noEquivalentError } from '../tasks/builtin-equivalent.js';
+import {
+  builtinAlternativeHint,
+  builtinEquivalentOf,
+  noEquivalentError,
+} from '../tasks/builtin-equivalent.js';
 import type { TaskCatalogue } from '../tasks/types.js';
 import { buildEngineConfig, taskCommands } from './engine-config.js';
 import { apiKeyName, deploymentEnvVars, evaluationEnvVars, findMissingHostVars } from './env-vars.js';
@@ -188,6 +192,7 @@ export function planInvocation(
       taskDir,
       task,
       evalImage: task.container,
+      builtinAlternative: builtinAlternativeHint(taskName),
       env,
       engineConfig,
       entry,

@@ -25,6 +25,8 @@ export interface PlannedJob {
   taskDir: string; // absolute
   task: TaskDefinition;
   evalImage: string;
+  /** What to suggest when the task's image cannot be pulled: its built-in version, if any. */
+  builtinAlternative: string;
   env: EnvVarSpec[];
   /** The config_ef.yaml object for this job. */
   engineConfig: Obj;

@@ -6,7 +6,8 @@
  */
 import { NelError } from '../common/errors.js';
 import { listBenchmarks } from '../engine/benchmarks/registry.js';
-import { BUILTIN_HARNESS } from './builtin-catalogue.js';
+import { BUILTIN_HARNESS, builtinEngineTasks } from './builtin-catalogue.js';
+import { builtinCatalogue, resolveTask } from './catalogue.js';
 import type { TaskCatalogue, TaskDefinition } from './types.js';
 
 /** The config key that chooses the built-in engine (what `--builtin-engine` sets). */
@@ -51,4 +52,27 @@ export function noEquivalentError(tasks: TaskDefinition[]): NelError {
       hint: 'run without --builtin-engine (execution.builtin_engine) for these, leave them out with -t, or see `nel ls tasks --builtin-engine` for the tasks that have one',
     },
   );
+}
+
+/**
+ * What a failed image pull's hint suggests for a task (written into each local job record at launch, so
+ * that `nel status` reads it without loading the benchmarks): its built-in version, when there is one.
+ */
+export function builtinAlternativeHint(name: string): string {
+  const task = name.split('.').pop() ?? '';
+  const sameName = builtinEngineTasks().some(([n]) => n === task);
+  if (sameName && name === `${BUILTIN_HARNESS}.${task}`)
+    return "or drop the task's container: setting to run it in the built-in engine image (no registry needed)";
+  let equivalent: string | undefined;
+  try {
+    equivalent = equivalentName(resolveTask(builtinCatalogue(), { name }));
+  } catch {
+    // an ambiguous or unknown name: no equivalent to name
+  }
+  if (equivalent) {
+    return `or run it on the built-in engine: nel run ... --builtin-engine (its equivalent there: ${equivalent}; no registry needed)`;
+  }
+  if (sameName)
+    return `or run it on the built-in engine instead (task name ${BUILTIN_HARNESS}.${task}; no registry needed)`;
+  return `the built-in engine has no ${task || 'such'} task yet (nel ls tasks --builtin-engine lists the upstream tasks it runs)`;
 }

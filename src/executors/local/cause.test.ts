@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JobRecord } from '../../launcher/exec-db.js';
+import { taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
 import { readJobStatus } from '../../launcher/job-status.js';
+import { builtinAlternativeHint } from '../../tasks/builtin-equivalent.js';
 import { jobCause, splitErrorLine } from './cause.js';
 
 function job(files: Record<string, string>, data: Record<string, unknown> = {}): JobRecord {
@@ -32,15 +33,14 @@ test('splitErrorLine takes the trailing hint off', () => {
 });
 
 test("Docker's own errors are classified: image, name conflict, mount", () => {
-  const pull = jobCause(
-    job({
-      'logs/client_stdout.log':
-        "Unable to find image 'nvcr.io/nvidia/eval-factory/x:1' locally\n" +
-        'docker: Error response from daemon: pull access denied for nvcr.io/nvidia/eval-factory/x, repository does not exist.\n' +
-        "See 'docker run --help'.\n",
-    }),
-    125,
-  );
+  const pullRec = job({
+    'logs/client_stdout.log':
+      "Unable to find image 'nvcr.io/nvidia/eval-factory/x:1' locally\n" +
+      'docker: Error response from daemon: pull access denied for nvcr.io/nvidia/eval-factory/x, repository does not exist.\n' +
+      "See 'docker run --help'.\n",
+  });
+  pullRec.data.builtin_alternative = builtinAlternativeHint(taskNameOf(pullRec)!);
+  const pull = jobCause(pullRec, 125);
   assert.match(
     pull.cause,
     /^image nvcr\.io\/nvidia\/eval-factory\/x:1 is not present on this machine and could not be pulled: pull access denied/,
@@ -111,15 +111,23 @@ test('a failed pull of an upstream task with a built-in equivalent suggests --bu
       "Unable to find image 'nvcr.io/nvidia/eval-factory/simple-evals:25.10' locally\n" +
       'docker: Error response from daemon: unauthorized: authentication required.\n',
   });
-  rec.config = { evaluation: { tasks: [{ name: 'simple_evals.gpqa_diamond' }] } };
   rec.data.eval_image = 'nvcr.io/nvidia/eval-factory/simple-evals:25.10';
+  // the record carries what nel run worked out at launch (plan.ts -> data.builtin_alternative)
+  rec.data.builtin_alternative = builtinAlternativeHint('simple_evals.gpqa_diamond');
   const cause = jobCause(rec, 125);
   assert.match(
     cause.hint!,
     /docker login nvcr\.io.*nel run \.\.\. --builtin-engine \(its equivalent there: gpqa_diamond/,
   );
-  rec.config = { evaluation: { tasks: [{ name: 'simple_evals.humanevalplus' }] } };
+  rec.data.builtin_alternative = builtinAlternativeHint('simple_evals.humanevalplus');
   assert.match(jobCause(rec, 125).hint!, /has no humanevalplus task yet \(nel ls tasks --builtin-engine/);
+  assert.match(builtinAlternativeHint('builtin.gsm8k'), /drop the task's container/);
+  // a record written without it still gets a pointer to the built-in engine
+  delete rec.data.builtin_alternative;
+  assert.match(
+    jobCause(rec, 125).hint!,
+    /docker login nvcr\.io.*--builtin-engine \(nel ls tasks --builtin-engine/,
+  );
 });
 
 test("a model server that died is named with its own log's last error and hint", () => {

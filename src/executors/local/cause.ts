@@ -6,31 +6,18 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { taskNameOf, type JobRecord } from '../../launcher/exec-db.js';
-import { builtinEngineTasks } from '../../tasks/builtin-catalogue.js';
-import { equivalentName } from '../../tasks/builtin-equivalent.js';
-import { builtinCatalogue, resolveTask } from '../../tasks/catalogue.js';
+import type { JobRecord } from '../../launcher/exec-db.js';
 import type { JobCause } from '../types.js';
 
-/** The hint's second half: the built-in engine's own version of the task, when it has one. */
+/**
+ * The hint's second half: the built-in engine's own version of the task, as `nel run` worked it out for
+ * the job record (data.builtin_alternative; reading it here keeps the benchmark registry out of `nel
+ * status`), or a general pointer for records written without it.
+ */
 function builtinAlternative(rec: JobRecord): string {
-  const name = taskNameOf(rec) ?? '';
-  const task = name.split('.').pop() ?? '';
-  const sameName = builtinEngineTasks().some(([n]) => n === task);
-  if (sameName && name === `builtin.${task}`)
-    return "or drop the task's container: setting to run it in the built-in engine image (no registry needed)";
-  let equivalent: string | undefined;
-  try {
-    equivalent = equivalentName(resolveTask(builtinCatalogue(), { name }));
-  } catch {
-    // an ambiguous or unknown name: no equivalent to name
-  }
-  if (equivalent) {
-    return `or run it on the built-in engine: nel run ... --builtin-engine (its equivalent there: ${equivalent}; no registry needed)`;
-  }
-  if (sameName)
-    return `or run it on the built-in engine instead (task name builtin.${task}; no registry needed)`;
-  return `the built-in engine has no ${task || 'such'} task yet (nel ls tasks --builtin-engine lists the upstream tasks it runs)`;
+  const known = rec.data.builtin_alternative;
+  if (typeof known === 'string' && known !== '') return known;
+  return 'or run it on the built-in engine: nel run ... --builtin-engine (nel ls tasks --builtin-engine lists the upstream tasks it runs; no registry needed)';
 }
 
 export type { JobCause } from '../types.js';

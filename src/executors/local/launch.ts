@@ -97,6 +97,8 @@ export function jobRecordFor(plan: InvocationPlan, index: number, now: Date): Jo
       container: plan.useDocker ? job.containerName : '',
       eval_image: job.evalImage,
       use_docker: plan.useDocker,
+      // read by the cause of a failed image pull (cause.ts), which does not load the benchmarks
+      builtin_alternative: job.builtinAlternative,
     },
     config: plan.resolvedConfig,
   };

@@ -125,6 +125,7 @@ export function buildInvocationPlan(loaded: LoadedConfig, opts: BuildPlanOptions
       taskDir,
       task: nj.task,
       evalImage: nj.evalImage,
+      builtinAlternative: nj.builtinAlternative,
       containerName: useDocker ? `client-${part}-${index}-${stamp}` : '',
       serverContainerName: deployment ? `server-${part}-${index}-${stamp}` : undefined,
       env: nj.env,

@@ -309,6 +309,7 @@ export function buildSlurmPlan(loaded: LoadedConfig, opts: BuildPlanOptions): Sl
       taskDir: stagedTaskDir,
       task: nj.task,
       evalImage: nj.evalImage,
+      builtinAlternative: nj.builtinAlternative,
       containerName: '',
       env: nj.env,
       engineConfig: nj.engineConfig,
