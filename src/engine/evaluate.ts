@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { NelError, errorMessage, isNelError, systemError } from '../common/errors.js';
 import { writeFileAtomic, mkdirp } from '../common/fs.js';
-import { isPlainObject } from '../common/objects.js';
+import { isPlainObject, type Obj } from '../common/objects.js';
 import { normaliseAdapterConfig, type AdapterConfig } from './adapters/adapter-config.js';
 import { buildChain, type ChainDeps, type InterceptorChain } from './adapters/chain.js';
 import { FatalInterceptorError } from './adapters/types.js';
@@ -30,6 +30,7 @@ import { countPairs, createLoglikelihoodLoop } from './loglikelihood-loop.js';
 import { createLogger, type Logger } from './logging.js';
 import { buildResultsDocument, writeMetadata, writeResults, writeRunConfig } from './output/result-files.js';
 import { writeReport } from './output/report.js';
+import { ReportSamples } from '../results/report/model.js';
 import { startRuntimeMonitor } from './output/run-times.js';
 import { SamplesWriter, type SampleLine } from './output/samples-writer.js';
 import { ProgressTracker, type ProgressStream } from './progress.js';
@@ -209,6 +210,7 @@ export async function runEvaluation(
   const transport = createHttpTransport({ connections: parallelism, dispatcher: opts.dispatcher });
   let chain: InterceptorChain | null = null;
   let samplesWriter: SamplesWriter | null = null;
+  let reportSamples: ReportSamples | null = null;
   let progress: ProgressTracker | null = null;
   let firstAnswer: number | null = null;
   let lastAnswer: number | null = null;
@@ -239,6 +241,7 @@ export async function runEvaluation(
         size: report.size,
         title: `${evaluation.config.type} - ${endpoint.model_id}`,
         headlines: () => benchmark.headline,
+        samples: reportSamples ?? undefined,
       });
     } catch (e) {
       log.warn('post_eval_report failed', { error: errorMessage(e) });
@@ -275,6 +278,9 @@ export async function runEvaluation(
       now: opts.now,
     });
     samplesWriter = new SamplesWriter(join(outputDir, SAMPLES_FILE));
+    // The report's samples are gathered as they are written (while requests are in flight), so that the
+    // report need not read samples.jsonl back at the end.
+    if (reportHookConfig(adapter)?.types.includes('html')) reportSamples = new ReportSamples();
     chain = buildChain(adapter, {
       ctx: { outputDir, url: endpoint.url, log, endpointType: endpoint.type },
       transport,
@@ -394,6 +400,7 @@ export async function runEvaluation(
         failedSamples.push({ sample_id: sample.id, error: state.error });
       }
       writer.write(line);
+      reportSamples?.add(line as unknown as Obj);
       if (state.error !== undefined) {
         log.warn(`sample ${sample.id} failed and is counted as wrong: ${state.error}`, {
           failed: failedSamples.length,

@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../../common/fs.js';
 import { DiskCacheStore } from '../adapters/disk-cache-store.js';
 import type { HeadlineLookup } from '../../results/scores.js';
 import { writeJobReport } from '../../results/report/job.js';
+import type { ReportSamples } from '../../results/report/model.js';
 
 export { escapeHtml } from '../../results/report/html.js';
 
@@ -73,6 +74,8 @@ export function writeReport(opts: {
   title: string;
   /** The benchmark's headline, to mark it among the scores. */
   headlines?: HeadlineLookup;
+  /** The samples as the run wrote them (default: read back from samples.jsonl). */
+  samples?: ReportSamples;
 }): number {
   const entries = collectReportEntries(opts.cacheDir, opts.endpoint, opts.size);
   if (opts.reportTypes.includes('json') && entries.length > 0) {
@@ -82,6 +85,7 @@ export function writeReport(opts: {
     writeJobReport(opts.outputDir, {
       title: opts.title,
       headlines: opts.headlines,
+      samples: opts.samples,
       pairs: entries.map((e) => ({
         cache_key: e.cache_key,
         endpoint: e.endpoint,

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { sha256Hex } from '../../common/hash.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
 import { parseYaml } from '../../common/yaml.js';
 import type { HeadlineLookup } from '../scores.js';
@@ -315,8 +315,8 @@ export function cutText(text: string, limit = SAMPLE_TEXT_LIMIT): string {
     : text;
 }
 
-/** A samples.jsonl line as the page shows it. */
-function reportSampleOf(l: Obj, verdictMetric: string | null): ReportSample {
+/** A samples.jsonl line as the page shows it (its verdict is set once the verdict metric is known). */
+function reportSampleOf(l: Obj): ReportSample {
   const scores: Record<string, number> = {};
   if (isPlainObject(l.scores))
     for (const [k, v] of Object.entries(l.scores)) if (typeof v === 'number') scores[k] = v;
@@ -330,7 +330,7 @@ function reportSampleOf(l: Obj, verdictMetric: string | null): ReportSample {
     extracted: Array.isArray(l.extracted) ? l.extracted.map((e) => (e === null ? null : showValue(e))) : [],
     target: l.target === undefined ? '' : showValue(l.target),
     scores,
-    verdict: verdictOf(scores, verdictMetric, l.error),
+    verdict: 'unscored',
     groups: sampleGroups(l),
     flags: Array.isArray(l.flags) ? l.flags.map(String) : [],
   };
@@ -360,45 +360,71 @@ export interface RawPair {
 
 const pretty = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v, null, 2));
 
-/**
- * A cheap signature of a prompt (equal prompts have equal signatures): a string itself, a list its length
- * and its first message's text. Only prompts with the same signature are compared whole.
- */
-function promptSignature(p: unknown): string {
-  if (typeof p === 'string') return `s${p}`;
-  if (!Array.isArray(p)) return `o${typeof p}`;
-  const first: unknown = p[0];
-  const head = isPlainObject(first) ? first.content : first;
-  return `a${p.length}:${typeof head === 'string' ? head : ''}`;
-}
+/** A prompt a request can carry: a string, or a list of strings, token ids or chat messages. */
+const requestShaped = (p: unknown): boolean =>
+  typeof p === 'string' ||
+  (Array.isArray(p) &&
+    p.every((m) => typeof m === 'string' || typeof m === 'number' || (isPlainObject(m) && 'role' in m)));
 
-/** The pairs as the page lists them; each sample whose prompt is a pair's request marks that pair. */
-function attachRequests(samples: ReportSample[], lines: Obj[], pairs: RawPair[]): ReportRequest[] {
-  const requests = pairs.map((p) => ({
-    key: p.cache_key,
-    endpoint: p.endpoint,
-    request: pretty(p.request),
-    response: pretty(p.response),
-  }));
-  const bySignature = new Map<string, { prompt: unknown; pairs: number[] }[]>();
-  pairs.forEach((p, i) => {
-    const prompt = requestPrompt(p.request);
-    if (prompt === undefined) return;
-    const sig = promptSignature(prompt);
-    const list = bySignature.get(sig) ?? [];
-    const same = list.find((c) => isDeepStrictEqual(c.prompt, prompt));
-    if (same) same.pairs.push(i);
-    else list.push({ prompt, pairs: [i] });
-    bySignature.set(sig, list);
-  });
-  if (bySignature.size === 0) return requests;
-  lines.forEach((l, i) => {
-    const prompt = l.prompt ?? l.request;
-    if (prompt === undefined) return;
-    const hit = bySignature.get(promptSignature(prompt))?.find((c) => isDeepStrictEqual(c.prompt, prompt));
-    if (hit) samples[i]!.requests = hit.pairs;
-  });
-  return requests;
+/**
+ * What pairs a prompt with a cached request's: the SHA-256 of its JSON (equal JSON, equal key); none for
+ * a prompt no request carries (log-likelihood pairs, which go out batched as strings).
+ */
+const promptKey = (prompt: unknown): string | null =>
+  requestShaped(prompt) ? sha256Hex(JSON.stringify(prompt)) : null;
+
+/**
+ * The page's samples, gathered line by line: from samples.jsonl, or by the engine as it writes each line,
+ * so that the report need not read the file back at the end of a run. A later line for the same id
+ * replaces an earlier one. Each sample keeps only the key of its prompt, to find its cached
+ * request/response pairs.
+ */
+export class ReportSamples {
+  private readonly byId = new Map<string, { sample: ReportSample; prompt: string | null }>();
+  private scoreKeys: string[] | null = null;
+
+  static fromLines(lines: Obj[]): ReportSamples {
+    const out = new ReportSamples();
+    for (const l of lines) out.add(l);
+    return out;
+  }
+
+  add(line: Obj): void {
+    if (this.scoreKeys === null && isPlainObject(line.scores) && Object.keys(line.scores).length > 0)
+      this.scoreKeys = Object.keys(line.scores);
+    const sample = reportSampleOf(line);
+    this.byId.set(sample.id, { sample, prompt: promptKey(line.prompt ?? line.request) });
+  }
+
+  /** The samples with their verdicts, and the pairs as the page lists them (each marked on its sample). */
+  finish(
+    scores: ReportScore[],
+    pairs: RawPair[],
+  ): { verdictMetric: string | null; samples: ReportSample[]; requests: ReportRequest[] } {
+    const verdictMetric = pickVerdictMetric(this.scoreKeys, scores);
+    const entries = [...this.byId.values()];
+    const samples = entries.map(({ sample }) => ({
+      ...sample,
+      verdict: verdictOf(sample.scores, verdictMetric, sample.error),
+    }));
+    const requests = pairs.map((p) => ({
+      key: p.cache_key,
+      endpoint: p.endpoint,
+      request: pretty(p.request),
+      response: pretty(p.response),
+    }));
+    const byPrompt = new Map<string, number[]>();
+    pairs.forEach((p, i) => {
+      const k = promptKey(requestPrompt(p.request));
+      if (k !== null) byPrompt.set(k, [...(byPrompt.get(k) ?? []), i]);
+    });
+    if (byPrompt.size > 0)
+      entries.forEach(({ prompt }, i) => {
+        const hit = prompt === null ? undefined : byPrompt.get(prompt);
+        if (hit) samples[i]!.requests = hit;
+      });
+    return { verdictMetric, samples, requests };
+  }
 }
 
 /** report.json of the engine (upstream's shape), as raw pairs. */
@@ -427,6 +453,8 @@ export interface JobReportOptions {
   headlines?: HeadlineLookup;
   /** The request/response pairs to show; default: report.json beside the artifacts. */
   pairs?: RawPair[];
+  /** The samples, when the caller gathered them as it wrote samples.jsonl; default: read from the file. */
+  samples?: ReportSamples;
   title?: string;
   now?: () => Date;
 }
@@ -465,15 +493,9 @@ export function buildJobReportData(artifactsDir: string, opts: JobReportOptions 
   const rs = isPlainObject(mf.response_stats) ? mf.response_stats : {};
   const ev = isPlainObject(mf.evaluation) ? mf.evaluation : {};
   const scores = reportScores(results, opts.headlines);
-  const lines = readSampleLines(artifactsDir, notes);
-  const firstScored = lines.find((l) => isPlainObject(l.scores) && Object.keys(l.scores).length > 0);
-  const verdictMetric = pickVerdictMetric(
-    firstScored ? Object.keys(firstScored.scores as Obj) : null,
-    scores,
-  );
-  const samples = lines.map((l) => reportSampleOf(l, verdictMetric));
+  const collected = opts.samples ?? ReportSamples.fromLines(readSampleLines(artifactsDir, notes));
   const pairs = opts.pairs ?? readReportJson(artifactsDir) ?? [];
-  const requests = attachRequests(samples, lines, pairs);
+  const { verdictMetric, samples, requests } = collected.finish(scores, pairs);
   const failed = results && isPlainObject(results.failed_samples) ? results.failed_samples : undefined;
   if (failed) notes.push(`${showValue(failed.count)} sample(s) failed and were counted as wrong`);
   const task = typeof config.type === 'string' ? config.type : (scores[0]?.task ?? 'unknown task');
