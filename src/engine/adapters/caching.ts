@@ -139,6 +139,9 @@ function cachingHooks(
   const saveResponses = reuse || config.save_responses !== false;
   const maxRequests = config.max_saved_requests ?? null;
   const maxResponses = reuse ? null : (config.max_saved_responses ?? null);
+  // A reply whose answer is kept elsewhere need not be here to resume: limited as without reuse.
+  const responseLimit = (req: AdapterRequest): number | null =>
+    req.meta.answerKept === true ? (config.max_saved_responses ?? null) : maxResponses;
   const cacheDir = deps.cacheDir;
   const warn = (m: string): void => (deps.log ? deps.log.warn(m) : undefined);
   const endpointType = deps.endpointType ?? 'chat';
@@ -164,7 +167,7 @@ function cachingHooks(
       // A request whose answer is kept elsewhere is answered from there (before it is sent), never here.
       const lookup = reuse && !kept;
       const storeRequest = saveRequests && (maxRequests == null || savedRequests < maxRequests);
-      const limit = kept ? (config.max_saved_responses ?? null) : maxResponses;
+      const limit = responseLimit(req);
       const storeResponse = saveResponses && (limit == null || savedResponses < limit);
       // Nothing to look up or store: no key to compute.
       if (!lookup && !storeRequest && !storeResponse) return req;
@@ -210,8 +213,7 @@ function cachingHooks(
     onResponse(res, req) {
       const key = keys.get(req);
       if (!key || res.cacheHit || res.status !== 200 || res.fault !== undefined || !saveResponses) return res;
-      // A reply whose answer is kept elsewhere need not be here to resume: limited as without reuse.
-      const limit = req.meta.answerKept === true ? (config.max_saved_responses ?? null) : maxResponses;
+      const limit = responseLimit(req);
       if (limit != null && savedResponses >= limit) return res;
       // Counting needs a lookup; without a limit there is nothing to count.
       if (limit != null && !stores.responses.has(key)) savedResponses++;

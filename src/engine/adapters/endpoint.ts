@@ -48,7 +48,7 @@ export function createEndpointInterceptor(opts: EndpointOptions): Interceptor {
   return { name: 'endpoint', stage: 'request_to_response', ...endpointHooks(opts) };
 }
 
-/** A request for prompt log-probabilities: its reply is read with the entries form of `top_logprobs`. */
+/** A request for prompt log-probabilities: its reply is read without token strings (logprob-reply.ts). */
 const asksPromptLogprobs = (body: Record<string, unknown>): boolean =>
   body.echo === true && body.logprobs != null && body.logprobs !== false;
 

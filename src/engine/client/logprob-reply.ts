@@ -9,9 +9,6 @@
  * parses as JSON.parse has it; a `tokens` or `top_logprobs` of any other shape is left as it is.
  */
 
-/** One `top_logprobs` position as this reader gives it: its alternatives' log-probabilities, or null. */
-export type TopLogprobValues = unknown[] | null;
-
 const TOP = '"top_logprobs"';
 const TOKENS = '"tokens"';
 

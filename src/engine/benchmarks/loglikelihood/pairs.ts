@@ -4,7 +4,7 @@
  * tokenizer is configured), sent with `echo: true`, `logprobs >= 1` and `max_tokens: 0` (or 1, where a
  * server refuses 0; the generated token is then ignored). The reply's `choices[i].logprobs` give one entry
  * per prompt token (`tokens`, `token_logprobs` whose first entry is null, `top_logprobs`, `text_offset`;
- * `top_logprobs` as the reply's objects or as client/logprob-reply.ts reads them, `[token, logprob]` lists);
+ * each `top_logprobs` entry as the reply's object or, as client/logprob-reply.ts reads it, its values);
  * the continuation's log-likelihood is the sum over its tokens and `is_greedy` whether each was the top
  * token, as lm-evaluation-harness's `local-completions` model computes them.
  */
