@@ -272,7 +272,6 @@ export function resolveRunConfig(opts: {
       `The benchmark '${benchmark.name}' does not support the model type '${ep.type}'. The benchmark supports '[${supported
         .map((s) => `'${s}'`)
         .join(', ')}]'.`,
-      `set --model_type (target.api_endpoint.type) to ${supported.join(' or ')} and point --model_url at that endpoint${supported.includes('completions') ? ' (/v1/completions)' : ''}`,
     );
   }
   if (ep.url == null || ep.url === '')
