@@ -378,6 +378,14 @@ test('an IFEval job report filters by instruction type (a real engine run)', { s
       (await page.textContent('#detail')) ?? '',
       new RegExp(`not followed \\(strict\\).*${type}`, 's'),
     );
+    // details are embedded compact and shown indented
+    const details = await page.evaluate(() => {
+      const h = [...(globalThis as G).document.querySelectorAll('#detail h3')].find(
+        (x: G) => x.textContent === 'Details',
+      ) as G;
+      return (h?.nextElementSibling?.textContent ?? null) as string | null;
+    });
+    assert.match(details ?? '', /^\{\n {2}"instruction_id_list": \[\n {4}"/);
     await page.screenshot({ path: join(testArtifactsDir(), 'report-ifeval.png'), fullPage: true });
   } finally {
     await ep.close();

@@ -54,6 +54,10 @@ test('nel report: job and invocation reports from the artifacts; nel compare --h
     assert.equal(j.stdout, `Report: ${out}\n`);
     const job = embedded(out);
     assert.equal(job.job.jobId, `${id}.0`);
+    // the engine built its report from the documents it wrote; rebuilt from the files, it is the same
+    for (const k of ['scores', 'params', 'verdictMetric', 'samples', 'requests', 'stats', 'timings', 'notes'])
+      assert.deepEqual(engine[k], job[k], k);
+    for (const k of ['task', 'model', 'url', 'endpointType']) assert.equal(engine.job[k], job.job[k], k);
     assert.equal(job.job.model, 'reference-model');
     const wrong = Array.from({ length: LIMIT }, (_, i) => i).filter((i) => !isCorrectAt(i, 0.7)).length;
     assert.equal(job.samples.filter((x: { verdict: string }) => x.verdict === 'wrong').length, wrong);

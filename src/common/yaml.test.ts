@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dumpPlainYaml, dumpYaml, dumpYamlSorted, parseYaml } from './yaml.js';
+import { dumpPlainYaml, dumpYaml, dumpYamlSorted, parseYaml, sortedYamlView } from './yaml.js';
 
 const HOSTILE_STRINGS = [
   '',
@@ -117,4 +117,47 @@ test('dumpPlainYaml falls back to the library for data that is not plain', () =>
   assert.equal(dumpPlainYaml({ d }, { sortKeys: true }), dumpYamlSorted({ d }));
   const m = new Map([['k', 1]]);
   assert.equal(dumpPlainYaml({ m }), dumpYaml({ m }));
+});
+
+/** The keys of every object, in order, at every level (deepEqual does not compare key order). */
+function keyOrder(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(keyOrder);
+  if (v !== null && typeof v === 'object') return Object.entries(v).map(([k, x]) => [k, keyOrder(x)]);
+  return null;
+}
+
+test('sortedYamlView is the data as dumpYamlSorted and parseYaml give it back, key order included', () => {
+  const { '<<': _merge, ...keyed } = SAMPLE.keyed;
+  const cases: unknown[] = [
+    { ...SAMPLE, keyed },
+    { b: [undefined, 1, { d: undefined, c: NaN }], a: -0, inf: Infinity, ninf: -Infinity, '10': 1, '9': 2 },
+    {
+      tasks: {
+        gsm8k: { metrics: { exact_match: { scores: { strict: { value: 0.5, stats: { stderr: 0.1 } } } } } },
+      },
+    },
+    [],
+    {},
+    'x',
+    3,
+    null,
+  ];
+  for (const v of cases) {
+    const viaFile = parseYaml(dumpYamlSorted(v));
+    const view = sortedYamlView(v);
+    assert.deepEqual(view, viaFile);
+    assert.deepEqual(keyOrder(view), keyOrder(viaFile));
+  }
+});
+
+test('sortedYamlView gives undefined for data that is not plain', () => {
+  assert.equal(sortedYamlView({ when: new Date(0) }), undefined);
+  assert.equal(sortedYamlView({ m: new Map() }), undefined);
+  assert.equal(sortedYamlView({ f: () => 1 }), undefined);
+  // a `<<` key is a merge key to parseYaml: the file is read instead
+  assert.equal(sortedYamlView(SAMPLE), undefined);
+  class Box {
+    v = 1;
+  }
+  assert.equal(sortedYamlView([new Box()]), undefined);
 });

@@ -148,3 +148,40 @@ export function dumpPlainYaml(value: unknown, opts: { sortKeys?: boolean } = {})
     return sortKeys ? dumpYamlSorted(value) : dumpYaml(value);
   }
 }
+
+/**
+ * Plain JSON-like data as dumpYamlSorted and parseYaml give it back (keys sorted at every level, undefined
+ * values left out, undefined list items null): what a reader of the written file sees, without writing
+ * and parsing it. Undefined for data that is not plain, or that has a `<<` key (a merge key to parseYaml):
+ * the caller reads the file instead.
+ */
+export function sortedYamlView(value: unknown): unknown {
+  try {
+    return sortedCopy(value);
+  } catch (e) {
+    if (!(e instanceof NotPlainData)) throw e;
+    return undefined;
+  }
+}
+
+function sortedCopy(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  switch (typeof v) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return v;
+    case 'object':
+      break;
+    default:
+      throw new NotPlainData();
+  }
+  if (Array.isArray(v)) return v.map(sortedCopy);
+  if (!isPlainRecord(v)) throw new NotPlainData();
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v).sort()) {
+    if (k === '<<') throw new NotPlainData();
+    if (v[k] !== undefined) out[k] = sortedCopy(v[k]);
+  }
+  return out;
+}

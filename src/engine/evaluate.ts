@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { NelError, errorMessage, isNelError, systemError } from '../common/errors.js';
 import { writeFileAtomic, mkdirp } from '../common/fs.js';
+import { sortedYamlView } from '../common/yaml.js';
 import { isPlainObject, type Obj } from '../common/objects.js';
 import { normaliseAdapterConfig, type AdapterConfig } from './adapters/adapter-config.js';
 import { buildChain, type ChainDeps, type InterceptorChain } from './adapters/chain.js';
@@ -28,7 +29,13 @@ import { buildRequestBody, responseText } from './client/request-body.js';
 import { runWorkerPool } from './client/worker-pool.js';
 import { countPairs, createLoglikelihoodLoop } from './loglikelihood-loop.js';
 import { createLogger, type Logger } from './logging.js';
-import { buildResultsDocument, writeMetadata, writeResults, writeRunConfig } from './output/result-files.js';
+import {
+  buildResultsDocument,
+  runConfigDocument,
+  writeMetadata,
+  writeResults,
+  writeRunConfig,
+} from './output/result-files.js';
 import { writeReport } from './output/report.js';
 import { ReportSamples } from '../results/report/model.js';
 import { startRuntimeMonitor } from './output/run-times.js';
@@ -148,6 +155,8 @@ function pairJournalPath(adapter: AdapterConfig, outputDir: string): string | nu
   return join(cacheDirOf(adapter, outputDir), 'loglikelihood_pairs.jsonl');
 }
 
+const asObj = (v: unknown): Obj | undefined => (isPlainObject(v) ? v : undefined);
+
 function cacheDirOf(adapter: AdapterConfig, outputDir: string): string {
   const caching = adapter.interceptors.find((i) => i.name === 'caching' && i.enabled);
   return typeof caching?.config.cache_dir === 'string' ? caching.config.cache_dir : join(outputDir, 'cache');
@@ -189,6 +198,8 @@ export async function runEvaluation(
     throw new NelError('ENGINE_CONFIG', `Unknown task '${taskName}'`, { hint: 'run `nemo-evaluator ls`' });
 
   const adapter = prepareOutputDir(evaluation, env);
+  // run_config.yml as its reader sees it, for the report (which then need not parse the file back)
+  const runConfigView = sortedYamlView(runConfigDocument(evaluation));
   const monitor = startRuntimeMonitor(outputDir, opts.now);
   const params = evaluation.config.params;
   const endpoint = evaluation.target.api_endpoint;
@@ -229,7 +240,7 @@ export async function runEvaluation(
     monitor.finish({ inferenceTimeSeconds: inference });
   };
   // The job's report reads the other artifacts: written last (after results.yml when there is one).
-  const writeJobReport = (): void => {
+  const writeJobReport = (resultsDoc?: Record<string, unknown>): void => {
     const report = reportHookConfig(adapter);
     if (!report) return;
     try {
@@ -242,6 +253,8 @@ export async function runEvaluation(
         title: `${evaluation.config.type} - ${endpoint.model_id}`,
         headlines: () => benchmark.headline,
         samples: reportSamples ?? undefined,
+        results: resultsDoc ? asObj(sortedYamlView(resultsDoc)) : undefined,
+        runConfig: asObj(runConfigView),
       });
     } catch (e) {
       log.warn('post_eval_report failed', { error: errorMessage(e) });
@@ -506,7 +519,7 @@ export async function runEvaluation(
       );
     }
     writeResults(outputDir, doc);
-    writeJobReport();
+    writeJobReport(doc);
     log.info('evaluation finished', { output_dir: outputDir, samples: scored });
     return {
       status: 'success',

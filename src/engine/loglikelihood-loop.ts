@@ -5,7 +5,8 @@
  * is scored as soon as its last pair is in.
  *
  * With the request cache on (answering again), each answered pair is kept in a journal beside it (one
- * JSON line per pair, keyed by model, logprobs and prompt, written behind as the cache's rows are): a rerun
+ * JSON line per pair, keyed by model, logprobs, the prompts of its sample's pairs and its place among them,
+ * written behind as the cache's rows are): a rerun
  * takes those pairs from the journal whatever the batch size, and sends only the others, each once. The
  * journal is the cache of these requests: the response cache does not answer them, and keeps only up to
  * `max_saved_responses` of their replies (the report's examples), not every reply a second time.
@@ -66,9 +67,13 @@ interface Batch {
   done?: SampleState;
 }
 
-/** The journal key of a pair: model, logprobs and the prompt as sent. */
-function pairKey(modelId: string, logprobs: number, encoded: EncodedPair): string {
-  return sha256Hex(JSON.stringify([modelId, logprobs, encoded.prompt]));
+/**
+ * The journal keys of a sample's pairs: one SHA-256 of the model, logprobs and every pair's prompt as
+ * sent (one hash a sample, not a pair), and the pair's place among them.
+ */
+function pairKeys(modelId: string, logprobs: number, encoded: readonly EncodedPair[]): string[] {
+  const base = sha256Hex(JSON.stringify([modelId, logprobs, encoded.map((e) => e.prompt)]));
+  return encoded.map((_e, p) => `${base}.${p}`);
 }
 
 /** The journal's answered pairs (a damaged line, e.g. cut by a kill, is skipped). */
@@ -150,7 +155,8 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
     if (!journalPath) return;
     for (let k = 0; k < refs.length; k++) {
       const r = results[k]!;
-      // The key is hex and the log-likelihood finite (pairResult checks it): no escaping needed.
+      // The key is hex with a place number and the log-likelihood finite (pairResult checks it): no
+      // escaping needed.
       unwritten += `{"k":"${refs[k]!.key}","ll":${r.loglikelihood},"g":${r.isGreedy},"t":${r.tokens}}\n`;
     }
     if (unwritten.length >= JOURNAL_CHUNK) flushJournal();
@@ -240,9 +246,10 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
           results: new Array<LoglikelihoodResult | null>(pairs.length).fill(null),
           remaining: pairs.length,
         };
+        const encoded = pairs.map((pair) => ll.encode(pair));
+        const keys = pairKeys(opts.modelId, ll.logprobs, encoded);
         for (let p = 0; p < pairs.length; p++) {
-          const encoded = ll.encode(pairs[p]!);
-          const key = pairKey(opts.modelId, ll.logprobs, encoded);
+          const key = keys[p]!;
           const known = journal.get(key);
           if (known) {
             state.results[p] = known;
@@ -252,7 +259,7 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
             if (state.remaining === 0) yield { refs: [], done: state };
             continue;
           }
-          batch.push({ state, pair: p, encoded, key });
+          batch.push({ state, pair: p, encoded: encoded[p]!, key });
           if (batch.length >= ll.batchSize) {
             yield { refs: batch };
             batch = [];

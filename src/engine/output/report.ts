@@ -76,6 +76,9 @@ export function writeReport(opts: {
   headlines?: HeadlineLookup;
   /** The samples as the run wrote them (default: read back from samples.jsonl). */
   samples?: ReportSamples;
+  /** results.yml and run_config.yml as written (JobReportOptions; default: read back from the files). */
+  results?: Record<string, unknown>;
+  runConfig?: Record<string, unknown>;
 }): number {
   const entries = collectReportEntries(opts.cacheDir, opts.endpoint, opts.size);
   if (opts.reportTypes.includes('json') && entries.length > 0) {
@@ -86,6 +89,8 @@ export function writeReport(opts: {
       title: opts.title,
       headlines: opts.headlines,
       samples: opts.samples,
+      results: opts.results,
+      runConfig: opts.runConfig,
       pairs: entries.map((e) => ({
         cache_key: e.cache_key,
         endpoint: e.endpoint,

@@ -21,9 +21,14 @@ function excludeNone(v: unknown, keepNullsBelow: string[] = [], path = ''): unkn
 }
 
 /** The merged evaluation with nulls kept and keys sorted. */
-export function writeRunConfig(outputDir: string, evaluation: Evaluation): void {
+/** run_config.yml's document: the evaluation without its metadata (metadata.yaml has that). */
+export function runConfigDocument(evaluation: Evaluation): Record<string, unknown> {
   const { metadata: _m, ...rest } = evaluation;
-  writeFileAtomic(join(outputDir, 'run_config.yml'), dumpYamlSorted(rest));
+  return rest;
+}
+
+export function writeRunConfig(outputDir: string, evaluation: Evaluation): void {
+  writeFileAtomic(join(outputDir, 'run_config.yml'), dumpYamlSorted(runConfigDocument(evaluation)));
 }
 
 export function engineVersioning(env: NodeJS.ProcessEnv): Record<string, string> {

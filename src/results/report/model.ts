@@ -47,7 +47,7 @@ export interface ReportSample {
   instructionsFailed?: string[];
   flags: string[];
   error?: string;
-  /** Benchmark-specific details (pretty JSON), when the line has any. */
+  /** Benchmark-specific details (compact JSON, which the page shows indented), when the line has any. */
   details?: string;
   /** Indices into JobReportData.requests of this sample's cached request/response pairs. */
   requests?: number[];
@@ -341,7 +341,7 @@ function reportSampleOf(l: Obj): ReportSample {
   }
   if (typeof l.error === 'string') s.error = l.error;
   if (isPlainObject(l.details) && Object.keys(l.details).length > 0)
-    s.details = cutText(JSON.stringify(l.details, null, 2));
+    s.details = cutText(JSON.stringify(l.details));
   return s;
 }
 
@@ -455,6 +455,12 @@ export interface JobReportOptions {
   pairs?: RawPair[];
   /** The samples, when the caller gathered them as it wrote samples.jsonl; default: read from the file. */
   samples?: ReportSamples;
+  /**
+   * results.yml and run_config.yml as a reader of the files sees them (sortedYamlView of the documents
+   * written), when the caller has them; default: read from the files.
+   */
+  results?: Obj;
+  runConfig?: Obj;
   title?: string;
   now?: () => Date;
 }
@@ -482,9 +488,9 @@ const STAT_KEYS = [
 /** The report data of one job, from its artifacts dir. Missing files become notes, never errors. */
 export function buildJobReportData(artifactsDir: string, opts: JobReportOptions = {}): JobReportData {
   const notes: string[] = [];
-  const results = readYamlObj(join(artifactsDir, 'results.yml'), notes);
+  const results = opts.results ?? readYamlObj(join(artifactsDir, 'results.yml'), notes);
   if (!results) notes.push('no results.yml: the run has not finished (or failed); no scores');
-  const runConfig = readYamlObj(join(artifactsDir, 'run_config.yml'), notes) ?? results;
+  const runConfig = opts.runConfig ?? readYamlObj(join(artifactsDir, 'run_config.yml'), notes) ?? results;
   const config = runConfig && isPlainObject(runConfig.config) ? runConfig.config : {};
   const target = runConfig && isPlainObject(runConfig.target) ? runConfig.target : {};
   const api = isPlainObject(target.api_endpoint) ? target.api_endpoint : {};

@@ -344,6 +344,15 @@ export const PAGE_SCRIPT = String.raw`
     apply();
   }
 
+  // details are embedded as compact JSON (a smaller page), and indented when shown; cut text stays as it is
+  function prettyJson(text) {
+    try {
+      return JSON.stringify(JSON.parse(text), null, 2);
+    } catch (e) {
+      return text;
+    }
+  }
+
   function showSample(detail, x) {
     detail.textContent = '';
     add(detail, el('h3', null, 'Sample ' + x.id + (x.index !== null ? ' (#' + x.index + ')' : '')));
@@ -362,7 +371,7 @@ export const PAGE_SCRIPT = String.raw`
       p.className = 'response';
       detail.appendChild(p);
     });
-    if (x.details) add(detail, el('h3', null, 'Details'), pre(x.details));
+    if (x.details) add(detail, el('h3', null, 'Details'), pre(prettyJson(x.details)));
     (x.requests || []).forEach(function (k) {
       var r = data.requests[k];
       if (!r) return;
