@@ -90,8 +90,15 @@ function positiveInt(extra: Record<string, unknown>, key: string, fallback: numb
   return n;
 }
 
-/** Records of the data set with a labels file joined in (PIQA's layout), limit_samples applied, each checked. */
-async function openItems(spec: LoglikelihoodSpec, ctx: BenchmarkContext): Promise<SampleStream> {
+/**
+ * Records of the data set with a labels file joined in (PIQA's layout), limit_samples applied, each read
+ * as its item (`items`), so that a wrong layout fails before any request.
+ */
+async function openItems(
+  spec: LoglikelihoodSpec,
+  ctx: BenchmarkContext,
+  items: WeakMap<BenchmarkSample, LoglikelihoodItem>,
+): Promise<SampleStream> {
   const { resolveDataFiles, parseDataFile, limitedCount } = await import('../../datasets/index.js');
   const opts = { extra: ctx.extra, env: ctx.env, signal: ctx.signal, log: ctx.log };
   limitedCount(0, ctx.params.limit_samples);
@@ -132,7 +139,7 @@ async function openItems(spec: LoglikelihoodSpec, ctx: BenchmarkContext): Promis
   const samples: BenchmarkSample[] = [];
   for (let i = 0; i < total; i++) {
     const sample = { id: idOf(records[i]!, i), index: i, data: records[i]! };
-    spec.toItem(sample); // a wrong layout fails before any request
+    items.set(sample, spec.toItem(sample));
     samples.push(sample);
   }
   return { total, samples: () => samples };
@@ -171,7 +178,9 @@ export function defineLoglikelihoodBenchmark(spec: LoglikelihoodSpec): Benchmark
           `${spec.name}: extra.num_fewshot ${fewshot} is not supported by the built-in engine; evaluating 0-shot`,
         );
       }
-      const samples = await openItems(spec, ctx);
+      // each sample's pairs are built once (requests, scoring and the reference endpoint all read them)
+      const items = new WeakMap<BenchmarkSample, LoglikelihoodItem>();
+      const samples = await openItems(spec, ctx, items);
       const tokenizer = await loadPairTokenizer({
         extra: ctx.extra,
         env: ctx.env,
@@ -180,8 +189,6 @@ export function defineLoglikelihoodBenchmark(spec: LoglikelihoodSpec): Benchmark
         log: ctx.log,
       });
       if (tokenizer) ctx.log(`${spec.name}: client-side tokenizer ${tokenizer.name}`);
-      // each sample's pairs are built once (requests, scoring and the reference endpoint all read them)
-      const items = new WeakMap<BenchmarkSample, LoglikelihoodItem>();
       const itemOf = (sample: BenchmarkSample): LoglikelihoodItem => {
         let item = items.get(sample);
         if (!item) items.set(sample, (item = spec.toItem(sample)));

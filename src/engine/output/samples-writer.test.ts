@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SamplesWriter, sampleLineJson, type SampleLine } from './samples-writer.js';
+
+const HOSTILE = [
+  '',
+  ' "q" ',
+  'back\\slash',
+  'new\nline\ttab',
+  '</script>',
+  'é 中文 🙂',
+  '\uD83D lone',
+  '\u2028',
+  '"}]',
+];
+
+/** A small deterministic generator (no Math.random: a failure reproduces). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+function linesFor(seed: number): SampleLine[] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const text = () => pick(HOSTILE) + pick(['Question: x?\nAnswer:', ' choice', '', 'The _ fell']);
+  const out: SampleLine[] = [];
+  for (let i = 0; i < 300; i++) {
+    const n = 1 + Math.floor(r() * 5);
+    const sharedContext = text();
+    const sharedContinuation = text();
+    const shape = pick(['context', 'continuation', 'mixed']);
+    const prompt = Array.from({ length: n }, () => ({
+      context: shape === 'continuation' || (shape === 'mixed' && r() < 0.5) ? text() : sharedContext,
+      continuation: shape === 'context' || (shape === 'mixed' && r() < 0.5) ? text() : sharedContinuation,
+    }));
+    const line: SampleLine = {
+      sample_id: pick(['Mercury_1', ...HOSTILE]),
+      index: i,
+      prompt,
+      responses: prompt.map(() => String(-r() * 10)),
+      extracted: [String(Math.floor(r() * n))],
+      scores: { acc: r() < 0.5 ? 1 : 0, acc_norm: r() < 0.1 ? NaN : 1 },
+      target: pick([undefined, 'x', 0, ...HOSTILE]),
+    };
+    if (r() < 0.7) line.details = { loglikelihoods: [-1.5, -0.25], is_greedy: [true, false], pred: 0 };
+    if (r() < 0.1) line.error = pick(HOSTILE);
+    if (r() < 0.1) line.flags = ['empty_content'];
+    out.push(line);
+  }
+  return out;
+}
+
+test('sampleLineJson is JSON.stringify byte for byte, for log-likelihood lines and any other', () => {
+  for (const seed of [1, 2, 3])
+    for (const line of linesFor(seed)) assert.equal(sampleLineJson(line), JSON.stringify(line));
+  const other: unknown[] = [
+    {
+      sample_id: 'a',
+      index: 0,
+      prompt: 'a completion prompt',
+      responses: ['x'],
+      extracted: [null],
+      scores: {},
+    },
+    {
+      sample_id: 'b',
+      index: 1,
+      prompt: [{ role: 'user', content: 'hi' }],
+      responses: [],
+      extracted: [],
+      scores: {},
+    },
+    // pairs with a third key, pairs in another key order, a class instance, keys of the line in another order
+    {
+      sample_id: 'c',
+      index: 2,
+      prompt: [
+        { context: 'a', continuation: 'b', extra: 1 },
+        { context: 'a', continuation: 'c' },
+      ],
+      responses: [],
+      extracted: [],
+      scores: {},
+    },
+    {
+      sample_id: 'd',
+      index: 3,
+      prompt: [
+        { continuation: 'b', context: 'a' },
+        { continuation: 'c', context: 'a' },
+      ],
+      responses: [],
+      extracted: [],
+      scores: {},
+    },
+    {
+      sample_id: 'e',
+      index: 4,
+      prompt: [
+        new (class P {
+          context = 'a';
+          continuation = 'b';
+        })(),
+        { context: 'a', continuation: 'c' },
+      ],
+      responses: [],
+      extracted: [],
+      scores: {},
+    },
+    {
+      index: 5,
+      sample_id: 'f',
+      prompt: [
+        { context: 'a', continuation: 'b' },
+        { context: 'a', continuation: 'c' },
+      ],
+      responses: [],
+      extracted: [],
+      scores: {},
+    },
+    {
+      sample_id: 'g',
+      index: 6,
+      prompt: [
+        { context: 'a', continuation: 'b' },
+        { context: 'a', continuation: 'c' },
+      ],
+    },
+    {
+      sample_id: 'h',
+      index: 7,
+      prompt: [
+        { context: 'a', continuation: 'b' },
+        { context: 'a', continuation: 'c' },
+      ],
+      target: undefined,
+    },
+  ];
+  for (const line of other) assert.equal(sampleLineJson(line as SampleLine), JSON.stringify(line));
+});
+
+test('SamplesWriter writes one JSON line per sample, read back unchanged', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nel-samples-writer-'));
+  try {
+    const path = join(dir, 'samples.jsonl');
+    const w = new SamplesWriter(path, { chunkBytes: 4096 });
+    const lines = linesFor(7);
+    for (const l of lines) w.write(l);
+    w.close();
+    const back = readFileSync(path, 'utf8').trimEnd().split('\n');
+    assert.equal(back.length, lines.length);
+    back.forEach((text, i) => assert.equal(text, JSON.stringify(lines[i])));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
