@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SamplesWriter, sampleLineJson, type SampleLine } from './samples-writer.js';
+import { SamplesWriter, type SampleLine } from './samples-writer.js';
 
 const HOSTILE = [
   '',
@@ -53,95 +53,6 @@ function linesFor(seed: number): SampleLine[] {
   }
   return out;
 }
-
-test('sampleLineJson is JSON.stringify byte for byte, for log-likelihood lines and any other', () => {
-  for (const seed of [1, 2, 3])
-    for (const line of linesFor(seed)) assert.equal(sampleLineJson(line), JSON.stringify(line));
-  const other: unknown[] = [
-    {
-      sample_id: 'a',
-      index: 0,
-      prompt: 'a completion prompt',
-      responses: ['x'],
-      extracted: [null],
-      scores: {},
-    },
-    {
-      sample_id: 'b',
-      index: 1,
-      prompt: [{ role: 'user', content: 'hi' }],
-      responses: [],
-      extracted: [],
-      scores: {},
-    },
-    // pairs with a third key, pairs in another key order, a class instance, keys of the line in another order
-    {
-      sample_id: 'c',
-      index: 2,
-      prompt: [
-        { context: 'a', continuation: 'b', extra: 1 },
-        { context: 'a', continuation: 'c' },
-      ],
-      responses: [],
-      extracted: [],
-      scores: {},
-    },
-    {
-      sample_id: 'd',
-      index: 3,
-      prompt: [
-        { continuation: 'b', context: 'a' },
-        { continuation: 'c', context: 'a' },
-      ],
-      responses: [],
-      extracted: [],
-      scores: {},
-    },
-    {
-      sample_id: 'e',
-      index: 4,
-      prompt: [
-        new (class P {
-          context = 'a';
-          continuation = 'b';
-        })(),
-        { context: 'a', continuation: 'c' },
-      ],
-      responses: [],
-      extracted: [],
-      scores: {},
-    },
-    {
-      index: 5,
-      sample_id: 'f',
-      prompt: [
-        { context: 'a', continuation: 'b' },
-        { context: 'a', continuation: 'c' },
-      ],
-      responses: [],
-      extracted: [],
-      scores: {},
-    },
-    {
-      sample_id: 'g',
-      index: 6,
-      prompt: [
-        { context: 'a', continuation: 'b' },
-        { context: 'a', continuation: 'c' },
-      ],
-    },
-    {
-      sample_id: 'h',
-      index: 7,
-      prompt: [
-        { context: 'a', continuation: 'b' },
-        { context: 'a', continuation: 'c' },
-      ],
-      target: undefined,
-    },
-  ];
-  for (const line of other) assert.equal(sampleLineJson(line as SampleLine), JSON.stringify(line));
-});
 
 test('SamplesWriter writes one JSON line per sample, read back unchanged', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nel-samples-writer-'));
