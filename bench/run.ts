@@ -2,7 +2,7 @@
  * The performance suite: `npm run bench` (full, writes docs/PERFORMANCE.md) or `npm run bench -- --smoke`
  * (tiny sizes, prints the report and writes it to a temp file unless --write is given).
  * Options: --only <name>[,<name>] (throughput, peer, cached, memory, launcher, container, sandbox, slurm,
- * loglikelihood), --rounds N,
+ * loglikelihood; the partial report goes to a temp file unless --write or --out is given), --rounds N,
  * --data DIR (folder holding gsm8k/test.jsonl; default ../shared/data beside the repository), --out FILE.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -153,7 +153,8 @@ async function main(): Promise<void> {
   });
   const target =
     args.out ??
-    (opts.smoke && !args.write
+    // a partial run (--smoke, --only) would replace the whole report with its part: a temp file unless --write
+    ((opts.smoke || opts.only) && !args.write
       ? join(mkdtempSync(join(tmpdir(), 'nel-bench-report-')), 'PERFORMANCE.md')
       : join(repoRoot(), 'docs', 'PERFORMANCE.md'));
   writeFileSync(target, report);

@@ -20,7 +20,7 @@ import { errorText, makeTemp, removeTemp, type BenchOptions } from '../lib/conte
 import { startEndpointChild } from '../lib/endpoint.js';
 import type { GoalVerdict } from '../lib/goals.js';
 import { fillRatios, medianOf, type Row, type SuiteResult, type Table } from '../lib/results.js';
-import { fmt, rotate } from '../lib/stats.js';
+import { fmt, median, rotate } from '../lib/stats.js';
 
 export const LOGLIK_LABELS = {
   floor: 'raw undici loop, same bodies (floor)',
@@ -112,8 +112,10 @@ async function engineRun(url: string, file: string, limit: number, pairs: number
 
 export async function loglikelihoodThroughput(opts: BenchOptions): Promise<SuiteResult> {
   const limit = opts.smoke ? 200 : 1172;
-  // A round takes well under a second: many alternating rounds, so that the host's noise does not decide.
-  const rounds = opts.smoke ? 2 : Math.max(10, opts.rounds * 4);
+  // A round takes well under a second: many alternating rounds, so that the host's noise does not decide
+  // (on 2 cores the floor's rounds are bimodal: ~0.3 s when it and the endpoint each get a core, ~0.5 s
+  // when they share one; 12 rounds left the median to chance, 24 settle it).
+  const rounds = opts.smoke ? 2 : Math.max(24, opts.rounds * 8);
   const file = join(opts.dataDir, 'arc_challenge', 'ARC-Challenge-Test.jsonl');
   const result: SuiteResult = {
     key: 'loglikelihood',
@@ -144,11 +146,19 @@ export async function loglikelihoodThroughput(opts: BenchOptions): Promise<Suite
       { label: LOGLIK_LABELS.engine, run: () => engineRun(endpoint.url, file, limit, pairs) },
     ];
     for (const c of contenders) await c.run().catch(() => 0); // warm-up, not counted
+    // the bench process's CPU time of each round (both contenders run in it; the endpoint has its own)
+    const cpu = new Map<string, { cpuMs: number[]; wallMs: number[] }>(
+      contenders.map((c) => [c.label, { cpuMs: [], wallMs: [] }]),
+    );
     for (let round = 0; round < rounds; round++) {
       for (const c of rotate(contenders, round)) {
         const row = rows.get(c.label)!;
         try {
+          const before = process.cpuUsage();
           const v = await c.run();
+          const used = process.cpuUsage(before);
+          cpu.get(c.label)!.cpuMs.push((used.user + used.system) / 1000);
+          cpu.get(c.label)!.wallMs.push((pairs / v) * 1000);
           row.values.push(v);
           opts.log(`  loglikelihood round ${round + 1}: ${c.label}: ${v.toFixed(0)} pairs/s`);
         } catch (e) {
@@ -156,6 +166,12 @@ export async function loglikelihoodThroughput(opts: BenchOptions): Promise<Suite
           opts.log(`  loglikelihood round ${round + 1}: ${c.label}: FAILED ${errorText(e)}`);
         }
       }
+    }
+    for (const [label, t] of cpu) {
+      if (t.cpuMs.length === 0) continue;
+      const row = rows.get(label)!;
+      row.note = `per round: CPU ${fmt(median(t.cpuMs))} ms (median) in ${fmt(median(t.wallMs))} ms; wall ${fmt(Math.min(...t.wallMs))}-${fmt(Math.max(...t.wallMs))} ms`;
+      result.facts[`${label === LOGLIK_LABELS.floor ? 'floor' : 'engine'}_cpu_ms`] = median(t.cpuMs);
     }
     const stats = await endpoint.stats();
     if (stats.unknown_prompts > 0) result.notes.push(`${stats.unknown_prompts} prompts were not indexed`);
@@ -200,6 +216,10 @@ export function loglikelihoodGoals(results: SuiteResult[], smoke: boolean): Goal
   };
   if (v.status === 'MISS') {
     v.why = `${((1 - ratio / GOAL_RATIO) * 100).toFixed(0)}% short of ${GOAL_RATIO}x: each pair costs about ${fmt((1 / engine - 1 / floor) * 1e6)} µs more than in the floor`;
+    const fc = s?.facts.floor_cpu_ms;
+    const ec = s?.facts.engine_cpu_ms;
+    if (typeof fc === 'number' && typeof ec === 'number')
+      v.why += `; a round takes ${fmt(ec)} ms of CPU in the engine's process and ${fmt(fc)} ms in the floor's (the endpoint runs in its own)`;
   }
   return [v];
 }
