@@ -1,31 +1,53 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parsePromptLogprobsReply, topLogprobValues } from './logprob-reply.js';
+import { parsePromptLogprobsReply, TopLogprobs, topLogprobValues } from './logprob-reply.js';
 
-/** JSON.parse's value with the reader's two changes (the contract), for comparison. */
+const scalar = (y: unknown) => y === null || typeof y !== 'object';
+/** A top_logprobs the reader rewrites: a list of null or flat objects of scalars. */
+const rewritable = (val: unknown): val is (Record<string, unknown> | null)[] =>
+  Array.isArray(val) &&
+  val.every(
+    (e) =>
+      e === null || (typeof e === 'object' && !Array.isArray(e) && Object.values(e as object).every(scalar)),
+  );
+
+/** JSON.parse's value with the reader's changes (the contract), for comparison. */
 function expected(text: string): unknown {
-  const scalar = (y: unknown) => y === null || typeof y !== 'object';
-  const walk = (x: unknown): unknown => {
-    if (Array.isArray(x)) return x.map(walk);
+  const parsed = JSON.parse(text) as unknown;
+  type Where = 'root' | 'choices' | 'choice' | 'logprobs' | 'other';
+  let outside = false;
+  const walk = (x: unknown, where: Where): unknown => {
+    if (Array.isArray(x)) return x.map((y) => walk(y, where === 'choices' ? 'choice' : 'other'));
     if (x === null || typeof x !== 'object') return x;
     const o: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(x)) {
       if (k === 'tokens' && Array.isArray(val) && val.every((t) => typeof t === 'string')) o[k] = null;
-      else if (
-        k === 'top_logprobs' &&
-        Array.isArray(val) &&
-        val.every(
-          (e) =>
-            e === null ||
-            (typeof e === 'object' && !Array.isArray(e) && Object.values(e as object).every(scalar)),
-        )
-      )
-        o[k] = (val as (Record<string, unknown> | null)[]).map((e) => (e === null ? null : Object.values(e)));
-      else o[k] = walk(val);
+      else if (k === 'top_logprobs' && rewritable(val)) {
+        if (where !== 'logprobs') outside = true;
+        o[k] = val.map((e) => (e === null ? null : Object.values(e)));
+      } else {
+        const next: Where =
+          where === 'root' && k === 'choices'
+            ? 'choices'
+            : where === 'choice' && k === 'logprobs'
+              ? 'logprobs'
+              : 'other';
+        o[k] = walk(val, next);
+      }
     }
     return o;
   };
-  return walk(JSON.parse(text));
+  const rewritten = walk(parsed, 'root');
+  // a rewritable top_logprobs anywhere but in choices[i].logprobs: the reply is read by JSON.parse alone
+  return outside ? parsed : rewritten;
+}
+
+/** The reader's value with each TopLogprobs as its JSON (the list of each position's values). */
+function plain(x: unknown): unknown {
+  if (x instanceof TopLogprobs) return x.toJSON();
+  if (Array.isArray(x)) return x.map(plain);
+  if (x === null || typeof x !== 'object') return x;
+  return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, plain(v)]));
 }
 
 test('prompt log-probability replies: no token strings, top_logprobs as values, the rest as JSON.parse', () => {
@@ -56,9 +78,15 @@ test('prompt log-probability replies: no token strings, top_logprobs as values, 
     JSON.stringify(reply, null, '\t'),
   ]) {
     const got = parsePromptLogprobsReply(text);
-    assert.deepEqual(got, expected(text));
-    const top = (got as typeof reply).choices[0]!.logprobs.top_logprobs as unknown[];
-    assert.deepEqual(top, [null, [-1.5, -2], [-0.25, -1e-3, 0], []]);
+    assert.deepEqual(plain(got), expected(text));
+    const top = (got as typeof reply).choices[0]!.logprobs.top_logprobs as unknown as TopLogprobs;
+    assert.ok(top instanceof TopLogprobs);
+    assert.deepEqual(top.toJSON(), [null, [-1.5, -2], [-0.25, -1e-3, 0], []]);
+    assert.equal(top.length, 4);
+    assert.deepEqual(top.values(0), []);
+    assert.deepEqual(top.values(2), [-0.25, -1e-3, 0]);
+    assert.deepEqual(top.values(9), []);
+    assert.equal(JSON.stringify(top), '[null,[-1.5,-2],[-0.25,-0.001,0],[]]');
     assert.equal((got as typeof reply).choices[0]!.logprobs.tokens, null);
     assert.deepEqual(
       (got as typeof reply).choices[0]!.logprobs.token_logprobs,
@@ -85,6 +113,20 @@ test('shapes it does not know are left as JSON.parse reads them; bad JSON still 
     assert.deepEqual(parsePromptLogprobsReply(text), JSON.parse(text));
   }
   assert.throws(() => parsePromptLogprobsReply('{"top_logprobs": [{"a": -1}'), SyntaxError);
+  // the values of a skipped list are checked as JSON.parse checks them
+  for (const bad of ['-', '1.', '1e', '.5', '+1', '01', '1.2.3', 'NaN', '-Infinity', 'tru', '1-2'])
+    assert.throws(
+      () =>
+        parsePromptLogprobsReply(
+          `{"choices":[{"text":"a","logprobs":{"token_logprobs":[null,-1],"top_logprobs":[null,{"a":${bad}}]}}]}`,
+        ),
+      SyntaxError,
+      bad,
+    );
+  // a list of that shape outside choices[i].logprobs: the reply as JSON.parse reads it (token strings kept)
+  const outside =
+    '{"choices":[{"logprobs":{"tokens":["a"],"top_logprobs":[null]}}],"x":{"top_logprobs":[{"a":-1}]}}';
+  assert.deepEqual(parsePromptLogprobsReply(outside), JSON.parse(outside));
   assert.throws(() => parsePromptLogprobsReply('not json'), SyntaxError);
 });
 
@@ -98,14 +140,24 @@ test('random replies round-trip against JSON.parse (fuzz)', () => {
     const top = Array.from({ length: Math.floor(rnd() * 5) }, () =>
       rnd() < 0.2
         ? null
-        : Object.fromEntries(Array.from({ length: Math.floor(rnd() * 3) }, () => [str(), -rnd() * 10])),
+        : Object.fromEntries(
+            Array.from({ length: Math.floor(rnd() * 3) }, () => [
+              str(),
+              [-rnd() * 10, 0, 1e-7, -1.5e21, true, false, null][Math.floor(rnd() * 7)],
+            ]),
+          ),
     );
-    const reply = {
-      choices: [{ text: str(), logprobs: { tokens: top.map(str), top_logprobs: top, [str()]: [str()] } }],
+    const reply: Record<string, unknown> = {
+      choices: [
+        { text: str(), logprobs: { tokens: top.map(str), top_logprobs: top, [str()]: [str()] } },
+        { text: str(), logprobs: { token_logprobs: [null, -1], top_logprobs: top.slice(1) } },
+      ],
       tokens: rnd() < 0.5 ? [str()] : str(),
     };
+    // now and then a list of the same shape elsewhere: the whole reply is then read by JSON.parse
+    if (rnd() < 0.15) reply.extra = { top_logprobs: [{ [str()]: -1 }] };
     const text = JSON.stringify(reply, null, rnd() < 0.5 ? undefined : 1);
-    assert.deepEqual(parsePromptLogprobsReply(text), expected(text), text);
+    assert.deepEqual(plain(parsePromptLogprobsReply(text)), expected(text), text);
   }
 });
 

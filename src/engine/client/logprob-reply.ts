@@ -3,16 +3,25 @@
  * string per prompt token in `tokens`, and in `top_logprobs` a small object per token whose keys are
  * tokens again; JSON.parse makes all those strings and a new hidden class for nearly every object, which
  * costs about three times the rest of the reply. Scoring reads neither the token strings nor the
- * alternatives' names, only their log-probabilities. So before JSON.parse this reader rewrites, in each
- * object that has them, `"tokens": [...]` (a list of strings) to `null` and `"top_logprobs": [...]` (a
- * list of null or flat objects) to the list of each object's values in the reply's order. Everything else
- * parses as JSON.parse has it; a `tokens` or `top_logprobs` of any other shape is left as it is.
+ * alternatives' names, and the alternatives' values only at the continuation's few positions. So before
+ * JSON.parse this reader rewrites, in each object that has them:
+ *
+ * - `"tokens": [...]` (a list of strings) to `null`;
+ * - `"top_logprobs": [...]` (a list of null or flat objects of JSON scalars) to a placeholder, checked as it
+ *   is skipped, and each `choices[i].logprobs.top_logprobs` becomes a `TopLogprobs`, which reads the values
+ *   of a position from the reply's text when asked (its JSON is the list of each position's values).
+ *
+ * Everything else parses as JSON.parse has it; a `tokens` or `top_logprobs` of any other shape is left as it
+ * is, and a reply with such a list anywhere but in `choices[i].logprobs` is read by JSON.parse alone.
  */
 
 const TOP = '"top_logprobs"';
 const TOKENS = '"tokens"';
+/** The placeholder of the k-th rewritten top_logprobs list: a string no reply's list would be. */
+const PLACEHOLDER = '\u0000nel-top:';
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
 /** The index just past the string whose opening quote is at `at` (JSON escapes skipped). */
 function stringEnd(text: string, at: number): number {
@@ -32,64 +41,125 @@ const skipSpace = (text: string, i: number): number => {
   return i;
 };
 
-/** The end of a scalar (number, true, false, null) starting at `i`. */
-function scalarEnd(text: string, i: number): number {
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2c || c === 0x7d || c === 0x5d || isSpace(c)) break;
-    i++;
-  }
+/** The end of the digits from `i`. */
+function digitsEnd(text: string, i: number): number {
+  while (i < text.length && isDigit(text.charCodeAt(i))) i++;
   return i;
 }
 
 /**
- * The `top_logprobs` list starting at `start` (its `[`) as the list of each object's values, and the index
- * past it; null when it is not a list of null or flat objects of scalars (then it is left as it is).
+ * The end of the JSON scalar (null, true, false or a number as JSON's grammar has it) starting at `i`, or
+ * -1 when there is none: the values of a skipped list are checked as JSON.parse would check them.
  */
-function rewriteTop(text: string, start: number): { out: string; end: number } | null {
-  let out = '[';
-  let i = skipSpace(text, start + 1);
-  if (text.charCodeAt(i) === 0x5d) return { out: '[]', end: i + 1 };
+function scalarEnd(text: string, i: number): number {
+  for (const word of ['null', 'true', 'false']) if (text.startsWith(word, i)) return i + word.length;
+  let j = i;
+  if (text.charCodeAt(j) === 0x2d /* - */) j++;
+  if (text.charCodeAt(j) === 0x30 /* 0 */) j++;
+  else if (isDigit(text.charCodeAt(j))) j = digitsEnd(text, j);
+  else return -1;
+  if (text.charCodeAt(j) === 0x2e /* . */) {
+    const f = digitsEnd(text, j + 1);
+    if (f === j + 1) return -1;
+    j = f;
+  }
+  const e = text.charCodeAt(j);
+  if (e === 0x65 || e === 0x45 /* e E */) {
+    let k = j + 1;
+    const sign = text.charCodeAt(k);
+    if (sign === 0x2b || sign === 0x2d) k++;
+    const x = digitsEnd(text, k);
+    if (x === k) return -1;
+    j = x;
+  }
+  return j;
+}
+
+/** A checked scalar's value (as JSON.parse reads it). */
+function scalarValue(text: string, start: number, end: number): unknown {
+  const c = text.charCodeAt(start);
+  if (c === 0x6e) return null;
+  if (c === 0x74) return true;
+  if (c === 0x66) return false;
+  return Number(text.slice(start, end));
+}
+
+/**
+ * Skip the flat object whose `{` is at `at`, calling `value(start, end)` for each value in order; returns
+ * the index past it, or -1 when it is not an object of JSON scalars.
+ */
+function skipFlatObject(text: string, at: number, value?: (start: number, end: number) => void): number {
+  let i = skipSpace(text, at + 1);
+  if (text.charCodeAt(i) === 0x7d) return i + 1;
   for (;;) {
+    if (text.charCodeAt(i) !== 0x22) return -1;
+    const keyEnd = stringEnd(text, i);
+    if (keyEnd < 0) return -1;
+    i = skipSpace(text, keyEnd);
+    if (text.charCodeAt(i) !== 0x3a /* : */) return -1;
+    i = skipSpace(text, i + 1);
+    const end = scalarEnd(text, i);
+    if (end < 0) return -1;
+    value?.(i, end);
+    i = skipSpace(text, end);
+    const sep = text.charCodeAt(i);
+    if (sep === 0x7d) return i + 1;
+    if (sep !== 0x2c) return -1;
+    i = skipSpace(text, i + 1);
+  }
+}
+
+/**
+ * The `top_logprobs` list starting at `start` (its `[`): where each entry starts, and the index past the
+ * list; null when it is not a list of null or flat objects of JSON scalars (then it is left as it is).
+ */
+function skipTopList(text: string, start: number): { starts: number[]; end: number } | null {
+  const starts: number[] = [];
+  let i = skipSpace(text, start + 1);
+  if (text.charCodeAt(i) === 0x5d) return { starts, end: i + 1 };
+  for (;;) {
+    starts.push(i);
     const c = text.charCodeAt(i);
     if (c === 0x6e /* n */) {
       if (!text.startsWith('null', i)) return null;
-      out += 'null';
       i += 4;
     } else if (c === 0x7b /* { */) {
-      i = skipSpace(text, i + 1);
-      out += '[';
-      if (text.charCodeAt(i) === 0x7d) i++;
-      else
-        for (let first = true; ; first = false) {
-          if (text.charCodeAt(i) !== 0x22) return null;
-          const keyEnd = stringEnd(text, i);
-          if (keyEnd < 0) return null;
-          i = skipSpace(text, keyEnd);
-          if (text.charCodeAt(i) !== 0x3a /* : */) return null;
-          i = skipSpace(text, i + 1);
-          const v = text.charCodeAt(i);
-          if (v === 0x7b || v === 0x5b || v === 0x22) return null; // only scalars
-          const valueEnd = scalarEnd(text, i);
-          if (valueEnd === i) return null;
-          out += first ? text.slice(i, valueEnd) : ',' + text.slice(i, valueEnd);
-          i = skipSpace(text, valueEnd);
-          const sep = text.charCodeAt(i);
-          if (sep === 0x7d) {
-            i++;
-            break;
-          }
-          if (sep !== 0x2c) return null;
-          i = skipSpace(text, i + 1);
-        }
-      out += ']';
+      i = skipFlatObject(text, i);
+      if (i < 0) return null;
     } else return null;
     i = skipSpace(text, i);
     const sep = text.charCodeAt(i);
-    if (sep === 0x5d) return { out: out + ']', end: i + 1 };
+    if (sep === 0x5d) return { starts, end: i + 1 };
     if (sep !== 0x2c) return null;
-    out += ',';
     i = skipSpace(text, i + 1);
+  }
+}
+
+/**
+ * One choice's `top_logprobs`, read from the reply's text when asked: `values(t)` is the list of position
+ * t's values in the reply's order (none for null or an empty object). Its JSON (logs, a re-serialised
+ * reply) is the list of those lists, null where the reply has null.
+ */
+export class TopLogprobs {
+  constructor(
+    private readonly text: string,
+    private readonly starts: readonly number[],
+  ) {}
+
+  get length(): number {
+    return this.starts.length;
+  }
+
+  values(t: number): unknown[] {
+    const at = this.starts[t];
+    const out: unknown[] = [];
+    if (at === undefined || this.text.charCodeAt(at) !== 0x7b) return out;
+    skipFlatObject(this.text, at, (s, e) => out.push(scalarValue(this.text, s, e)));
+    return out;
+  }
+
+  toJSON(): (unknown[] | null)[] {
+    return this.starts.map((at, t) => (this.text.charCodeAt(at) === 0x7b ? this.values(t) : null));
   }
 }
 
@@ -121,12 +191,35 @@ function valueStart(text: string, at: number, keyLength: number): number {
 }
 
 /**
+ * Put a TopLogprobs in place of each placeholder in `choices[i].logprobs.top_logprobs`; false when the
+ * placeholders found are not exactly the lists rewritten (one was elsewhere in the reply).
+ */
+function attachTopLogprobs(body: unknown, text: string, lists: number[][]): boolean {
+  const choices = (body as { choices?: unknown } | null)?.choices;
+  if (!Array.isArray(choices)) return false;
+  const used = new Array<boolean>(lists.length).fill(false);
+  let found = 0;
+  for (const choice of choices) {
+    const lp = (choice as { logprobs?: unknown } | null)?.logprobs as Record<string, unknown> | undefined;
+    const v = lp?.top_logprobs;
+    if (typeof v !== 'string' || !v.startsWith(PLACEHOLDER)) continue;
+    const k = Number(v.slice(PLACEHOLDER.length));
+    if (!Number.isInteger(k) || k < 0 || k >= lists.length || used[k]) return false;
+    used[k] = true;
+    found++;
+    lp!.top_logprobs = new TopLogprobs(text, lists[k]!);
+  }
+  return found === lists.length;
+}
+
+/**
  * The reply parsed as JSON.parse would, except that each `tokens` list of strings is null and each
- * `top_logprobs` list of flat objects is the list of their values. Throws JSON.parse's error for a body
- * that is not JSON.
+ * `choices[i].logprobs.top_logprobs` list of flat objects a TopLogprobs. Throws JSON.parse's error for a
+ * body that is not JSON.
  */
 export function parsePromptLogprobsReply(text: string): unknown {
-  let out = '';
+  const parts: string[] = [];
+  const lists: number[][] = [];
   let copied = 0;
   let nextTop = text.indexOf(TOP);
   let nextTokens = text.indexOf(TOKENS);
@@ -138,15 +231,16 @@ export function parsePromptLogprobsReply(text: string): unknown {
     const v = valueStart(text, at, key.length);
     if (v >= 0 && text.charCodeAt(v) === 0x5b) {
       if (isTop) {
-        const list = rewriteTop(text, v);
+        const list = skipTopList(text, v);
         if (list) {
-          out += text.slice(copied, v) + list.out;
+          parts.push(text.slice(copied, v), `"\\u0000nel-top:${lists.length}"`);
+          lists.push(list.starts);
           copied = resume = list.end;
         }
       } else {
         const end = stringListEnd(text, v);
         if (end >= 0) {
-          out += text.slice(copied, v) + 'null';
+          parts.push(text.slice(copied, v), 'null');
           copied = resume = end;
         }
       }
@@ -157,10 +251,14 @@ export function parsePromptLogprobsReply(text: string): unknown {
     if (nextTop >= 0 && nextTop < resume) nextTop = text.indexOf(TOP, resume);
     if (nextTokens >= 0 && nextTokens < resume) nextTokens = text.indexOf(TOKENS, resume);
   }
-  return JSON.parse(copied === 0 ? text : out + text.slice(copied)) as unknown;
+  if (copied === 0) return JSON.parse(text) as unknown;
+  parts.push(text.slice(copied));
+  const body = JSON.parse(parts.join('')) as unknown;
+  if (lists.length === 0 || attachTopLogprobs(body, text, lists)) return body;
+  return JSON.parse(text) as unknown;
 }
 
-/** The alternatives' log-probabilities of one `top_logprobs` position, in either shape. */
+/** The alternatives' log-probabilities of one `top_logprobs` position, as the reply has it or as values. */
 export function topLogprobValues(top: unknown): unknown[] {
   if (Array.isArray(top)) return top;
   if (top !== null && typeof top === 'object') return Object.values(top);

@@ -4,13 +4,13 @@
  * tokenizer is configured), sent with `echo: true`, `logprobs >= 1` and `max_tokens: 0` (or 1, where a
  * server refuses 0; the generated token is then ignored). The reply's `choices[i].logprobs` give one entry
  * per prompt token (`tokens`, `token_logprobs` whose first entry is null, `top_logprobs`, `text_offset`;
- * each `top_logprobs` entry as the reply's object or, as client/logprob-reply.ts reads it, its values);
+ * `top_logprobs` as the reply's list of objects or, as client/logprob-reply.ts reads it, a TopLogprobs);
  * the continuation's log-likelihood is the sum over its tokens and `is_greedy` whether each was the top
  * token, as lm-evaluation-harness's `local-completions` model computes them.
  */
 import { codePointLength } from '../../../common/text.js';
 import { isPlainObject } from '../../../common/objects.js';
-import { topLogprobValues } from '../../client/logprob-reply.js';
+import { TopLogprobs, topLogprobValues } from '../../client/logprob-reply.js';
 import type { PairTokenizer } from './tokenizer.js';
 
 import type { LoglikelihoodPair, LoglikelihoodResult } from '../types.js';
@@ -73,7 +73,7 @@ export class LogprobReplyError extends Error {}
 interface ChoiceLogprobs {
   tokens: unknown[];
   token_logprobs: unknown[];
-  top_logprobs: unknown[] | null;
+  top_logprobs: unknown[] | TopLogprobs | null;
   text_offset: unknown[] | null;
 }
 
@@ -88,7 +88,8 @@ function logprobsOf(choice: unknown, i: number): ChoiceLogprobs {
   return {
     tokens: Array.isArray(lp.tokens) ? lp.tokens : [],
     token_logprobs: lp.token_logprobs,
-    top_logprobs: Array.isArray(lp.top_logprobs) ? lp.top_logprobs : null,
+    top_logprobs:
+      Array.isArray(lp.top_logprobs) || lp.top_logprobs instanceof TopLogprobs ? lp.top_logprobs : null,
     text_offset: Array.isArray(lp.text_offset) ? lp.text_offset : null,
   };
 }
@@ -139,7 +140,8 @@ export function pairResult(
     }
     sum += v;
     if (greedy && lp.top_logprobs) {
-      for (const alt of topLogprobValues(lp.top_logprobs[t])) {
+      const top = lp.top_logprobs;
+      for (const alt of top instanceof TopLogprobs ? top.values(t) : topLogprobValues(top[t])) {
         if (typeof alt === 'number' && alt > v) {
           greedy = false;
           break;
