@@ -21,6 +21,7 @@ const TOKENS = '"tokens"';
 const PLACEHOLDER = '\u0000nel-top:';
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+const LITERALS = ['null', 'true', 'false'];
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
 /** The index just past the string whose opening quote is at `at` (JSON escapes skipped). */
@@ -52,7 +53,7 @@ function digitsEnd(text: string, i: number): number {
  * -1 when there is none: the values of a skipped list are checked as JSON.parse would check them.
  */
 function scalarEnd(text: string, i: number): number {
-  for (const word of ['null', 'true', 'false']) if (text.startsWith(word, i)) return i + word.length;
+  for (const word of LITERALS) if (text.startsWith(word, i)) return i + word.length;
   let j = i;
   if (text.charCodeAt(j) === 0x2d /* - */) j++;
   if (text.charCodeAt(j) === 0x30 /* 0 */) j++;
@@ -84,30 +85,49 @@ function scalarValue(text: string, start: number, end: number): unknown {
   return Number(text.slice(start, end));
 }
 
+/** Reads the item at `i`: its end, or -1 when it is not one (module-level, so that no closure is made). */
+type ItemReader<C> = (text: string, i: number, ctx: C) => number;
+
 /**
- * Skip the flat object whose `{` is at `at`, calling `value(start, end)` for each value in order; returns
- * the index past it, or -1 when it is not an object of JSON scalars.
+ * Skip the comma-separated items between the opener at `at` and its `close` character (`]` or `}`), each
+ * read by `item`; returns the index past `close`, or -1.
  */
-function skipFlatObject(text: string, at: number, value?: (start: number, end: number) => void): number {
+function skipSeparated<C>(text: string, at: number, close: number, item: ItemReader<C>, ctx: C): number {
   let i = skipSpace(text, at + 1);
-  if (text.charCodeAt(i) === 0x7d) return i + 1;
+  if (text.charCodeAt(i) === close) return i + 1;
   for (;;) {
-    if (text.charCodeAt(i) !== 0x22) return -1;
-    const keyEnd = stringEnd(text, i);
-    if (keyEnd < 0) return -1;
-    i = skipSpace(text, keyEnd);
-    if (text.charCodeAt(i) !== 0x3a /* : */) return -1;
-    i = skipSpace(text, i + 1);
-    const end = scalarEnd(text, i);
+    const end = item(text, i, ctx);
     if (end < 0) return -1;
-    value?.(i, end);
     i = skipSpace(text, end);
     const sep = text.charCodeAt(i);
-    if (sep === 0x7d) return i + 1;
+    if (sep === close) return i + 1;
     if (sep !== 0x2c) return -1;
     i = skipSpace(text, i + 1);
   }
 }
+
+/** A string. */
+const stringItem: ItemReader<unknown> = (text, i) => (text.charCodeAt(i) === 0x22 ? stringEnd(text, i) : -1);
+
+/** A `"key": scalar` member, its value handed to `value` when given. */
+const memberItem: ItemReader<((start: number, end: number) => void) | undefined> = (text, i, value) => {
+  const keyEnd = stringItem(text, i, undefined);
+  if (keyEnd < 0) return -1;
+  let j = skipSpace(text, keyEnd);
+  if (text.charCodeAt(j) !== 0x3a /* : */) return -1;
+  j = skipSpace(text, j + 1);
+  const end = scalarEnd(text, j);
+  if (end >= 0) value?.(j, end);
+  return end;
+};
+
+/** A `top_logprobs` entry: null or a flat object of scalars (its start noted in `starts`). */
+const topEntryItem: ItemReader<number[]> = (text, i, starts) => {
+  starts.push(i);
+  const c = text.charCodeAt(i);
+  if (c === 0x6e /* n */) return text.startsWith('null', i) ? i + 4 : -1;
+  return c === 0x7b /* { */ ? skipSeparated(text, i, 0x7d, memberItem, undefined) : -1;
+};
 
 /**
  * The `top_logprobs` list starting at `start` (its `[`): where each entry starts, and the index past the
@@ -115,24 +135,8 @@ function skipFlatObject(text: string, at: number, value?: (start: number, end: n
  */
 function skipTopList(text: string, start: number): { starts: number[]; end: number } | null {
   const starts: number[] = [];
-  let i = skipSpace(text, start + 1);
-  if (text.charCodeAt(i) === 0x5d) return { starts, end: i + 1 };
-  for (;;) {
-    starts.push(i);
-    const c = text.charCodeAt(i);
-    if (c === 0x6e /* n */) {
-      if (!text.startsWith('null', i)) return null;
-      i += 4;
-    } else if (c === 0x7b /* { */) {
-      i = skipFlatObject(text, i);
-      if (i < 0) return null;
-    } else return null;
-    i = skipSpace(text, i);
-    const sep = text.charCodeAt(i);
-    if (sep === 0x5d) return { starts, end: i + 1 };
-    if (sep !== 0x2c) return null;
-    i = skipSpace(text, i + 1);
-  }
+  const end = skipSeparated(text, start, 0x5d, topEntryItem, starts);
+  return end < 0 ? null : { starts, end };
 }
 
 /**
@@ -154,7 +158,7 @@ export class TopLogprobs {
     const at = this.starts[t];
     const out: unknown[] = [];
     if (at === undefined || this.text.charCodeAt(at) !== 0x7b) return out;
-    skipFlatObject(this.text, at, (s, e) => out.push(scalarValue(this.text, s, e)));
+    skipSeparated(this.text, at, 0x7d, memberItem, (s, e) => out.push(scalarValue(this.text, s, e)));
     return out;
   }
 
@@ -164,20 +168,8 @@ export class TopLogprobs {
 }
 
 /** The end of the list of strings starting at `start` (its `[`), or -1 when it is not one. */
-function stringListEnd(text: string, start: number): number {
-  let i = skipSpace(text, start + 1);
-  if (text.charCodeAt(i) === 0x5d) return i + 1;
-  for (;;) {
-    if (text.charCodeAt(i) !== 0x22) return -1;
-    const e = stringEnd(text, i);
-    if (e < 0) return -1;
-    i = skipSpace(text, e);
-    const sep = text.charCodeAt(i);
-    if (sep === 0x5d) return i + 1;
-    if (sep !== 0x2c) return -1;
-    i = skipSpace(text, i + 1);
-  }
-}
+const stringListEnd = (text: string, start: number): number =>
+  skipSeparated(text, start, 0x5d, stringItem, undefined);
 
 /** Where the value of the key whose opening quote is at `at` starts, or -1 when that is no key. */
 function valueStart(text: string, at: number, keyLength: number): number {
