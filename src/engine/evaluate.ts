@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { NelError, errorMessage, isNelError, systemError } from '../common/errors.js';
 import { writeFileAtomic, mkdirp } from '../common/fs.js';
-import { sortedYamlView } from '../common/yaml.js';
 import { isPlainObject, type Obj } from '../common/objects.js';
 import { normaliseAdapterConfig, type AdapterConfig } from './adapters/adapter-config.js';
 import { buildChain, type ChainDeps, type InterceptorChain } from './adapters/chain.js';
@@ -29,13 +28,7 @@ import { buildRequestBody, responseText } from './client/request-body.js';
 import { runWorkerPool } from './client/worker-pool.js';
 import { countPairs, createLoglikelihoodLoop } from './loglikelihood-loop.js';
 import { createLogger, type Logger } from './logging.js';
-import {
-  buildResultsDocument,
-  runConfigDocument,
-  writeMetadata,
-  writeResults,
-  writeRunConfig,
-} from './output/result-files.js';
+import { buildResultsDocument, writeMetadata, writeResults, writeRunConfig } from './output/result-files.js';
 import { writeReport } from './output/report.js';
 import { ReportSamples } from '../results/report/model.js';
 import { startRuntimeMonitor } from './output/run-times.js';
@@ -155,15 +148,19 @@ function pairJournalPath(adapter: AdapterConfig, outputDir: string): string | nu
   return join(cacheDirOf(adapter, outputDir), 'loglikelihood_pairs.jsonl');
 }
 
-const asObj = (v: unknown): Obj | undefined => (isPlainObject(v) ? v : undefined);
-
 function cacheDirOf(adapter: AdapterConfig, outputDir: string): string {
   const caching = adapter.interceptors.find((i) => i.name === 'caching' && i.enabled);
   return typeof caching?.config.cache_dir === 'string' ? caching.config.cache_dir : join(outputDir, 'cache');
 }
 
-/** Prepare the output dir and write run_config.yml / metadata.yaml; returns the expanded adapter config. */
-export function prepareOutputDir(evaluation: Evaluation, env: NodeJS.ProcessEnv): AdapterConfig {
+/**
+ * Prepare the output dir and write run_config.yml / metadata.yaml; returns the expanded adapter config and
+ * run_config.yml as its reader sees it (for the report).
+ */
+export function prepareOutputDir(
+  evaluation: Evaluation,
+  env: NodeJS.ProcessEnv,
+): { adapter: AdapterConfig; runConfig: Obj | undefined } {
   const outputDir = evaluation.config.output_dir;
   try {
     mkdirp(outputDir);
@@ -177,12 +174,12 @@ export function prepareOutputDir(evaluation: Evaluation, env: NodeJS.ProcessEnv)
   evaluation.target.api_endpoint.adapter_config = adapter as unknown as Record<string, unknown>;
   try {
     deleteStaleMarkers(outputDir);
-    writeRunConfig(outputDir, evaluation);
+    const runConfig = writeRunConfig(outputDir, evaluation);
     if (isPlainObject(evaluation.metadata)) writeMetadata(outputDir, evaluation.metadata, env);
+    return { adapter, runConfig };
   } catch (e) {
     throw systemError(e, outputDir) ?? e;
   }
-  return adapter;
 }
 
 export async function runEvaluation(
@@ -197,9 +194,8 @@ export async function runEvaluation(
   if (!benchmark)
     throw new NelError('ENGINE_CONFIG', `Unknown task '${taskName}'`, { hint: 'run `nemo-evaluator ls`' });
 
-  const adapter = prepareOutputDir(evaluation, env);
-  // run_config.yml as its reader sees it, for the report (which then need not parse the file back)
-  const runConfigView = sortedYamlView(runConfigDocument(evaluation));
+  // run_config.yml and results.yml as their reader sees them go to the report, which then parses neither
+  const { adapter, runConfig: runConfigRead } = prepareOutputDir(evaluation, env);
   const monitor = startRuntimeMonitor(outputDir, opts.now);
   const params = evaluation.config.params;
   const endpoint = evaluation.target.api_endpoint;
@@ -240,7 +236,7 @@ export async function runEvaluation(
     monitor.finish({ inferenceTimeSeconds: inference });
   };
   // The job's report reads the other artifacts: written last (after results.yml when there is one).
-  const writeJobReport = (resultsDoc?: Record<string, unknown>): void => {
+  const writeJobReport = (resultsRead?: Obj): void => {
     const report = reportHookConfig(adapter);
     if (!report) return;
     try {
@@ -253,8 +249,8 @@ export async function runEvaluation(
         title: `${evaluation.config.type} - ${endpoint.model_id}`,
         headlines: () => benchmark.headline,
         samples: reportSamples ?? undefined,
-        results: resultsDoc ? asObj(sortedYamlView(resultsDoc)) : undefined,
-        runConfig: asObj(runConfigView),
+        results: resultsRead,
+        runConfig: runConfigRead,
       });
     } catch (e) {
       log.warn('post_eval_report failed', { error: errorMessage(e) });
@@ -518,8 +514,7 @@ export async function runEvaluation(
         `${emptyContent} sample(s) got a reply with empty content (content null, or only reasoning) and were scored as empty answers; flagged "${EMPTY_CONTENT_FLAG}" in samples.jsonl`,
       );
     }
-    writeResults(outputDir, doc);
-    writeJobReport(doc);
+    writeJobReport(writeResults(outputDir, doc));
     log.info('evaluation finished', { output_dir: outputDir, samples: scored });
     return {
       status: 'success',

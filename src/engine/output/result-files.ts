@@ -2,9 +2,9 @@
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { writeFileAtomic } from '../../common/fs.js';
-import { isPlainObject } from '../../common/objects.js';
+import { isPlainObject, type Obj } from '../../common/objects.js';
 import { packageVersion } from '../../common/version.js';
-import { dumpYamlSorted } from '../../common/yaml.js';
+import { dumpYamlSorted, sortedYamlView } from '../../common/yaml.js';
 import type { Evaluation, EvaluationResult } from '../types.js';
 
 /** Drop null/undefined values at model level (nulls inside `params.extra` are kept, like upstream). */
@@ -20,15 +20,20 @@ function excludeNone(v: unknown, keepNullsBelow: string[] = [], path = ''): unkn
   return out;
 }
 
-/** The merged evaluation with nulls kept and keys sorted. */
-/** run_config.yml's document: the evaluation without its metadata (metadata.yaml has that). */
-export function runConfigDocument(evaluation: Evaluation): Record<string, unknown> {
-  const { metadata: _m, ...rest } = evaluation;
-  return rest;
-}
+/** A written document as a reader of its file sees it (sortedYamlView), when it is plain data. */
+const asRead = (doc: unknown): Obj | undefined => {
+  const v = sortedYamlView(doc);
+  return isPlainObject(v) ? v : undefined;
+};
 
-export function writeRunConfig(outputDir: string, evaluation: Evaluation): void {
-  writeFileAtomic(join(outputDir, 'run_config.yml'), dumpYamlSorted(runConfigDocument(evaluation)));
+/**
+ * run_config.yml: the merged evaluation without its metadata (metadata.yaml has that), keys sorted.
+ * Returns it as a reader of the file sees it (the report uses that instead of parsing the file back).
+ */
+export function writeRunConfig(outputDir: string, evaluation: Evaluation): Obj | undefined {
+  const { metadata: _m, ...rest } = evaluation;
+  writeFileAtomic(join(outputDir, 'run_config.yml'), dumpYamlSorted(rest));
+  return asRead(rest);
 }
 
 export function engineVersioning(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -75,6 +80,8 @@ export function buildResultsDocument(opts: {
   return doc;
 }
 
-export function writeResults(outputDir: string, doc: Record<string, unknown>): void {
+/** results.yml; returns it as a reader of the file sees it (see writeRunConfig). */
+export function writeResults(outputDir: string, doc: Record<string, unknown>): Obj | undefined {
   writeFileAtomic(join(outputDir, 'results.yml'), dumpYamlSorted(doc));
+  return asRead(doc);
 }

@@ -30,13 +30,8 @@ function linesFor(seed: number): SampleLine[] {
   const out: SampleLine[] = [];
   for (let i = 0; i < 300; i++) {
     const n = 1 + Math.floor(r() * 5);
-    const sharedContext = text();
-    const sharedContinuation = text();
-    const shape = pick(['context', 'continuation', 'mixed']);
-    const prompt = Array.from({ length: n }, () => ({
-      context: shape === 'continuation' || (shape === 'mixed' && r() < 0.5) ? text() : sharedContext,
-      continuation: shape === 'context' || (shape === 'mixed' && r() < 0.5) ? text() : sharedContinuation,
-    }));
+    const context = text();
+    const prompt = Array.from({ length: n }, () => ({ context, continuation: text() }));
     const line: SampleLine = {
       sample_id: pick(['Mercury_1', ...HOSTILE]),
       index: i,
