@@ -85,6 +85,7 @@ function positiveInt(extra: Record<string, unknown>, key: string, fallback: numb
     throw new NelError(
       'ENGINE_CONFIG',
       `config.params.extra.${key} must be an integer >= 1, got ${String(v)}`,
+      { hint: `give a whole number of 1 or more, or leave config.params.extra.${key} out for its default` },
     );
   }
   return n;
