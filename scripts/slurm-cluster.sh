@@ -59,9 +59,12 @@ usage() {
 # --- processes --------------------------------------------------------------------------------
 
 # True while PID exists and is not a zombie (an exited daemon may wait a while to be reaped).
+# Builtins only (no fork per call): stop-node scans every process of the machine with it.
 alive() {
-  local state
-  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  local stat state
+  read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+  state=${stat##*) }
+  state=${state%% *}
   [ -n "$state" ] && [ "$state" != Z ]
 }
 
@@ -107,9 +110,11 @@ process_tree() {
 # slurmstepd processes (one per job step) of this cluster whose open files match PATTERN: a step
 # daemon keeps its node's log file ($DIR/log/NODE.log) open, which tells which node it serves.
 step_daemons() {
-  local pattern=$1 p fd
+  local pattern=$1 p fd comm
   for p in /proc/[0-9]*; do
-    if [ "$(cat "$p/comm" 2>/dev/null)" != slurmstepd ] || ! alive "${p#/proc/}"; then continue; fi
+    comm=""
+    read -r comm 2>/dev/null <"$p/comm" || continue
+    if [ "$comm" != slurmstepd ] || ! alive "${p#/proc/}"; then continue; fi
     for fd in "$p"/fd/*; do
       case $(readlink "$fd" 2>/dev/null) in
         *"$pattern"*)
@@ -121,12 +126,16 @@ step_daemons() {
   done
 }
 
-# Kill the step daemons matching PATTERN and everything they started (the jobs' processes).
+# The step daemons matching PATTERN and everything they started (the jobs' processes), one per line.
+step_trees() {
+  local pattern=$1 pid
+  for pid in $(step_daemons "$pattern"); do process_tree "$pid"; done
+}
+
+# Kill the step daemons matching PATTERN and everything they started.
 kill_steps() {
-  local pattern=$1 pid pids=()
-  for pid in $(step_daemons "$pattern"); do
-    mapfile -t -O "${#pids[@]}" pids < <(process_tree "$pid")
-  done
+  local pids=()
+  mapfile -t pids < <(step_trees "$1")
   [ "${#pids[@]}" = 0 ] || kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
@@ -480,8 +489,20 @@ cmd_stop_node() {
   [ $# = 1 ] || die "usage: stop-node NAME"
   known_node "$1"
   require_root "stop-node"
-  stop_pidfile "$DIR/run/$1.pid" slurmd
-  kill_steps "$DIR/log/$1.log"
+  # As a machine failure: the node's slurmd, its step daemons and the jobs' processes all get
+  # SIGKILL in one call, found first, so nothing of the node goes on answering or reporting while
+  # the rest is being stopped.
+  local pids=() pid
+  mapfile -t pids < <(step_trees "$DIR/log/$1.log")
+  if pid=$(live_pid "$DIR/run/$1.pid" slurmd); then pids+=("$pid"); fi
+  [ "${#pids[@]}" = 0 ] || kill -KILL "${pids[@]}" 2>/dev/null || true
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+  done
+  rm -f "$DIR/run/$1.pid"
   say "stopped $1 (the controller marks it not responding, then down, within ~$((3 * SLURMD_TIMEOUT_S)) s)"
 }
 
