@@ -5,7 +5,8 @@
  * as a machine failure would). Slurm ends the job NODE_FAIL once the node is marked down; the
  * successor job (submitted by the job at its start, `--dependency=afternotok`) starts on another
  * node, reads NODE_FAIL, continues from the engine's cache and finishes: SUCCESS, the exact score,
- * every sample answered once; the premise is checked too: the request in flight was abandoned, not answered (the reference endpoint's `max_body_repeats_ok == 1`).
+ * every sample answered once (the reference endpoint's `max_body_repeats_ok == 1`). The premise is
+ * checked too: the request in flight was abandoned by the dead node, never answered.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
