@@ -30,8 +30,16 @@ function linesFor(seed: number): SampleLine[] {
   const out: SampleLine[] = [];
   for (let i = 0; i < 300; i++) {
     const n = 1 + Math.floor(r() * 5);
-    const context = text();
-    const prompt = Array.from({ length: n }, () => ({ context, continuation: text() }));
+    const shared = text();
+    // a shared context (ARC, PIQA, ...), a shared continuation (WinoGrande), or neither
+    const kind = r();
+    const prompt = Array.from({ length: n }, () =>
+      kind < 0.5
+        ? { context: shared, continuation: text() }
+        : kind < 0.8
+          ? { context: text(), continuation: shared }
+          : { context: text(), continuation: text() },
+    );
     const line: SampleLine = {
       sample_id: pick(['Mercury_1', ...HOSTILE]),
       index: i,
