@@ -12,7 +12,6 @@ import { sha256Hex } from '../../common/hash.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
 import { parseYaml } from '../../common/yaml.js';
 import type { HeadlineLookup } from '../scores.js';
-import { embedAhead } from './html.js';
 
 /** One score of results.yml with its uncertainty. */
 export interface ReportScore {
@@ -394,8 +393,6 @@ export class ReportSamples {
     if (this.scoreKeys === null && isPlainObject(line.scores) && Object.keys(line.scores).length > 0)
       this.scoreKeys = Object.keys(line.scores);
     const sample = reportSampleOf(line);
-    // serialized now for the page (its verdict and requests are set by finish)
-    embedAhead(sample, ['verdict', 'requests']);
     this.byId.set(sample.id, { sample, prompt: promptKey(line.prompt ?? line.request) });
   }
 
