@@ -7,7 +7,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { writeRandomLlamaGguf } from '../src/model-server/gguf-writer.js';
 import { nel, nelAsync, scratch } from './support/cli.js';
@@ -20,18 +19,7 @@ import {
   statusJson,
   taskDirs,
 } from './support/e2e.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolvePort(port));
-    });
-  });
-}
+import { serverPort } from './support/ports.js';
 
 async function setUp(
   image?: string,
@@ -41,7 +29,7 @@ async function setUp(
   const { dir, env } = scratch('nel-llamacpp-dep-');
   const model = join(dir, 'model', 'tiny.gguf');
   writeRandomLlamaGguf(model, { seed: 3 });
-  const port = await freePort();
+  const port = await serverPort();
   const config = join(dir, 'run.yaml');
   writeFileSync(
     config,

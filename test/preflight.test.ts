@@ -14,6 +14,7 @@ import { nel, nelAsync, scratch, type CliResult } from './support/cli.js';
 import { engineImage } from './support/docker.js';
 import { startReferenceEndpoint } from '../src/reference-endpoint/index.js';
 import { invocationIdOfDir, launchedDir, removeContainers, scoreOf, taskDirs } from './support/e2e.js';
+import { serverPort } from './support/ports.js';
 
 /** A three-question GSM8K data set of the test's own (test.jsonl in a fresh folder). */
 function gsm8kData(): string {
@@ -111,15 +112,6 @@ async function startFake(opts: FakeOptions = {}): Promise<Fake> {
   };
 }
 
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 interface Cfg {
   url: string;
   model?: string;
@@ -205,7 +197,7 @@ async function cleanup(s: ReturnType<typeof scratch>, r: CliResult, docker = fal
 }
 
 test('preflight: connection refused names the URL, ends at once, writes nothing', async () => {
-  const port = await closedPort();
+  const port = await serverPort();
   const url = `http://127.0.0.1:${port}/v1/chat/completions`;
   const { s, out, r, ms } = await runWith({ url });
   try {
@@ -416,7 +408,7 @@ test('preflight: a live endpoint passes quickly and the run proceeds to its scor
 });
 
 test('preflight: --skip-preflight and NEMO_EVALUATOR_SKIP_PREFLIGHT=1 skip it; --dry-run never probes', async () => {
-  const port = await closedPort();
+  const port = await serverPort();
   const url = `http://127.0.0.1:${port}/v1/chat/completions`;
   const flag = await runWith({ url }, ['--skip-preflight']);
   const envVar = await runWith({ url }, [], { NEMO_EVALUATOR_SKIP_PREFLIGHT: '1' });

@@ -18,7 +18,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { nelAsync, scratch } from './support/cli.js';
@@ -26,20 +26,9 @@ import { gsm8kDir, invocationIdOfDir, scoreOf } from './support/e2e.js';
 import { repoRoot } from './support/paths.js';
 import { processesMentioning, requireSlurm, waitForStatuses, type SlurmCluster } from './support/slurm.js';
 import type { StatusEntry } from '../src/executors/types.js';
+import { serverPort } from './support/ports.js';
 
 const nelJs = (): string => join(repoRoot(), 'dist', 'src', 'bin', 'nel.js');
-
-/** A TCP port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether something accepts connections on 127.0.0.1:port. */
 function listening(port: number): Promise<boolean> {
@@ -137,7 +126,7 @@ test('generic deployment (the reference endpoint) on the allocation: three tasks
   if (!cluster) return;
   const s = scratch('nel-slurm-dep-');
   s.env = { ...s.env, ...cluster.env };
-  const port = await freePort();
+  const port = await serverPort();
   const modelId = `ref-dep-${randomBytes(6).toString('hex')}`;
   const limits = [4, 6, 8];
   const started = Date.now();
@@ -203,7 +192,7 @@ test('a server that never listens, one that exits at once, one that dies mid-eva
   const s = scratch('nel-slurm-depfail-');
   s.env = { ...s.env, ...cluster.env };
   const tag = randomBytes(6).toString('hex');
-  const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+  const [p1, p2, p3] = [await serverPort(), await serverPort(), await serverPort()];
   const started = Date.now();
   const silent = await launch(s, {
     name: 'silent',
@@ -293,7 +282,7 @@ test('an auxiliary deployment (a generic "judge": the reference endpoint) on a n
   if (!cluster) return;
   const s = scratch('nel-slurm-aux-');
   s.env = { ...s.env, ...cluster.env };
-  const port = await freePort();
+  const port = await serverPort();
   const modelId = `ref-judge-${randomBytes(6).toString('hex')}`;
   const config = {
     defaults: [{ execution: 'slurm/default' }, { deployment: 'none' }, '_self_'],

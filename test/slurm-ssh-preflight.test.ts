@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
-import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nelAsync, scratch } from './support/cli.js';
 import { invocationIdOfDir } from './support/e2e.js';
 import { requireLoginNode, requireSlurm, writeSlurmConfig } from './support/slurm.js';
+import { serverPort } from './support/ports.js';
 
 interface Seen {
   method: string;
@@ -49,14 +49,6 @@ async function listingServer(): Promise<{ url: string; seen: Seen[]; close: () =
     seen,
     close: () => new Promise<void>((r) => srv.close(() => r())),
   };
-}
-
-async function unusedPort(): Promise<number> {
-  const s = netServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 test('over ssh the endpoints are probed from the login node: one line naming it, nothing recorded; --skip-preflight; resume too', async (t) => {
@@ -105,7 +97,7 @@ test('over ssh the endpoints are probed from the login node: one line naming it,
     assert.deepEqual(readdirSync(remote), [], 'nothing copied to the cluster');
 
     // nothing listens: the connection error names the login node too
-    const port = await unusedPort();
+    const port = await serverPort();
     const r2 = await nelAsync(['run', '--config', config(`http://127.0.0.1:${port}`, 'run2.json')], {
       cwd: s.dir,
       env: s.env,
