@@ -1,8 +1,8 @@
 /**
  * Ports for servers that a test starts later (a deployment behind a Slurm job or a container): a port
  * the kernel hands out as an ephemeral port (to any outgoing connection on the machine) could be taken
- * between the choice and the listen. These come from below the ephemeral range, away from the ports the
- * test clusters use (17800-17999), and are free when chosen.
+ * between the choice and the listen. These come from 20000 up to the start of the ephemeral range (above
+ * the test clusters' ports, 17800-17999), and are free when chosen.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -32,7 +32,7 @@ export async function serverPort(): Promise<number> {
   const high = Math.max(low + 1000, ephemeralStart()) - 1;
   for (let i = 0; i < 200; i++) {
     const port = low + Math.floor(Math.random() * (high - low + 1));
-    if ((port >= 17800 && port <= 17999) || chosen.has(port)) continue;
+    if (chosen.has(port)) continue;
     if (await canListen(port)) {
       chosen.add(port);
       return port;
