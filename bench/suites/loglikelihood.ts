@@ -67,7 +67,7 @@ async function floorLoop(url: string, batches: EncodedPair[][]): Promise<number>
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify(loglikelihoodBody('bench-model', batch, { maxTokens: 0, logprobs: 1 })),
           });
-          const body = parsePromptLogprobsReply(await res.body.text());
+          const body = parsePromptLogprobsReply(Buffer.from(await res.body.arrayBuffer()));
           const choices = replyChoices(body, batch.length);
           batch.forEach((e, k) => pairResult(choices[k], e, 0, k));
           pairs += batch.length;

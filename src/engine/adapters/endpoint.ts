@@ -74,9 +74,12 @@ function endpointHooks(opts: EndpointOptions): InterceptorHooks {
       }
       const latencyMs = now() - started;
       let body: unknown = null;
-      let text = reply.text;
+      // the text is decoded only when something reads it (a prompt-logprob reply is read from its bytes)
+      let text: string | undefined;
       try {
-        body = asksPromptLogprobs(req.body) ? parsePromptLogprobsReply(reply.text) : JSON.parse(reply.text);
+        body = asksPromptLogprobs(req.body)
+          ? parsePromptLogprobsReply(reply.bytes ?? reply.text)
+          : JSON.parse(reply.text);
         let changed = false;
         const choices = (body as { choices?: unknown }).choices;
         if (Array.isArray(choices)) {
@@ -95,7 +98,12 @@ function endpointHooks(opts: EndpointOptions): InterceptorHooks {
         status: reply.status,
         headers: reply.headers,
         body,
-        text,
+        get text(): string {
+          return (text ??= reply.text);
+        },
+        set text(v: string) {
+          text = v;
+        },
         latencyMs,
         cacheHit: false,
       };

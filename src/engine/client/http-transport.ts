@@ -9,7 +9,23 @@ import { Pool, requestVia } from './undici-core.js';
 export interface HttpReply {
   status: number;
   headers: Record<string, string>;
-  text: string;
+  /** The body as UTF-8 text (decoded from `bytes` when first read, where the reply has them). */
+  readonly text: string;
+  /** The body as received, where the transport has it (a reader may skip decoding parts of it). */
+  readonly bytes?: Buffer;
+}
+
+/** A reply whose text is decoded from its bytes only when asked for. */
+class BytesReply implements HttpReply {
+  private decoded: string | undefined;
+  constructor(
+    readonly status: number,
+    readonly headers: Record<string, string>,
+    readonly bytes: Buffer,
+  ) {}
+  get text(): string {
+    return (this.decoded ??= this.bytes.toString('utf8'));
+  }
 }
 
 export interface HttpTransport {
@@ -92,7 +108,7 @@ function readBody(
   deadline: number,
   timeoutMs: number,
   sweep: DeadlineSweep,
-): Promise<string> {
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -123,9 +139,7 @@ function readBody(
       if (done) return;
       done = true;
       untrack();
-      resolve(
-        chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'),
-      );
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
   });
 }
@@ -213,8 +227,8 @@ export function createHttpTransport(opts: { connections: number; dispatcher?: Di
           res.body.destroy();
           throw new ResponseTooLargeError(limit);
         }
-        const text = await readBody(res.body, limit, deadline, timeoutMs, sweep);
-        return { status: res.statusCode, headers: flattenHeaders(res.headers), text };
+        const bytes = await readBody(res.body, limit, deadline, timeoutMs, sweep);
+        return new BytesReply(res.statusCode, flattenHeaders(res.headers), bytes);
       } catch (e) {
         const code = (e as { code?: unknown }).code;
         if (!signal?.aborted && (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'))

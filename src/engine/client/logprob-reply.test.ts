@@ -158,7 +158,50 @@ test('random replies round-trip against JSON.parse (fuzz)', () => {
     if (rnd() < 0.15) reply.extra = { top_logprobs: [{ [str()]: -1 }] };
     const text = JSON.stringify(reply, null, rnd() < 0.5 ? undefined : 1);
     assert.deepEqual(plain(parsePromptLogprobsReply(text)), expected(text), text);
+    // the same reply as received: its bytes, the lists found in their Latin-1 view
+    assert.deepEqual(plain(parsePromptLogprobsReply(Buffer.from(text, 'utf8'))), expected(text), text);
   }
+});
+
+test('a reply given as bytes reads as its UTF-8 text does (multi-byte characters, bad bytes, not JSON)', () => {
+  const reply = {
+    choices: [
+      {
+        text: 'Frage: Größe? 🙂 "top_logprobs": [',
+        logprobs: {
+          tokens: ['Frage', ':', ' Grö', 'ße', '?', ' 🙂'],
+          token_logprobs: [null, -1, -0.5, -0.25, -2, -1.5],
+          top_logprobs: [
+            null,
+            { ':': -1 },
+            { ' Grö': -0.5, '▁alt': -0.1 },
+            { ße: -0.25 },
+            { '?': -2 },
+            { ' 🙂': -1.5 },
+          ],
+          text_offset: [0, 5, 6, 10, 12, 13],
+        },
+      },
+    ],
+  };
+  const text = JSON.stringify(reply);
+  const fromBytes = parsePromptLogprobsReply(Buffer.from(text, 'utf8')) as typeof reply;
+  assert.deepEqual(plain(fromBytes), expected(text));
+  assert.equal(fromBytes.choices[0]!.text, reply.choices[0]!.text);
+  const top = fromBytes.choices[0]!.logprobs.top_logprobs as unknown as TopLogprobs;
+  assert.deepEqual(top.values(2), [-0.5, -0.1]);
+  // a view into a larger buffer reads only its own bytes
+  const padded = Buffer.from(`xx${text}yy`, 'utf8');
+  assert.deepEqual(plain(parsePromptLogprobsReply(padded.subarray(2, padded.length - 2))), expected(text));
+  // a byte that is not UTF-8 in the kept text becomes U+FFFD, as decoding the whole body would make it
+  const bad = Buffer.concat([
+    Buffer.from('{"choices":[{"text":"a'),
+    Buffer.from([0xff]),
+    Buffer.from('b"}]}'),
+  ]);
+  assert.deepEqual(parsePromptLogprobsReply(bad), JSON.parse(bad.toString('utf8')));
+  assert.throws(() => parsePromptLogprobsReply(Buffer.from('{"top_logprobs": [{"a": -1}')), SyntaxError);
+  assert.throws(() => parsePromptLogprobsReply(Buffer.from('not json')), SyntaxError);
 });
 
 test('topLogprobValues reads both shapes', () => {

@@ -13,6 +13,11 @@
  *
  * Everything else parses as JSON.parse has it; a `tokens` or `top_logprobs` of any other shape is left as it
  * is, and a reply with such a list anywhere but in `choices[i].logprobs` is read by JSON.parse alone.
+ *
+ * Given the reply's bytes (as received), the lists are found in a Latin-1 view of them (one character a
+ * byte, so an index is a byte offset; JSON's structural characters and escapes are ASCII, and every byte
+ * of a multi-byte UTF-8 character is >= 0x80, so the view has the same structure), and only the text kept
+ * for JSON.parse is decoded as UTF-8: the skipped token strings, most of a reply, are never decoded.
  */
 
 const TOP = '"top_logprobs"';
@@ -206,10 +211,16 @@ function attachTopLogprobs(body: unknown, text: string, lists: number[][]): bool
 
 /**
  * The reply parsed as JSON.parse would, except that each `tokens` list of strings is null and each
- * `choices[i].logprobs.top_logprobs` list of flat objects a TopLogprobs. Throws JSON.parse's error for a
- * body that is not JSON.
+ * `choices[i].logprobs.top_logprobs` list of flat objects a TopLogprobs. `reply` is the body's text, or its
+ * bytes (UTF-8, as received). Throws JSON.parse's error for a body that is not JSON.
  */
-export function parsePromptLogprobsReply(text: string): unknown {
+export function parsePromptLogprobsReply(reply: string | Uint8Array): unknown {
+  const bytes =
+    typeof reply === 'string' ? null : Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+  // with bytes: the Latin-1 view to scan, and each kept stretch decoded from the bytes as UTF-8
+  const text = bytes ? bytes.toString('latin1') : (reply as string);
+  const kept = (a: number, b?: number): string => (bytes ? bytes.toString('utf8', a, b) : text.slice(a, b));
+  const whole = (): string => (bytes ? bytes.toString('utf8') : text);
   const parts: string[] = [];
   const lists: number[][] = [];
   let copied = 0;
@@ -225,14 +236,14 @@ export function parsePromptLogprobsReply(text: string): unknown {
       if (isTop) {
         const list = skipTopList(text, v);
         if (list) {
-          parts.push(text.slice(copied, v), `"\\u0000nel-top:${lists.length}"`);
+          parts.push(kept(copied, v), `"\\u0000nel-top:${lists.length}"`);
           lists.push(list.starts);
           copied = resume = list.end;
         }
       } else {
         const end = stringListEnd(text, v);
         if (end >= 0) {
-          parts.push(text.slice(copied, v), 'null');
+          parts.push(kept(copied, v), 'null');
           copied = resume = end;
         }
       }
@@ -243,11 +254,12 @@ export function parsePromptLogprobsReply(text: string): unknown {
     if (nextTop >= 0 && nextTop < resume) nextTop = text.indexOf(TOP, resume);
     if (nextTokens >= 0 && nextTokens < resume) nextTokens = text.indexOf(TOKENS, resume);
   }
-  if (copied === 0) return JSON.parse(text) as unknown;
-  parts.push(text.slice(copied));
+  if (copied === 0) return JSON.parse(whole()) as unknown;
+  parts.push(kept(copied));
   const body = JSON.parse(parts.join('')) as unknown;
+  // the TopLogprobs read numbers (ASCII) at the noted offsets: the Latin-1 view serves them as well
   if (lists.length === 0 || attachTopLogprobs(body, text, lists)) return body;
-  return JSON.parse(text) as unknown;
+  return JSON.parse(whole()) as unknown;
 }
 
 /** The alternatives' log-probabilities of one `top_logprobs` position, as the reply has it or as values. */
