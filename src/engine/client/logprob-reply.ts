@@ -58,11 +58,15 @@ function digitsEnd(text: string, i: number): number {
  * -1 when there is none: the values of a skipped list are checked as JSON.parse would check them.
  */
 function scalarEnd(text: string, i: number): number {
-  for (const word of LITERALS) if (text.startsWith(word, i)) return i + word.length;
   let j = i;
-  if (text.charCodeAt(j) === 0x2d /* - */) j++;
-  if (text.charCodeAt(j) === 0x30 /* 0 */) j++;
-  else if (isDigit(text.charCodeAt(j))) j = digitsEnd(text, j);
+  let c = text.charCodeAt(j);
+  if (c !== 0x2d /* - */ && !isDigit(c)) {
+    for (const word of LITERALS) if (text.startsWith(word, i)) return i + word.length;
+    return -1;
+  }
+  if (c === 0x2d) c = text.charCodeAt(++j);
+  if (c === 0x30 /* 0 */) j++;
+  else if (isDigit(c)) j = digitsEnd(text, j);
   else return -1;
   if (text.charCodeAt(j) === 0x2e /* . */) {
     const f = digitsEnd(text, j + 1);
@@ -126,22 +130,48 @@ const memberItem: ItemReader<((start: number, end: number) => void) | undefined>
   return end;
 };
 
-/** A `top_logprobs` entry: null or a flat object of scalars (its start noted in `starts`). */
-const topEntryItem: ItemReader<number[]> = (text, i, starts) => {
-  starts.push(i);
-  const c = text.charCodeAt(i);
-  if (c === 0x6e /* n */) return text.startsWith('null', i) ? i + 4 : -1;
-  return c === 0x7b /* { */ ? skipSeparated(text, i, 0x7d, memberItem, undefined) : -1;
-};
+/** The index past the flat object of `"key": scalar` members whose `{` is at `at`, or -1. */
+function flatObjectEnd(text: string, at: number): number {
+  let i = skipSpace(text, at + 1);
+  if (text.charCodeAt(i) === 0x7d) return i + 1;
+  for (;;) {
+    if (text.charCodeAt(i) !== 0x22) return -1;
+    i = stringEnd(text, i);
+    if (i < 0) return -1;
+    i = skipSpace(text, i);
+    if (text.charCodeAt(i) !== 0x3a /* : */) return -1;
+    i = scalarEnd(text, skipSpace(text, i + 1));
+    if (i < 0) return -1;
+    i = skipSpace(text, i);
+    const sep = text.charCodeAt(i);
+    if (sep === 0x7d) return i + 1;
+    if (sep !== 0x2c) return -1;
+    i = skipSpace(text, i + 1);
+  }
+}
 
 /**
  * The `top_logprobs` list starting at `start` (its `[`): where each entry starts, and the index past the
  * list; null when it is not a list of null or flat objects of JSON scalars (then it is left as it is).
+ * One loop over the entries (the hot path of a reply: an entry per prompt token).
  */
 function skipTopList(text: string, start: number): { starts: number[]; end: number } | null {
   const starts: number[] = [];
-  const end = skipSeparated(text, start, 0x5d, topEntryItem, starts);
-  return end < 0 ? null : { starts, end };
+  let i = skipSpace(text, start + 1);
+  if (text.charCodeAt(i) === 0x5d) return { starts, end: i + 1 };
+  for (;;) {
+    starts.push(i);
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */) i = flatObjectEnd(text, i);
+    else if (c === 0x6e /* n */ && text.startsWith('null', i)) i += 4;
+    else return null;
+    if (i < 0) return null;
+    i = skipSpace(text, i);
+    const sep = text.charCodeAt(i);
+    if (sep === 0x5d) return { starts, end: i + 1 };
+    if (sep !== 0x2c) return null;
+    i = skipSpace(text, i + 1);
+  }
 }
 
 /**
