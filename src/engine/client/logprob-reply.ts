@@ -130,26 +130,6 @@ const memberItem: ItemReader<((start: number, end: number) => void) | undefined>
   return end;
 };
 
-/** The index past the flat object of `"key": scalar` members whose `{` is at `at`, or -1. */
-function flatObjectEnd(text: string, at: number): number {
-  let i = skipSpace(text, at + 1);
-  if (text.charCodeAt(i) === 0x7d) return i + 1;
-  for (;;) {
-    if (text.charCodeAt(i) !== 0x22) return -1;
-    i = stringEnd(text, i);
-    if (i < 0) return -1;
-    i = skipSpace(text, i);
-    if (text.charCodeAt(i) !== 0x3a /* : */) return -1;
-    i = scalarEnd(text, skipSpace(text, i + 1));
-    if (i < 0) return -1;
-    i = skipSpace(text, i);
-    const sep = text.charCodeAt(i);
-    if (sep === 0x7d) return i + 1;
-    if (sep !== 0x2c) return -1;
-    i = skipSpace(text, i + 1);
-  }
-}
-
 /**
  * The `top_logprobs` list starting at `start` (its `[`): where each entry starts, and the index past the
  * list; null when it is not a list of null or flat objects of JSON scalars (then it is left as it is).
@@ -162,7 +142,7 @@ function skipTopList(text: string, start: number): { starts: number[]; end: numb
   for (;;) {
     starts.push(i);
     const c = text.charCodeAt(i);
-    if (c === 0x7b /* { */) i = flatObjectEnd(text, i);
+    if (c === 0x7b /* { */) i = skipSeparated(text, i, 0x7d, memberItem, undefined);
     else if (c === 0x6e /* n */ && text.startsWith('null', i)) i += 4;
     else return null;
     if (i < 0) return null;
