@@ -92,7 +92,14 @@ if (isServer) {
   log('server starting on ' + opts.nodelist);
   if (mode === 'die') { log('RuntimeError: CUDA out of memory (fake)'); process.exit(1); }
   if (mode === 'ok' || mode === 'ok-then-die') fs.writeFileSync(path.join(FAKE, 'healthy'), '');
-  if (mode === 'ok-then-die') setTimeout(() => { log('server crashed (fake)'); process.exit(3); }, 500);
+  // dies once the evaluation is under way (it says so after its SIGTERM handler is in place)
+  if (mode === 'ok-then-die') {
+    const poll = setInterval(() => {
+      if (!fs.existsSync(path.join(FAKE, 'eval-started'))) return;
+      clearInterval(poll);
+      setTimeout(() => { log('server crashed (fake)'); process.exit(3); }, 100);
+    }, 20);
+  }
   process.on('SIGTERM', () => { log('server stopped on SIGTERM'); fs.appendFileSync(path.join(FAKE, 'stopped'), 'server\\n'); process.exit(0); });
   setInterval(() => {}, 1000);
 } else if (words.includes('haproxy -f')) {
@@ -109,6 +116,7 @@ if (isServer) {
   log('evaluation ran');
   const ms = Number(process.env.FAKE_EVAL_MS || 0);
   process.on('SIGTERM', () => { fs.appendFileSync(path.join(FAKE, 'stopped'), 'eval\\n'); process.exit(143); });
+  fs.writeFileSync(path.join(FAKE, 'eval-started'), '');
   setTimeout(() => process.exit(Number(process.env.FAKE_EVAL_EXIT || 0)), ms);
 }
 `,
