@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -429,10 +429,21 @@ test('the default chain: the pair journal keeps every pair, the response cache o
     .split('\n');
   assert.equal(journal.length, pairs);
   const responses = new DiskCacheStore(join(out, 'cache', 'responses'));
+  const requests = new DiskCacheStore(join(out, 'cache', 'requests'));
   try {
     assert.equal(responses.count(), 5, 'html_report_size (5) replies, not every one a second time');
+    // each saved with its reply (the requests go out before the databases open)
+    assert.equal(requests.count(), 5);
+    assert.deepEqual(requests.keys().sort(), responses.keys().sort());
   } finally {
     responses.close();
+    requests.close();
+  }
+  const reportJson = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Record<string, any>[];
+  assert.equal(reportJson.length, 5);
+  for (const e of reportJson) {
+    assert.equal(e.request_data.echo, true);
+    assert.ok(Array.isArray(e.response.choices));
   }
   const again = await runAgainstReference('arc_challenge', path, {
     extra: { batch_size: 8 },
@@ -569,4 +580,40 @@ test('a server without prompt log-probabilities: one-line error, nothing cached,
     0.75,
   );
   assert.equal(good.metrics.acc, want.acc);
+});
+
+test('a cache database that cannot be opened ends the run with one line naming it; no results', async () => {
+  const path = sharedPath('data', 'arc_challenge', 'ARC-Challenge-Test.jsonl');
+  const endpoint = await startReferenceEndpoint({
+    benchmark: 'arc_challenge',
+    datasetPath: path,
+    accuracy: 1,
+  });
+  const out = mkdtempSync(join(dir, 'badcache-'));
+  // a folder where the responses database should be: SQLite cannot open it
+  mkdirSync(join(out, 'cache', 'responses', 'cache.db'), { recursive: true });
+  try {
+    const outcome = await runEngineEval(
+      {
+        runConfig: {
+          config: {
+            type: 'arc_challenge',
+            output_dir: out,
+            params: { parallelism: 4, limit_samples: 12, extra: { dataset_path: path, batch_size: 4 } },
+          },
+          target: {
+            api_endpoint: { url: `${endpoint.url}/v1/completions`, model_id: 'm', type: 'completions' },
+          },
+        },
+      },
+      { log: silentLogger, progressStream: null },
+    );
+    assert.equal(outcome.status, 'failed');
+    assert.match(outcome.error!.message, /cannot open the request cache in .*cache/);
+    assert.doesNotMatch(outcome.error!.message, /request to the endpoint failed/);
+    assert.ok(!outcome.error!.message.includes('\n'));
+    assert.ok(!existsSync(join(out, 'results.yml')), 'no results of a failed run');
+  } finally {
+    await endpoint.close();
+  }
 });

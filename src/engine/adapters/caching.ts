@@ -8,13 +8,17 @@
  *
  * Requests marked `answerKept` (log-likelihood batches, whose answers the pair journal keeps) are never
  * answered from here, and their replies are stored only up to `max_saved_responses`, as by a cache that does
- * not answer again (for the report's request/response view).
+ * not answer again (for the report's request/response view). Such a request is saved when its reply comes
+ * (not when it is sent), so that a log-likelihood run opens the databases at its first reply, while its
+ * other requests are in flight; any other request opens them before it is sent.
  *
  * Only replies the endpoint interceptor accepted as valid completions (no `fault`) are stored. A cached
  * row that cannot be read, or that is not a valid completion (e.g. written by an older version), is
  * dropped and its request sent again, with one warning naming the database file.
  */
 import { join } from 'node:path';
+import { errorMessage, NelError, systemError } from '../../common/errors.js';
+import { mkdirp } from '../../common/fs.js';
 import { sha256Hex } from '../../common/hash.js';
 import { PyFloat, pyFloatOrInt, pyJsonDumps } from '../../common/pyjson.js';
 import { completionFault } from '../client/completion.js';
@@ -145,10 +149,34 @@ function cachingHooks(
   const cacheDir = deps.cacheDir;
   const warn = (m: string): void => (deps.log ? deps.log.warn(m) : undefined);
   const endpointType = deps.endpointType ?? 'chat';
-  const stores = openCacheStores(cacheDir, warn);
+  // Opened at the first use: a log-likelihood run's first use is its first reply, so its requests go
+  // out before the databases open, and the opening overlaps the endpoint's work.
+  let opened: CacheStores | null = null;
+  let savedRequests = 0;
+  let savedResponses = 0;
+  // The folders now, so that a cache dir that cannot be written ends the run before any request.
+  for (const sub of ['requests', 'responses', 'headers']) mkdirp(join(cacheDir, sub));
+  const open = (): CacheStores => {
+    if (opened) return opened;
+    try {
+      opened = openCacheStores(cacheDir, warn);
+    } catch (e) {
+      // ends the run (the chain and the client pass a NelError on), as a failure at the start would
+      throw (
+        systemError(e, cacheDir) ??
+        new NelError('ENGINE_RUN', `cannot open the request cache in ${cacheDir}: ${errorMessage(e)}`, {
+          hint: "check that the caching interceptor's cache_dir can be read and written, or move its cache.db files aside",
+        })
+      );
+    }
+    savedRequests = opened.requests.count();
+    savedResponses = opened.responses.count();
+    return opened;
+  };
   let warnedBadRow = false;
   /** A cached reply that cannot be used: dropped (once-per-run warning), and the request goes out. */
   const dropRow = (key: string, why: string): void => {
+    const stores = open();
     stores.responses.delete(key);
     stores.headers.delete(key);
     if (warnedBadRow) return;
@@ -158,26 +186,38 @@ function cachingHooks(
     );
   };
   const keys = new WeakMap<AdapterRequest, string>();
-  let savedRequests = stores.requests.count();
-  let savedResponses = stores.responses.count();
+  const requestRoom = (): boolean => saveRequests && (maxRequests == null || savedRequests < maxRequests);
+  /** Save the request (once, within max_saved_requests). */
+  const saveRequest = (key: string, req: AdapterRequest): void => {
+    const stores = open();
+    if (requestRoom() && !stores.requests.has(key)) {
+      stores.requests.putJson(key, req.body);
+      savedRequests++;
+    }
+  };
   return {
-    stores,
+    get stores() {
+      return open();
+    },
     onRequest(req) {
       const kept = req.meta.answerKept === true;
-      // A request whose answer is kept elsewhere is answered from there (before it is sent), never here.
+      // A request whose answer is kept elsewhere is answered from there (before it is sent), never here;
+      // it is saved with its reply (onResponse), so nothing here needs the databases.
       const lookup = reuse && !kept;
-      const storeRequest = saveRequests && (maxRequests == null || savedRequests < maxRequests);
+      if (!kept) open();
       const limit = responseLimit(req);
-      const storeResponse = saveResponses && (limit == null || savedResponses < limit);
+      // Before the databases are open (only for such a request) the counts are not known yet: the key
+      // is made, and onResponse decides with the counts.
+      const unknown = opened === null;
+      const storeRequest = unknown ? saveRequests : requestRoom();
+      const storeResponse = saveResponses && (unknown || limit == null || savedResponses < limit);
       // Nothing to look up or store: no key to compute.
       if (!lookup && !storeRequest && !storeResponse) return req;
       const key = cacheKey(req.body, req.meta.repeatIndex);
       keys.set(req, key);
-      if (storeRequest && !stores.requests.has(key)) {
-        stores.requests.putJson(key, req.body);
-        savedRequests++;
-      }
+      if (!kept && storeRequest) saveRequest(key, req);
       if (lookup) {
+        const stores = open();
         let cached: Buffer | undefined;
         try {
           cached = stores.responses.getBuffer(key);
@@ -212,7 +252,10 @@ function cachingHooks(
     },
     onResponse(res, req) {
       const key = keys.get(req);
-      if (!key || res.cacheHit || res.status !== 200 || res.fault !== undefined || !saveResponses) return res;
+      if (!key || res.cacheHit) return res;
+      if (req.meta.answerKept === true && saveRequests) saveRequest(key, req);
+      if (res.status !== 200 || res.fault !== undefined || !saveResponses) return res;
+      const stores = open();
       const limit = responseLimit(req);
       if (limit != null && savedResponses >= limit) return res;
       // Counting needs a lookup; without a limit there is nothing to count.
@@ -222,14 +265,16 @@ function cachingHooks(
       return res;
     },
     flush() {
-      stores.requests.flush();
-      stores.responses.flush();
-      stores.headers.flush();
+      if (!opened) return;
+      opened.requests.flush();
+      opened.responses.flush();
+      opened.headers.flush();
     },
     close() {
-      stores.requests.close();
-      stores.responses.close();
-      stores.headers.close();
+      if (!opened) return;
+      opened.requests.close();
+      opened.responses.close();
+      opened.headers.close();
     },
   };
 }

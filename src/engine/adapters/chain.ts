@@ -2,9 +2,11 @@
  * The in-process interceptor chain (engine-spec 7.4): stage-order validation, a request phase that ends at
  * the first request-to-response component returning a response, and a response phase over all
  * response-capable components in reverse list order. Interceptor exceptions are logged and that
- * interceptor is skipped; FatalInterceptorError and endpoint transport failures propagate.
+ * interceptor is skipped; FatalInterceptorError, endpoint transport failures and a NelError (a failure
+ * the run cannot go on without, e.g. a cache database that cannot be opened) propagate.
  */
 import { randomUUID } from 'node:crypto';
+import { isNelError } from '../../common/errors.js';
 import type { HttpTransport } from '../client/http-transport.js';
 import type { AdapterConfig } from './adapter-config.js';
 import { EndpointCallError } from './endpoint.js';
@@ -97,7 +99,7 @@ export function chainOf(interceptors: Interceptor[], ctx: InterceptorContext): I
           }
           req = r;
         } catch (e) {
-          if (e instanceof FatalInterceptorError || e instanceof EndpointCallError) throw e;
+          if (e instanceof FatalInterceptorError || e instanceof EndpointCallError || isNelError(e)) throw e;
           log.warn(`interceptor '${ic.name}' failed on the request; skipped`, {
             error: e instanceof Error ? e.message : String(e),
           });
@@ -108,7 +110,7 @@ export function chainOf(interceptors: Interceptor[], ctx: InterceptorContext): I
         try {
           res = await ic.onResponse!(res, req);
         } catch (e) {
-          if (e instanceof FatalInterceptorError) throw e;
+          if (e instanceof FatalInterceptorError || isNelError(e)) throw e;
           log.warn(`interceptor '${ic.name}' failed on the response; skipped`, {
             error: e instanceof Error ? e.message : String(e),
           });

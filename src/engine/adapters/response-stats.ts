@@ -84,20 +84,33 @@ function responseStatsHooks(
   const collectFinish = config.collect_finish_reasons !== false;
   const collectTools = config.collect_tool_calls !== false;
   const saveEvery = config.stats_file_saving_interval ?? 100;
-  const store = typeof config.cache_dir === 'string' ? new DiskCacheStore(config.cache_dir) : null;
-  const prior = store?.getJson('interceptor_state') as
-    { run_ids?: { run_id: number; start: number }[]; aggregated_stats?: Aggregates } | undefined;
-  const runIds = prior?.run_ids ?? [];
-  const runId = runIds.length ? Math.max(...runIds.map((r) => r.run_id)) + 1 : 0;
   const runStart = now();
-  runIds.push({ run_id: runId, start: runStart / 1000 });
-  const agg: Aggregates = { ...emptyAggregates(), ...(prior?.aggregated_stats ?? {}) };
+  // The saved state of earlier runs, read at the first reply (or at the end): the store is not opened
+  // before the first requests go out.
+  let state: {
+    store: DiskCacheStore | null;
+    runIds: { run_id: number; start: number }[];
+    runId: number;
+    agg: Aggregates;
+  } | null = null;
+  const loaded = (): NonNullable<typeof state> => {
+    if (state) return state;
+    const store = typeof config.cache_dir === 'string' ? new DiskCacheStore(config.cache_dir) : null;
+    const prior = store?.getJson('interceptor_state') as
+      { run_ids?: { run_id: number; start: number }[]; aggregated_stats?: Aggregates } | undefined;
+    const runIds = prior?.run_ids ?? [];
+    const runId = runIds.length ? Math.max(...runIds.map((r) => r.run_id)) + 1 : 0;
+    runIds.push({ run_id: runId, start: runStart / 1000 });
+    state = { store, runIds, runId, agg: { ...emptyAggregates(), ...(prior?.aggregated_stats ?? {}) } };
+    return state;
+  };
   let first: number | null = null;
   let last: number | null = null;
   let sinceSave = 0;
   let lastSave = -Infinity;
 
   const snapshot = (): Obj => {
+    const { agg, runId } = loaded();
     const runTime = first != null && last != null ? (last - first) / 1000 : 0;
     const runTimes = { ...agg.inference_run_times };
     if (first != null && last != null) {
@@ -136,6 +149,7 @@ function responseStatsHooks(
   const persist = (): void => {
     const s = snapshot();
     mergeMetricsBlock(outputDir, 'response_stats', s);
+    const { store, agg, runIds } = loaded();
     if (store) {
       const saved: Aggregates = {
         ...agg,
@@ -149,6 +163,7 @@ function responseStatsHooks(
     snapshot,
     onResponse(res) {
       if (res.cacheHit) return res;
+      const { agg } = loaded();
       const t = now();
       first ??= t;
       last = t;
@@ -208,7 +223,7 @@ function responseStatsHooks(
       persist();
     },
     close() {
-      store?.close();
+      state?.store?.close();
     },
   };
 }

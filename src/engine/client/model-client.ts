@@ -5,7 +5,7 @@
  * honouring `Retry-After` up to the backoff cap; other 4xx fail at once. Waits of LONG_WAIT_MS or more
  * are logged at info level. The clock, sleep and random source are injectable.
  */
-import { NelError } from '../../common/errors.js';
+import { isNelError, NelError } from '../../common/errors.js';
 import { EndpointCallError } from '../adapters/endpoint.js';
 import { ResponseTooLargeError } from './http-transport.js';
 import { FatalInterceptorError, type AdapterRequest, type AdapterResponse } from '../adapters/types.js';
@@ -96,7 +96,9 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
             }
           }
         } catch (e) {
-          if (e instanceof FatalInterceptorError || e instanceof EndpointRequestError) throw e;
+          // a NelError from the chain is a failure of the run (e.g. its cache), not of the request
+          if (e instanceof FatalInterceptorError || e instanceof EndpointRequestError || isNelError(e))
+            throw e;
           const inner = e instanceof EndpointCallError ? e.original : e;
           if (opts.signal?.aborted) throw e;
           if (!isRetryableTransportError(inner)) {

@@ -3,7 +3,7 @@
  * data embedded as JSON in a `<script type="application/json">` block. No network: the page's
  * Content-Security-Policy allows nothing to be fetched, and only the page's own script (by its hash) to run.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { PAGE_CSS, PAGE_SCRIPT } from './page.js';
 
 export function escapeHtml(s: string): string {
@@ -32,6 +32,23 @@ export function embedJson(value: unknown): string {
   return JSON.stringify(value).replace(SCRIPT_UNSAFE, (c) => SCRIPT_ESCAPES[c]!);
 }
 
+/**
+ * embedJson of an object with some of its top-level values given as embedded JSON already (`given`, by
+ * key): each is put in place of a placeholder, so it is not serialised again.
+ */
+export function embedJsonWith(value: Record<string, unknown>, given: Record<string, string>): string {
+  const token = `nel-embedded-${randomUUID()}`;
+  const copy: Record<string, unknown> = { ...value };
+  for (const k of Object.keys(given)) copy[k] = `${token}-${k}`;
+  let out = embedJson(copy);
+  for (const [k, json] of Object.entries(given)) {
+    const at = out.indexOf(`"${token}-${k}"`);
+    if (at < 0) throw new Error(`embedJsonWith: no placeholder for ${k}`);
+    out = out.slice(0, at) + json + out.slice(at + token.length + k.length + 3);
+  }
+  return out;
+}
+
 const SCRIPT_HASH = createHash('sha256').update(PAGE_SCRIPT, 'utf8').digest('base64');
 
 /** The Content-Security-Policy of every report: no fetches at all; only the page's script runs. */
@@ -39,8 +56,14 @@ export const REPORT_CSP =
   `default-src 'none'; script-src 'sha256-${SCRIPT_HASH}'; style-src 'unsafe-inline'; ` +
   `img-src 'none'; base-uri 'none'; form-action 'none'`;
 
-/** The report page of `data` (a job, invocation or comparison report; `kind` selects the view). */
-export function renderReportPage(data: { kind: string; title: string }): string {
+/**
+ * The report page of `data` (a job, invocation or comparison report; `kind` selects the view). `given`:
+ * top-level values of `data` already as embedded JSON (embedJsonWith), used in their place.
+ */
+export function renderReportPage(
+  data: { kind: string; title: string },
+  given?: Record<string, string>,
+): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(REPORT_CSP)}">
@@ -51,7 +74,7 @@ export function renderReportPage(data: { kind: string; title: string }): string 
 </head><body>
 <noscript><p>This report needs JavaScript to show its data (embedded in the page as JSON).</p></noscript>
 <main id="app"></main>
-<script type="application/json" id="nel-data">${embedJson(data)}</script>
+<script type="application/json" id="nel-data">${given ? embedJsonWith(data, given) : embedJson(data)}</script>
 <script>${PAGE_SCRIPT}</script>
 </body></html>
 `;

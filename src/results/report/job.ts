@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/fs.js';
 import { renderReportPage } from './html.js';
-import { buildJobReportData, type JobReportData, type JobReportOptions } from './model.js';
+import { buildJobReportData, samplesJson, type JobReportData, type JobReportOptions } from './model.js';
 
 /** The file name of a job's report, in its artifacts dir (as upstream's report.html). */
 export const JOB_REPORT_FILE = 'report.html';
@@ -14,7 +14,9 @@ export const JOB_REPORT_FILE = 'report.html';
 export const jobReportPathOf = (artifactsDir: string): string => join(artifactsDir, JOB_REPORT_FILE);
 
 export function renderJobReport(data: JobReportData): string {
-  return renderReportPage(data);
+  // the samples as gathered (each serialised when it was added), when they were
+  const samples = samplesJson(data.samples);
+  return renderReportPage(data, samples === null ? undefined : { samples });
 }
 
 /** Build and write a job's report (default: <artifactsDir>/report.html); returns the data and the path. */

@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildJobReportData, cutText, promptText, reportScores, SAMPLE_TEXT_LIMIT } from './model.js';
+import { embedJson, embedJsonWith } from './html.js';
+import { renderJobReport } from './job.js';
+import {
+  buildJobReportData,
+  cutText,
+  promptText,
+  ReportSamples,
+  reportScores,
+  SAMPLE_TEXT_LIMIT,
+  samplesJson,
+} from './model.js';
 
 const entry = (metrics: Record<string, Record<string, { value: number; stats?: object }>>) => ({
   metrics: Object.fromEntries(Object.entries(metrics).map(([m, scores]) => [m, { scores }])),
@@ -173,4 +183,49 @@ test('prompts as text; long texts cut with a note', () => {
     new RegExp(`^x{${SAMPLE_TEXT_LIMIT}}\\n\\[\\.\\.\\. cut: ${SAMPLE_TEXT_LIMIT + 5} characters`),
   );
   assert.equal(cutText('short'), 'short');
+});
+
+test('the page data with samples serialised as they were gathered: the same JSON as serialising it whole', () => {
+  const hostile = '</script><!-- & \u2028\u2029 "quoted" \\ back';
+  const lines = [
+    { sample_id: 'a', index: 0, prompt: 'p', responses: [hostile], extracted: ['1'], scores: { em: 1 } },
+    {
+      sample_id: 'b',
+      index: 1,
+      prompt: [{ role: 'user', content: 'qb' }],
+      responses: [''],
+      extracted: [null],
+      scores: { em: 0 },
+      error: hostile,
+    },
+    {
+      sample_id: 'c',
+      index: 2,
+      prompt: [{ context: hostile, continuation: ' x' }],
+      responses: ['-1'],
+      extracted: ['0'],
+      scores: { em: 0.5 },
+      details: { pred: 0 },
+    },
+  ];
+  const gathered = new ReportSamples();
+  for (const l of lines) gathered.add(l);
+  const pairs = [
+    { cache_key: 'k', endpoint: 'e', request: { messages: [{ role: 'user', content: 'qb' }] }, response: {} },
+  ];
+  const data = buildJobReportData('/nonexistent-dir', { samples: gathered, pairs, now: () => new Date(0) });
+  assert.deepEqual(data.samples[1]!.requests, [0]);
+  const given = samplesJson(data.samples);
+  assert.notEqual(given, null);
+  const spliced = embedJsonWith(data as unknown as Record<string, unknown>, { samples: given! });
+  const whole = embedJson(data);
+  assert.deepEqual(JSON.parse(spliced), JSON.parse(whole));
+  assert.doesNotMatch(spliced, /<\/script|<!--|\u2028|\u2029/);
+  assert.equal(spliced.length, whole.length);
+  // the page as rendered carries the same data
+  const page = renderJobReport(data);
+  const embedded = /<script type="application\/json" id="nel-data">(.*)<\/script>/.exec(page)![1]!;
+  assert.deepEqual(JSON.parse(embedded), JSON.parse(whole));
+  // a sample that was not gathered (or a list built another way): no spliced JSON
+  assert.equal(samplesJson([...data.samples, { ...data.samples[0]! }]), null);
 });

@@ -12,6 +12,7 @@ import { sha256Hex } from '../../common/hash.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
 import { parseYaml } from '../../common/yaml.js';
 import type { HeadlineLookup } from '../scores.js';
+import { embedJson } from './html.js';
 
 /** One score of results.yml with its uncertainty. */
 export interface ReportScore {
@@ -320,7 +321,9 @@ function reportSampleOf(l: Obj): ReportSample {
   const scores: Record<string, number> = {};
   if (isPlainObject(l.scores))
     for (const [k, v] of Object.entries(l.scores)) if (typeof v === 'number') scores[k] = v;
+  // `verdict` first: the page's JSON of a sample is made once, here, and its verdict spliced in (sampleJson)
   const s: ReportSample = {
+    verdict: 'unscored',
     id: String(l.sample_id),
     index: typeof l.index === 'number' ? l.index : null,
     prompt: cutText(promptText(l.prompt ?? l.request)),
@@ -330,7 +333,6 @@ function reportSampleOf(l: Obj): ReportSample {
     extracted: Array.isArray(l.extracted) ? l.extracted.map((e) => (e === null ? null : showValue(e))) : [],
     target: l.target === undefined ? '' : showValue(l.target),
     scores,
-    verdict: 'unscored',
     groups: sampleGroups(l),
     flags: Array.isArray(l.flags) ? l.flags.map(String) : [],
   };
@@ -374,6 +376,36 @@ const promptKey = (prompt: unknown): string | null =>
   requestShaped(prompt) ? sha256Hex(JSON.stringify(prompt)) : null;
 
 /**
+ * The JSON of each gathered sample as the page embeds it (embedJson), after its verdict: finish() sets
+ * only `verdict` and `requests`, which sampleJson puts in front of it, so the sample is serialised once,
+ * when it is added. A sample changed in any other way after that must not be given to samplesJson.
+ */
+const sampleJsonRest = new WeakMap<ReportSample, string>();
+const UNSCORED_HEAD = '{"verdict":"unscored"';
+
+/** A sample's JSON for the page, from its JSON made when it was gathered; null if there is none. */
+function sampleJson(s: ReportSample): string | null {
+  const rest = sampleJsonRest.get(s);
+  if (rest === undefined) return null;
+  const requests = s.requests === undefined ? '' : `,"requests":${JSON.stringify(s.requests)}`;
+  return `{"verdict":${JSON.stringify(s.verdict)}${requests}${rest}`;
+}
+
+/**
+ * The page's samples as embedded JSON (what embedJson(samples) gives, keys in another order), from each
+ * sample's JSON made when ReportSamples gathered it; null when one was not gathered that way.
+ */
+export function samplesJson(samples: readonly ReportSample[]): string | null {
+  const parts: string[] = [];
+  for (const s of samples) {
+    const j = sampleJson(s);
+    if (j === null) return null;
+    parts.push(j);
+  }
+  return `[${parts.join(',')}]`;
+}
+
+/**
  * The page's samples, gathered line by line: from samples.jsonl, or by the engine as it writes each line,
  * so that the report need not read the file back at the end of a run. A later line for the same id
  * replaces an earlier one. Each sample keeps only the key of its prompt, to find its cached
@@ -393,6 +425,9 @@ export class ReportSamples {
     if (this.scoreKeys === null && isPlainObject(line.scores) && Object.keys(line.scores).length > 0)
       this.scoreKeys = Object.keys(line.scores);
     const sample = reportSampleOf(line);
+    // Its JSON for the page now (during a run: while requests are in flight), not at the end.
+    const json = embedJson(sample);
+    if (json.startsWith(UNSCORED_HEAD)) sampleJsonRest.set(sample, json.slice(UNSCORED_HEAD.length));
     this.byId.set(sample.id, { sample, prompt: promptKey(line.prompt ?? line.request) });
   }
 
