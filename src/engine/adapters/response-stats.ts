@@ -3,6 +3,8 @@
  * to the `response_stats` block of eval_factory_metrics.json. State persists in <cache_dir>/cache.db
  * (key `interceptor_state`) so that a rerun continues with run_id + 1.
  */
+import { errorMessage, NelError, systemError } from '../../common/errors.js';
+import { mkdirp } from '../../common/fs.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
 import { mergeMetricsBlock } from '../output/metrics-file.js';
 import { DiskCacheStore } from './disk-cache-store.js';
@@ -84,6 +86,8 @@ function responseStatsHooks(
   const collectFinish = config.collect_finish_reasons !== false;
   const collectTools = config.collect_tool_calls !== false;
   const saveEvery = config.stats_file_saving_interval ?? 100;
+  // the folder now, so that one that cannot be written ends the run before any request
+  if (typeof config.cache_dir === 'string') mkdirp(config.cache_dir);
   const runStart = now();
   // The saved state of earlier runs, read at the first reply (or at the end): the store is not opened
   // before the first requests go out.
@@ -95,7 +99,22 @@ function responseStatsHooks(
   } | null = null;
   const loaded = (): NonNullable<typeof state> => {
     if (state) return state;
-    const store = typeof config.cache_dir === 'string' ? new DiskCacheStore(config.cache_dir) : null;
+    let store: DiskCacheStore | null = null;
+    try {
+      if (typeof config.cache_dir === 'string') store = new DiskCacheStore(config.cache_dir);
+    } catch (e) {
+      // ends the run (the chain passes a NelError on), as a failure at the start would
+      throw (
+        systemError(e, String(config.cache_dir)) ??
+        new NelError(
+          'ENGINE_RUN',
+          `cannot open the response statistics store in ${String(config.cache_dir)}: ${errorMessage(e)}`,
+          {
+            hint: "check that the response_stats interceptor's cache_dir can be read and written, or move its cache.db aside",
+          },
+        )
+      );
+    }
     const prior = store?.getJson('interceptor_state') as
       { run_ids?: { run_id: number; start: number }[]; aggregated_stats?: Aggregates } | undefined;
     const runIds = prior?.run_ids ?? [];
