@@ -5,8 +5,8 @@
  * is scored as soon as its last pair is in.
  *
  * With the request cache on (answering again), each answered pair is kept in a journal beside it (one
- * JSON line per pair, keyed by model, logprobs, the prompts of its sample's pairs and its place among them,
- * written behind as the cache's rows are): a rerun
+ * JSON line per pair, keyed by model, logprobs, the prompts of its sample's pairs with where each
+ * continuation starts, and its place among them, written behind as the cache's rows are): a rerun
  * takes those pairs from the journal whatever the batch size, and sends only the others, each once. The
  * journal is the cache of these requests: the response cache does not answer them, and keeps only up to
  * `max_saved_responses` of their replies (the report's examples), not every reply a second time.
@@ -68,11 +68,27 @@ interface Batch {
 }
 
 /**
- * The journal keys of a sample's pairs: one SHA-256 of the model, logprobs and every pair's prompt as
- * sent (one hash a sample, not a pair), and the pair's place among them.
+ * The text a sample's journal keys hash: the model, logprobs and every pair's prompt as sent with where
+ * its continuation starts (a pair's answer depends on both): `<context chars>:<length>:<text>` for a text
+ * prompt, `<context tokens>:[ids]` for token ids. Lengths in front instead of JSON escaping: different
+ * pairs never give the same text, and the prompts are not scanned for characters to escape.
+ */
+export function pairKeyText(modelId: string, logprobs: number, encoded: readonly EncodedPair[]): string {
+  let text = `pairs/2|${modelId.length}:${modelId}|${logprobs}|`;
+  for (const e of encoded)
+    text +=
+      e.kind === 'text'
+        ? `${e.contextChars}:${e.prompt.length}:${e.prompt}`
+        : `${e.contextTokens}:${JSON.stringify(e.prompt)}`;
+  return text;
+}
+
+/**
+ * The journal keys of a sample's pairs: one SHA-256 of pairKeyText (one hash a sample, not a pair), and
+ * the pair's place among them.
  */
 function pairKeys(modelId: string, logprobs: number, encoded: readonly EncodedPair[]): string[] {
-  const base = sha256Hex(JSON.stringify([modelId, logprobs, encoded.map((e) => e.prompt)]));
+  const base = sha256Hex(pairKeyText(modelId, logprobs, encoded));
   return encoded.map((_e, p) => `${base}.${p}`);
 }
 
