@@ -49,6 +49,17 @@ test('no subcommand prints help and exits 0; ls lists builtin tasks', async () =
   assert.match(ls.stdout, /\n {2}\* arithmetic\n/);
 });
 
+test('a run config that does not exist: one line with a hint, exit 1', async () => {
+  const r = await runCli(['run_eval', '--run_config', join(tmpdir(), 'no-such-run-config.yml')]);
+  assert.equal(r.code, 1);
+  const lines = stderrLines(r.stderr);
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(
+    lines[0]!,
+    /^error: run config not found: .*no-such-run-config\.yml \(hint: give --run_config the path/,
+  );
+});
+
 test('an unknown config.params key fails with one line and exit 1', async () => {
   const dir = tempDir();
   try {

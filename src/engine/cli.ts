@@ -117,7 +117,10 @@ function resolverFor(deps: EngineCliDeps): BenchmarkResolver {
 }
 
 function readRunConfig(path: string): unknown {
-  if (!existsSync(path)) throw new NelError('ENGINE_CONFIG', `run config not found: ${path}`);
+  if (!existsSync(path))
+    throw new NelError('ENGINE_CONFIG', `run config not found: ${path}`, {
+      hint: 'give --run_config the path of a run config YAML (config: and target: sections, as run_config.yml)',
+    });
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
