@@ -179,26 +179,35 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
     else flushTimer ??= setTimeout(flushJournal, JOURNAL_FLUSH_MS).unref();
   };
 
-  // The first request finds out whether the server takes max_tokens 0; the others wait for it.
-  let probe: Promise<unknown> | null = null;
+  // The first request finds out whether the server takes max_tokens 0; the others wait for it, but only
+  // until its reply is in: a 200 to max_tokens 0 decides it (the others go out while that reply is read),
+  // anything else waits for the first request's end (its retry with max_tokens 1 sets maxTokens).
+  let probe: Promise<void> | null = null;
+  let openGate: () => void = () => undefined;
   let probed = false;
   const send = async (batch: PairRef[]): Promise<{ body: unknown; generated: 0 | 1 }> => {
     if (!probed) {
-      if (probe) await probe.catch(() => undefined);
+      if (probe) await probe;
       else {
-        const first = sendAsDecided(batch);
-        probe = first;
+        probe = new Promise<void>((resolve) => (openGate = resolve));
+        const decided = (status: number): void => {
+          if (status === 200) openGate();
+        };
         try {
-          return await first;
+          return await sendAsDecided(batch, decided);
         } finally {
           probed = true;
+          openGate();
         }
       }
     }
     return sendAsDecided(batch);
   };
 
-  const sendAsDecided = async (batch: PairRef[]): Promise<{ body: unknown; generated: 0 | 1 }> => {
+  const sendAsDecided = async (
+    batch: PairRef[],
+    onFirstReply?: (status: number) => void,
+  ): Promise<{ body: unknown; generated: 0 | 1 }> => {
     const encoded = batch.map((r) => r.encoded);
     // With the journal on, it keeps each answer: the response cache need not hold every reply.
     const meta = {
@@ -211,7 +220,7 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
     try {
       const { response } = await opts.client.complete(
         loglikelihoodBody(opts.modelId, encoded, { maxTokens: asked, logprobs: ll.logprobs }),
-        meta,
+        onFirstReply && asked === 0 ? { ...meta, onReply: onFirstReply } : meta,
       );
       return { body: response.body, generated: asked };
     } catch (e) {

@@ -20,6 +20,11 @@ export interface AdapterRequest {
      * not answer such a request, and stores its reply only up to `max_saved_responses`.
      */
     answerKept?: boolean;
+    /**
+     * Called by the endpoint interceptor with the HTTP status of each reply it gets, as soon as the reply
+     * is in (before it is read and before the response interceptors run).
+     */
+    onReply?: (status: number) => void;
   };
 }
 
