@@ -22,6 +22,8 @@
 
 const TOP = '"top_logprobs"';
 const TOKENS = '"tokens"';
+/** What both keys start with. */
+const KEY_START = '"to';
 /** The placeholder of the k-th rewritten top_logprobs list: a string no reply's list would be. */
 const PLACEHOLDER = '\u0000nel-top:';
 
@@ -234,35 +236,32 @@ export function parsePromptLogprobsReply(reply: string | Uint8Array): unknown {
   const parts: string[] = [];
   const lists: number[][] = [];
   let copied = 0;
-  let nextTop = text.indexOf(TOP);
-  let nextTokens = text.indexOf(TOKENS);
-  while (nextTop >= 0 || nextTokens >= 0) {
-    const isTop = nextTop >= 0 && (nextTokens < 0 || nextTop < nextTokens);
-    const at = isTop ? nextTop : nextTokens;
-    const key = isTop ? TOP : TOKENS;
-    let resume = at + key.length;
-    const v = valueStart(text, at, key.length);
-    if (v >= 0 && text.charCodeAt(v) === 0x5b) {
-      if (isTop) {
-        const list = skipTopList(text, v);
-        if (list) {
-          parts.push(kept(copied, v), `"\\u0000nel-top:${lists.length}"`);
-          lists.push(list.starts);
-          copied = resume = list.end;
-        }
-      } else {
-        const end = stringListEnd(text, v);
-        if (end >= 0) {
-          parts.push(kept(copied, v), 'null');
-          copied = resume = end;
+  // One scan for both keys (each starts with `"to`), resumed past each rewritten list: the lists are not
+  // scanned again for the other key.
+  let at = text.indexOf(KEY_START);
+  while (at >= 0) {
+    const isTop = text.startsWith(TOP, at);
+    let resume = at + KEY_START.length;
+    if (isTop || text.startsWith(TOKENS, at)) {
+      const v = valueStart(text, at, isTop ? TOP.length : TOKENS.length);
+      if (v >= 0 && text.charCodeAt(v) === 0x5b) {
+        if (isTop) {
+          const list = skipTopList(text, v);
+          if (list) {
+            parts.push(kept(copied, v), `"\\u0000nel-top:${lists.length}"`);
+            lists.push(list.starts);
+            copied = resume = list.end;
+          }
+        } else {
+          const end = stringListEnd(text, v);
+          if (end >= 0) {
+            parts.push(kept(copied, v), 'null');
+            copied = resume = end;
+          }
         }
       }
     }
-    if (isTop) nextTop = text.indexOf(TOP, resume);
-    else nextTokens = text.indexOf(TOKENS, resume);
-    // a key found inside a rewritten stretch is past it now
-    if (nextTop >= 0 && nextTop < resume) nextTop = text.indexOf(TOP, resume);
-    if (nextTokens >= 0 && nextTokens < resume) nextTokens = text.indexOf(TOKENS, resume);
+    at = text.indexOf(KEY_START, resume);
   }
   if (copied === 0) return JSON.parse(whole()) as unknown;
   parts.push(kept(copied));
