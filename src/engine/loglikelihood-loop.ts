@@ -11,8 +11,9 @@
  * journal is the cache of these requests: the response cache does not answer them, and keeps only up to
  * `max_saved_responses` of their replies (the report's examples), not every reply a second time.
  *
- * `max_tokens: 0` is sent first; a server that refuses it (HTTP 4xx) gets the request again with
- * `max_tokens: 1`, the rest of the run keeps 1, and the generated token is ignored.
+ * `max_tokens: 0` is sent first, alone; a server that refuses it (HTTP 4xx) gets the request again with
+ * `max_tokens: 1`, the rest of the run keeps 1, and the generated token is ignored. The other requests
+ * wait for that first reply's HTTP status only (meta.onReply): after a 200 they go out while it is read.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
