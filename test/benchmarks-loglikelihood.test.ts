@@ -533,11 +533,14 @@ test('client-side huggingface tokenizer.json: token-id prompts through the endpo
   assert.equal(prompts[0]![0], 66);
 });
 
-test('a server without prompt log-probabilities: one-line error, nothing cached, a rerun on a good server scores', async () => {
+test('a server without prompt log-probabilities: one-line error with a hint, not retried, nothing cached, a rerun on a good server scores', async () => {
   const path = sharedPath('data', 'winogrande');
+  const maxTokens: number[] = [];
   const plain = createServer((req, res) => {
-    req.resume();
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
     req.on('end', () => {
+      maxTokens.push((JSON.parse(text) as { max_tokens: number }).max_tokens);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({ choices: [{ index: 0, text: ' x', logprobs: null, finish_reason: 'length' }] }),
@@ -553,7 +556,7 @@ test('a server without prompt log-probabilities: one-line error, nothing cached,
           config: {
             type: 'winogrande',
             output_dir: out,
-            params: { parallelism: 2, limit_samples: 4, max_retries: 0, extra: { dataset_path: path } },
+            params: { parallelism: 2, limit_samples: 4, extra: { dataset_path: path } },
           },
           target: {
             api_endpoint: {
@@ -569,6 +572,11 @@ test('a server without prompt log-probabilities: one-line error, nothing cached,
     assert.equal(outcome.status, 'failed');
     assert.match(outcome.error!.message, /no logprobs\.token_logprobs/);
     assert.ok(!outcome.error!.message.includes('\n'));
+    assert.match(outcome.error!.hint ?? '', /needs prompt log-probabilities/);
+    // the default max_retries (5) is not spent on it (that would be 12 requests or more): each of the two
+    // workers asks with max_tokens 0, then 1, once
+    assert.deepEqual(maxTokens.slice(0, 2), [0, 1]);
+    assert.ok(maxTokens.length <= 4, `${maxTokens.length} requests: ${maxTokens.join(',')}`);
   } finally {
     await new Promise<void>((ok) => plain.close(() => ok()));
   }

@@ -134,7 +134,7 @@ test('the first request decides max_tokens: a 200 lets the others go before its 
     const call = ++calls;
     events.push(`send ${call} max_tokens ${String(body.max_tokens)}`);
     if (call === 1) {
-      meta.onReply?.(200);
+      meta.onReply?.(replyFor(body));
       // the first reply is "being read" until the others have gone out
       for (let i = 0; i < 20 && calls < 4; i++) await tick();
       events.push('first read');
@@ -159,7 +159,7 @@ test('a refused max_tokens 0 holds the others until the retry with max_tokens 1 
   const result = await runTiny(3, async (body, meta) => {
     sent.push(body.max_tokens as number);
     if (body.max_tokens === 0) {
-      meta.onReply?.(400);
+      meta.onReply?.({ ...replyFor(body), status: 400 });
       throw new EndpointRequestError('HTTP 400: max_tokens must be at least 1');
     }
     return { response: replyFor(body), attempts: 1 };
@@ -167,4 +167,43 @@ test('a refused max_tokens 0 holds the others until the retry with max_tokens 1 
   assert.equal(result.recorded, 3);
   assert.deepEqual(sent, [0, 1, 1, 1, 1, 1, 1], 'max_tokens 0 is tried once, then 1 for the run');
   assert.ok(result.warnings.some((w) => /max_tokens 1/.test(w)));
+});
+
+const NO_LOGPROBS = 'choices[0] has no logprobs.token_logprobs (echo with logprobs was asked)';
+
+test('a 200 without prompt log-probabilities to max_tokens 0 counts as a refusal: max_tokens 1 for the run', async () => {
+  const sent: number[] = [];
+  const result = await runTiny(3, async (body, meta) => {
+    sent.push(body.max_tokens as number);
+    if (body.max_tokens === 0) {
+      meta.onReply?.({ ...replyFor(body), fault: NO_LOGPROBS });
+      throw new EndpointRequestError(
+        `HTTP 200 that is not a valid completion: ${NO_LOGPROBS}`,
+        undefined,
+        NO_LOGPROBS,
+      );
+    }
+    return { response: replyFor(body), attempts: 1 };
+  });
+  assert.equal(result.recorded, 3);
+  assert.deepEqual(sent, [0, 1, 1, 1, 1, 1, 1]);
+  assert.ok(result.warnings.some((w) => /max_tokens 1/.test(w)));
+});
+
+test('a server without prompt log-probabilities at max_tokens 1 either ends the run with that error', async () => {
+  // (the requests that waited for the first still try once each: a failure of one sample is not theirs)
+  const sent: number[] = [];
+  await assert.rejects(
+    runTiny(3, async (body) => {
+      sent.push(body.max_tokens as number);
+      throw new EndpointRequestError(
+        `HTTP 200 that is not a valid completion: ${NO_LOGPROBS}`,
+        'hint',
+        NO_LOGPROBS,
+      );
+    }),
+    (e: unknown) => e instanceof EndpointRequestError && e.fault === NO_LOGPROBS,
+  );
+  assert.deepEqual(sent.slice(0, 2), [0, 1]);
+  assert.ok(sent.length <= 8, `${sent.length} requests`);
 });

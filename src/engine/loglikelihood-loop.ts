@@ -11,9 +11,11 @@
  * journal is the cache of these requests: the response cache does not answer them, and keeps only up to
  * `max_saved_responses` of their replies (the report's examples), not every reply a second time.
  *
- * `max_tokens: 0` is sent first, alone; a server that refuses it (HTTP 4xx) gets the request again with
- * `max_tokens: 1`, the rest of the run keeps 1, and the generated token is ignored. The other requests
- * wait for that first reply's HTTP status only (meta.onReply): after a 200 they go out while it is read.
+ * `max_tokens: 0` is sent first, alone; a server that refuses it (HTTP 4xx, or a 200 without the prompt
+ * log-probabilities) gets the request again with `max_tokens: 1`, the rest of the run keeps 1, and the
+ * generated token is ignored. The other requests wait for that first reply only until the endpoint
+ * interceptor has read it (meta.onReply): after a valid 200 they go out while the rest of the chain
+ * handles it.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -33,6 +35,8 @@ import type {
   SampleScore,
   SampleStream,
 } from './benchmarks/types.js';
+import type { AdapterResponse } from './adapters/types.js';
+import { faultIsFinal } from './client/completion.js';
 import { EndpointRequestError, type ModelClient } from './client/model-client.js';
 import type { Logger } from './logging.js';
 
@@ -181,8 +185,9 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
   };
 
   // The first request finds out whether the server takes max_tokens 0; the others wait for it, but only
-  // until its reply is in: a 200 to max_tokens 0 decides it (the others go out while that reply is read),
-  // anything else waits for the first request's end (its retry with max_tokens 1 sets maxTokens).
+  // until its reply is in: a valid 200 to max_tokens 0 decides it (the others go out while the response
+  // interceptors handle that reply), anything else waits for the first request's end (its retry with
+  // max_tokens 1 sets maxTokens).
   let probe: Promise<void> | null = null;
   let openGate: () => void = () => undefined;
   let probed = false;
@@ -191,8 +196,8 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
       if (probe) await probe;
       else {
         probe = new Promise<void>((resolve) => (openGate = resolve));
-        const decided = (status: number): void => {
-          if (status === 200) openGate();
+        const decided = (res: AdapterResponse): void => {
+          if (res.status === 200 && res.fault === undefined) openGate();
         };
         try {
           return await sendAsDecided(batch, decided);
@@ -207,7 +212,7 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
 
   const sendAsDecided = async (
     batch: PairRef[],
-    onFirstReply?: (status: number) => void,
+    onFirstReply?: (res: AdapterResponse) => void,
   ): Promise<{ body: unknown; generated: 0 | 1 }> => {
     const encoded = batch.map((r) => r.encoded);
     // With the journal on, it keeps each answer: the response cache need not hold every reply.
@@ -225,11 +230,12 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
       );
       return { body: response.body, generated: asked };
     } catch (e) {
+      // a 4xx, or a 200 without the prompt log-probabilities, to max_tokens 0: asked again with 1
       if (
         asked !== 0 ||
         opts.stop.aborted ||
         !(e instanceof EndpointRequestError) ||
-        !/HTTP 4\d\d/.test(e.message)
+        !(/HTTP 4\d\d/.test(e.message) || (e.fault !== undefined && faultIsFinal(e.fault)))
       )
         throw e;
       const { response } = await opts.client.complete(
@@ -239,7 +245,7 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
       if (maxTokens === 0) {
         maxTokens = 1;
         opts.log.warn(
-          'the endpoint refused max_tokens 0 with echo; sending max_tokens 1 from now on and ignoring the generated token',
+          'the endpoint did not take max_tokens 0 with echo; sending max_tokens 1 from now on and ignoring the generated token',
           { reason: e.message.slice(0, 200) },
         );
       }

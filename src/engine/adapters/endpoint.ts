@@ -73,7 +73,6 @@ function endpointHooks(opts: EndpointOptions): InterceptorHooks {
         throw new EndpointCallError(e instanceof Error ? e.message : String(e), e);
       }
       const latencyMs = now() - started;
-      req.meta.onReply?.(reply.status);
       let body: unknown = null;
       // the text is decoded only when something reads it (a prompt-logprob reply is read from its bytes)
       let text: string | undefined;
@@ -112,6 +111,7 @@ function endpointHooks(opts: EndpointOptions): InterceptorHooks {
         const fault = completionFault(body, endpointType, req.body);
         if (fault !== null) res.fault = fault;
       }
+      req.meta.onReply?.(res);
       return res;
     },
   };

@@ -21,10 +21,10 @@ export interface AdapterRequest {
      */
     answerKept?: boolean;
     /**
-     * Called by the endpoint interceptor with the HTTP status of each reply it gets, as soon as the reply
-     * is in (before it is read and before the response interceptors run).
+     * Called by the endpoint interceptor with each reply it gets, as soon as it has read and checked it
+     * (status, fault), before the response interceptors run.
      */
-    onReply?: (status: number) => void;
+    onReply?: (res: AdapterResponse) => void;
   };
 }
 

@@ -1,8 +1,13 @@
 /**
  * The one place that decides whether a reply is a valid completion for an endpoint type. A reply that is
- * not is an endpoint fault: the client retries it like a 5xx and the cache never stores it.
+ * not is an endpoint fault: the client retries it like a 5xx and the cache never stores it, except a
+ * fault that asking again cannot mend (faultIsFinal: the server does not return the prompt
+ * log-probabilities asked for), which ends the request at once with a hint (faultHint).
  */
 import type { EndpointType } from '../types.js';
+
+/** How a reply without the prompt log-probabilities that echo + logprobs asked for is named. */
+const NO_PROMPT_LOGPROBS = 'echo with logprobs was asked';
 
 /**
  * Why `body` (a parsed HTTP 200 body, null when it was not JSON) is not a valid completion for
@@ -40,9 +45,29 @@ export function completionFault(
     for (let i = 0; i < choices.length; i++) {
       const lp = (choices[i] as { logprobs?: { token_logprobs?: unknown } } | null)?.logprobs;
       if (!lp || !Array.isArray(lp.token_logprobs)) {
-        return `choices[${i}] has no logprobs.token_logprobs (echo with logprobs was asked)`;
+        return `choices[${i}] has no logprobs.token_logprobs (${NO_PROMPT_LOGPROBS})`;
       }
     }
   }
   return null;
+}
+
+/**
+ * A fault of a server that lacks what the request asked for (prompt log-probabilities for echo +
+ * logprobs): the same request gets the same reply, so it is not retried.
+ */
+export const faultIsFinal = (fault: string): boolean => fault.endsWith(`(${NO_PROMPT_LOGPROBS})`);
+
+/**
+ * What to check for a fault completionFault gave, when it says more than the endpoint being down: a
+ * server without prompt log-probabilities cannot run the log-likelihood tasks, however often it is asked.
+ */
+export function faultHint(fault: string): string | undefined {
+  if (faultIsFinal(fault)) {
+    return (
+      'this task needs prompt log-probabilities: a /v1/completions server that returns logprobs.token_logprobs ' +
+      'for echo: true with logprobs >= 1, as vLLM does, or `nel serve-model` (deployment: llamacpp) for a GGUF model'
+    );
+  }
+  return undefined;
 }

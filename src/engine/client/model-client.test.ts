@@ -233,3 +233,59 @@ test('an HTTP 200 that is not a valid completion is retried (really sent again) 
     await srv.close();
   }
 });
+
+test('a server without prompt log-probabilities fails at once, with a hint that says what the task needs', async () => {
+  const noLogprobs: Step = (_q, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"choices":[{"index":0,"text":" ok","logprobs":null}]}');
+  };
+  const srv = await scriptedServer([noLogprobs]);
+  const transport = createHttpTransport({ connections: 1 });
+  const url = srv.url.replace('/chat/completions', '/completions');
+  const chain = chainOf(
+    [createEndpointInterceptor({ url, transport, timeoutMs: 5000, endpointType: 'completions' })],
+    { outputDir: '/x', url, log: silentLogger },
+  );
+  const client = createModelClient({
+    send: (r) => chain.send(r),
+    maxRetries: 5,
+    log: silentLogger,
+    sleep: async () => undefined,
+  });
+  try {
+    const body = { model: 'm', prompt: 'Q: x\nA: y', echo: true, logprobs: 1, max_tokens: 0 };
+    await assert.rejects(client.complete(body, meta), (e: unknown) => {
+      assert.ok(e instanceof EndpointRequestError);
+      assert.match(e.message, /no logprobs\.token_logprobs \(echo with logprobs was asked\)/);
+      assert.match(e.hint ?? '', /needs prompt log-probabilities.*vLLM.*nel serve-model/);
+      assert.match(e.fault ?? '', /echo with logprobs was asked/);
+      return true;
+    });
+    assert.equal(srv.count(), 1, 'asking again cannot mend it: not retried');
+    // a plain completion request to the same server is fine: the hint is only for what it lacks
+    const plain = await client.complete({ model: 'm', prompt: 'hi' }, meta);
+    assert.equal(plain.attempts, 1);
+  } finally {
+    await transport.close();
+    await srv.close();
+  }
+});
+
+test('an endpoint fault of another kind keeps the default hint', async () => {
+  const empty: Step = (_q, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"choices":[]}');
+  };
+  const srv = await scriptedServer([empty]);
+  const c = clientFor(srv.url, { maxRetries: 1 });
+  try {
+    await assert.rejects(c.client.complete({ model: 'm' }, meta), (e: unknown) => {
+      assert.ok(e instanceof EndpointRequestError);
+      assert.match(e.hint ?? '', /check the endpoint URL/);
+      return true;
+    });
+  } finally {
+    await c.close();
+    await srv.close();
+  }
+});

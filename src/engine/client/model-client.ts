@@ -7,6 +7,7 @@
  */
 import { isNelError, NelError } from '../../common/errors.js';
 import { EndpointCallError } from '../adapters/endpoint.js';
+import { faultHint, faultIsFinal } from './completion.js';
 import { ResponseTooLargeError } from './http-transport.js';
 import { FatalInterceptorError, type AdapterRequest, type AdapterResponse } from '../adapters/types.js';
 import type { Logger } from '../logging.js';
@@ -48,7 +49,12 @@ export interface ModelClient {
 
 /** The request failed for good (after retries, or a non-retryable status). */
 export class EndpointRequestError extends NelError {
-  constructor(message: string, hint?: string) {
+  constructor(
+    message: string,
+    hint?: string,
+    /** The last reply's completionFault, when it was an HTTP 200 that is not a valid completion. */
+    readonly fault?: string,
+  ) {
     super('ENGINE_ENDPOINT', message, {
       hint: hint ?? 'check the endpoint URL, model id and API key, and that the server is up',
     });
@@ -65,6 +71,8 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
   let toldRetryAfterCap = false;
   return {
     async complete(body, meta) {
+      // the last HTTP 200 that was not a valid completion: its hint goes with the final error
+      let lastFault: string | undefined;
       for (let attempt = 0; ; attempt++) {
         // Request interceptors return changed copies, so a shallow copy keeps `body` intact for retries.
         const req: AdapterRequest = {
@@ -78,9 +86,13 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
           const res = await opts.send(req);
           if (res.status === 200 && res.fault === undefined && res.body !== null)
             return { response: res, attempts: attempt + 1 };
-          if (res.status === 200)
-            failure = `HTTP 200 that is not a valid completion: ${res.fault ?? 'the body is not JSON'}`;
-          else {
+          if (res.status === 200) {
+            lastFault = res.fault ?? 'the body is not JSON';
+            failure = `HTTP 200 that is not a valid completion: ${lastFault}`;
+            if (faultIsFinal(lastFault))
+              throw new EndpointRequestError(failure, faultHint(lastFault), lastFault);
+          } else {
+            lastFault = undefined;
             failure = `HTTP ${res.status}: ${res.text.replace(/\s+/g, ' ').slice(0, 200)}`;
             if (!RETRYABLE_STATUS(res.status))
               throw new EndpointRequestError(`the endpoint refused a request: ${failure}`);
@@ -111,10 +123,13 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
             );
           }
           failure = e instanceof Error ? e.message : String(e);
+          lastFault = undefined;
         }
         if (attempt >= opts.maxRetries) {
           throw new EndpointRequestError(
             `request failed after ${attempt + 1} attempt${attempt === 0 ? '' : 's'} (max_retries=${opts.maxRetries}): ${failure}`,
+            lastFault === undefined ? undefined : faultHint(lastFault),
+            lastFault,
           );
         }
         if (opts.signal?.aborted) throw new Error(`stopped before retrying: ${failure}`);
