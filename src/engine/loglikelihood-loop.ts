@@ -36,7 +36,6 @@ import type {
   SampleStream,
 } from './benchmarks/types.js';
 import type { AdapterResponse } from './adapters/types.js';
-import { faultIsFinal } from './client/completion.js';
 import { EndpointRequestError, type ModelClient } from './client/model-client.js';
 import type { Logger } from './logging.js';
 
@@ -235,7 +234,7 @@ export function createLoglikelihoodLoop(opts: LoglikelihoodLoopOptions): {
         asked !== 0 ||
         opts.stop.aborted ||
         !(e instanceof EndpointRequestError) ||
-        !(/HTTP 4\d\d/.test(e.message) || (e.fault !== undefined && faultIsFinal(e.fault)))
+        !(/HTTP 4\d\d/.test(e.message) || e.fault !== undefined)
       )
         throw e;
       const { response } = await opts.client.complete(

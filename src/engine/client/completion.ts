@@ -1,8 +1,8 @@
 /**
  * The one place that decides whether a reply is a valid completion for an endpoint type. A reply that is
  * not is an endpoint fault: the client retries it like a 5xx and the cache never stores it, except a
- * fault that asking again cannot mend (faultIsFinal: the server does not return the prompt
- * log-probabilities asked for), which ends the request at once with a hint (faultHint).
+ * fault that asking again cannot mend (the server does not return the prompt log-probabilities asked
+ * for), which ends the request at once with the hint finalFaultHint gives.
  */
 import type { EndpointType } from '../types.js';
 
@@ -53,21 +53,14 @@ export function completionFault(
 }
 
 /**
- * A fault of a server that lacks what the request asked for (prompt log-probabilities for echo +
- * logprobs): the same request gets the same reply, so it is not retried.
+ * The hint for a fault that asking again cannot mend, or undefined for any other fault (retried): a
+ * server that does not return the prompt log-probabilities asked for (echo + logprobs) gives the same
+ * reply to the same request, and cannot run the log-likelihood tasks however often it is asked.
  */
-export const faultIsFinal = (fault: string): boolean => fault.endsWith(`(${NO_PROMPT_LOGPROBS})`);
-
-/**
- * What to check for a fault completionFault gave, when it says more than the endpoint being down: a
- * server without prompt log-probabilities cannot run the log-likelihood tasks, however often it is asked.
- */
-export function faultHint(fault: string): string | undefined {
-  if (faultIsFinal(fault)) {
-    return (
-      'this task needs prompt log-probabilities: a /v1/completions server that returns logprobs.token_logprobs ' +
-      'for echo: true with logprobs >= 1, as vLLM does, or `nel serve-model` (deployment: llamacpp) for a GGUF model'
-    );
-  }
-  return undefined;
+export function finalFaultHint(fault: string): string | undefined {
+  if (!fault.endsWith(`(${NO_PROMPT_LOGPROBS})`)) return undefined;
+  return (
+    'this task needs prompt log-probabilities: a /v1/completions server that returns logprobs.token_logprobs ' +
+    'for echo: true with logprobs >= 1, as vLLM does, or `nel serve-model` (deployment: llamacpp) for a GGUF model'
+  );
 }

@@ -49,9 +49,18 @@ const status =
 const reset: Step = (q) => q.socket.destroy();
 const hang: Step = () => undefined;
 
-function clientFor(url: string, opts: { maxRetries: number; timeoutMs?: number; now?: () => number }) {
+function clientFor(
+  url: string,
+  opts: { maxRetries: number; timeoutMs?: number; now?: () => number; endpointType?: 'chat' | 'completions' },
+) {
   const transport = createHttpTransport({ connections: 2 });
-  const chain = chainOf([createEndpointInterceptor({ url, transport, timeoutMs: opts.timeoutMs ?? 5000 })], {
+  const endpoint = createEndpointInterceptor({
+    url,
+    transport,
+    timeoutMs: opts.timeoutMs ?? 5000,
+    endpointType: opts.endpointType,
+  });
+  const chain = chainOf([endpoint], {
     outputDir: '/x',
     url,
     log: silentLogger,
@@ -240,17 +249,9 @@ test('a server without prompt log-probabilities fails at once, with a hint that 
     res.end('{"choices":[{"index":0,"text":" ok","logprobs":null}]}');
   };
   const srv = await scriptedServer([noLogprobs]);
-  const transport = createHttpTransport({ connections: 1 });
-  const url = srv.url.replace('/chat/completions', '/completions');
-  const chain = chainOf(
-    [createEndpointInterceptor({ url, transport, timeoutMs: 5000, endpointType: 'completions' })],
-    { outputDir: '/x', url, log: silentLogger },
-  );
-  const client = createModelClient({
-    send: (r) => chain.send(r),
+  const { client, close } = clientFor(srv.url.replace('/chat/completions', '/completions'), {
     maxRetries: 5,
-    log: silentLogger,
-    sleep: async () => undefined,
+    endpointType: 'completions',
   });
   try {
     const body = { model: 'm', prompt: 'Q: x\nA: y', echo: true, logprobs: 1, max_tokens: 0 };
@@ -266,7 +267,7 @@ test('a server without prompt log-probabilities fails at once, with a hint that 
     const plain = await client.complete({ model: 'm', prompt: 'hi' }, meta);
     assert.equal(plain.attempts, 1);
   } finally {
-    await transport.close();
+    await close();
     await srv.close();
   }
 });

@@ -7,7 +7,7 @@
  */
 import { isNelError, NelError } from '../../common/errors.js';
 import { EndpointCallError } from '../adapters/endpoint.js';
-import { faultHint, faultIsFinal } from './completion.js';
+import { finalFaultHint } from './completion.js';
 import { ResponseTooLargeError } from './http-transport.js';
 import { FatalInterceptorError, type AdapterRequest, type AdapterResponse } from '../adapters/types.js';
 import type { Logger } from '../logging.js';
@@ -52,7 +52,7 @@ export class EndpointRequestError extends NelError {
   constructor(
     message: string,
     hint?: string,
-    /** The last reply's completionFault, when it was an HTTP 200 that is not a valid completion. */
+    /** The reply's completionFault, when it was a fault that asking again cannot mend (finalFaultHint). */
     readonly fault?: string,
   ) {
     super('ENGINE_ENDPOINT', message, {
@@ -71,8 +71,6 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
   let toldRetryAfterCap = false;
   return {
     async complete(body, meta) {
-      // the last HTTP 200 that was not a valid completion: its hint goes with the final error
-      let lastFault: string | undefined;
       for (let attempt = 0; ; attempt++) {
         // Request interceptors return changed copies, so a shallow copy keeps `body` intact for retries.
         const req: AdapterRequest = {
@@ -87,12 +85,11 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
           if (res.status === 200 && res.fault === undefined && res.body !== null)
             return { response: res, attempts: attempt + 1 };
           if (res.status === 200) {
-            lastFault = res.fault ?? 'the body is not JSON';
-            failure = `HTTP 200 that is not a valid completion: ${lastFault}`;
-            if (faultIsFinal(lastFault))
-              throw new EndpointRequestError(failure, faultHint(lastFault), lastFault);
+            const fault = res.fault ?? 'the body is not JSON';
+            failure = `HTTP 200 that is not a valid completion: ${fault}`;
+            const hint = finalFaultHint(fault);
+            if (hint !== undefined) throw new EndpointRequestError(failure, hint, fault);
           } else {
-            lastFault = undefined;
             failure = `HTTP ${res.status}: ${res.text.replace(/\s+/g, ' ').slice(0, 200)}`;
             if (!RETRYABLE_STATUS(res.status))
               throw new EndpointRequestError(`the endpoint refused a request: ${failure}`);
@@ -123,13 +120,10 @@ export function createModelClient(opts: ModelClientOptions): ModelClient {
             );
           }
           failure = e instanceof Error ? e.message : String(e);
-          lastFault = undefined;
         }
         if (attempt >= opts.maxRetries) {
           throw new EndpointRequestError(
             `request failed after ${attempt + 1} attempt${attempt === 0 ? '' : 's'} (max_retries=${opts.maxRetries}): ${failure}`,
-            lastFault === undefined ? undefined : faultHint(lastFault),
-            lastFault,
           );
         }
         if (opts.signal?.aborted) throw new Error(`stopped before retrying: ${failure}`);
