@@ -32,6 +32,7 @@ export {
   buildJobReportData,
   buildReports,
   compareRunsWithReport,
+  jobSamples,
   renderJobReport,
   writeJobReport,
   type BuiltReports,

@@ -16,6 +16,7 @@ import { runEngineEval } from '../src/engine/evaluate.js';
 import { getBenchmark } from '../src/engine/benchmarks/index.js';
 import { silentLogger, type Logger } from '../src/engine/logging.js';
 import { startReferenceEndpoint } from '../src/reference-endpoint/index.js';
+import { viewSamples } from '../src/results/report/sample-view.js';
 import { equivalentName } from '../src/tasks/builtin-equivalent.js';
 import { benchmarkContext, runSamples } from './support/benchmark-run.js';
 import { sharedPath } from './support/paths.js';
@@ -453,10 +454,18 @@ test('the default chain: the pair journal keeps every pair, the response cache o
   });
   assert.equal(again.requests, 0, 'every pair from the journal');
   assert.deepEqual(again.metrics, first.metrics);
-  // the report shows each sample's pairs as text: the shared context once, the choices numbered
+  // the report shows each sample's pairs as text (the page's view of its lines): the shared context once,
+  // the choices numbered
   const report = readFileSync(join(out, 'report.html'), 'utf8');
-  assert.match(report, /Answer:\\n\\n\(0\) [^"]*\\n\(1\) /);
-  assert.doesNotMatch(report, /\?: null/);
+  const data = JSON.parse(
+    /<script type="application\/json" id="nel-data">([^<]*)<\/script>/.exec(report)![1]!,
+  );
+  const shown = viewSamples(data.lines, data.scores, data.requests).samples;
+  assert.equal(shown.length, 20);
+  for (const x of shown) {
+    assert.match(x.prompt, /^Question: [^]*\nAnswer:\n\n\(0\) [^]*\n\(1\) /);
+    assert.doesNotMatch(x.prompt, /\?: null/);
+  }
 });
 
 test('a server that refuses max_tokens 0 gets max_tokens 1; the generated token is ignored', async () => {

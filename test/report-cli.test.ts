@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { nel, nelAsync, scratch } from './support/cli.js';
 import { invocationIdOfDir, launchedDir, startEndpoint, taskDirs, writeE2eConfig } from './support/e2e.js';
 import { isCorrectAt } from '../src/reference-endpoint/index.js';
+import { viewSamples } from '../src/results/report/sample-view.js';
 
 const LIMIT = 10;
 
@@ -18,6 +19,10 @@ function embedded(file: string): Record<string, any> {
   assert.ok(m, `no embedded data in ${file}`);
   return JSON.parse(m[1]!) as Record<string, any>;
 }
+
+/** The samples as a job page shows them: its embedded lines through the page's own view. */
+const pageSamples = (data: Record<string, any>) =>
+  viewSamples(data.lines, data.scores, data.requests).samples;
 
 test('nel report: job and invocation reports from the artifacts; nel compare --html; bad input', async () => {
   const s = scratch('nel-report-cli-');
@@ -41,11 +46,12 @@ test('nel report: job and invocation reports from the artifacts; nel compare --h
     // the engine's report, at the end of the run
     const engine = embedded(join(artifacts, 'report.html'));
     assert.equal(engine.kind, 'job');
-    assert.equal(engine.samples.length, LIMIT);
+    assert.equal(engine.lines.length, LIMIT);
+    assert.equal(pageSamples(engine).length, LIMIT);
     assert.equal(engine.scores.find((x: { headline: boolean }) => x.headline).value, 0.7);
     assert.ok(engine.stats.some(([k]: [string]) => k === 'avg_completion_tokens'));
     assert.ok(engine.timings.some(([k]: [string]) => k === 'runtime_seconds'));
-    assert.ok(engine.requests.length > 0 && engine.samples.some((x: { requests?: number[] }) => x.requests));
+    assert.ok(engine.requests.length > 0 && pageSamples(engine).some((x) => x.requests));
 
     // a job's report to another file
     const out = join(s.dir, 'job.html');
@@ -55,12 +61,12 @@ test('nel report: job and invocation reports from the artifacts; nel compare --h
     const job = embedded(out);
     assert.equal(job.job.jobId, `${id}.0`);
     // the engine built its report from the documents it wrote; rebuilt from the files, it is the same
-    for (const k of ['scores', 'params', 'verdictMetric', 'samples', 'requests', 'stats', 'timings', 'notes'])
+    for (const k of ['scores', 'params', 'lines', 'requests', 'stats', 'timings', 'notes'])
       assert.deepEqual(engine[k], job[k], k);
     for (const k of ['task', 'model', 'url', 'endpointType']) assert.equal(engine.job[k], job.job[k], k);
     assert.equal(job.job.model, 'reference-model');
     const wrong = Array.from({ length: LIMIT }, (_, i) => i).filter((i) => !isCorrectAt(i, 0.7)).length;
-    assert.equal(job.samples.filter((x: { verdict: string }) => x.verdict === 'wrong').length, wrong);
+    assert.equal(pageSamples(job).filter((x) => x.verdict === 'wrong').length, wrong);
 
     // the invocation's report links the job's, relatively
     const inv = nel(['report', id], { cwd: s.dir, env: s.env });

@@ -408,8 +408,8 @@ export async function runEvaluation(
         line.error = state.error;
         failedSamples.push({ sample_id: sample.id, error: state.error });
       }
-      writer.write(line);
-      reportSamples?.add(line as unknown as Obj);
+      const json = writer.write(line);
+      reportSamples?.add(line as unknown as Obj, json ?? undefined);
       if (state.error !== undefined) {
         log.warn(`sample ${sample.id} failed and is counted as wrong: ${state.error}`, {
           failed: failedSamples.length,

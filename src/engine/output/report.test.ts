@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeHtml, writeReport } from './report.js';
 import { embedJson } from '../../results/report/html.js';
+import { viewSamples } from '../../results/report/sample-view.js';
 
 const HOSTILE = `</script><script>window.__pwned=1</script><b>bold</b><img src=x onerror=alert(1)> & <!--`;
 
@@ -76,14 +77,24 @@ test('the job report: samples, scores and the run in one page; replies never bec
     assert.equal(html.match(/<script/g)!.length, 2);
     const json = /<script type="application\/json" id="nel-data">([^<]*)<\/script>/.exec(html)![1]!;
     const data = JSON.parse(json) as {
-      samples: { id: string; responses: string[]; verdict: string }[];
-      scores: { value: number; stderr: number; ci: number[]; headline: boolean }[];
+      lines: unknown[];
+      requests: { prompt: string | null }[];
+      scores: {
+        metric: string;
+        score: string;
+        value: number;
+        stderr: number;
+        ci: number[];
+        headline: boolean;
+      }[];
       params: [string, string][];
       job: { model: string };
     };
-    assert.equal(data.samples[0]!.responses[0], HOSTILE);
+    // the samples as the page shows them (its own view of the embedded lines)
+    const { samples } = viewSamples(data.lines, data.scores, data.requests);
+    assert.equal(samples[0]!.responses[0], HOSTILE);
     assert.deepEqual(
-      data.samples.map((s) => s.verdict),
+      samples.map((s) => s.verdict),
       ['wrong', 'right'],
     );
     assert.equal(data.scores[0]!.headline, true);

@@ -40,13 +40,16 @@ export class SamplesWriter {
     this.fd = openSync(path, 'w');
   }
 
-  write(line: SampleLine): void {
-    if (this.fd === null) return;
-    const text = JSON.stringify(line) + '\n';
+  /** Buffer a line; returns its JSON (what the report embeds), or null once the writer is closed. */
+  write(line: SampleLine): string | null {
+    if (this.fd === null) return null;
+    const json = JSON.stringify(line);
+    const text = json + '\n';
     this.buffered.push(text);
     this.bufferedChars += text.length;
     if (this.bufferedChars >= (this.opts.chunkBytes ?? 256 * 1024)) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.opts.flushMs ?? 1000).unref();
+    return json;
   }
 
   /** Write the buffered lines. */

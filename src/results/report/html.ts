@@ -29,7 +29,12 @@ const SCRIPT_ESCAPES: Record<string, string> = {
  * no value can close the element or open a comment; JSON.parse reads it back unchanged.
  */
 export function embedJson(value: unknown): string {
-  return JSON.stringify(value).replace(SCRIPT_UNSAFE, (c) => SCRIPT_ESCAPES[c]!);
+  return escapeEmbedded(JSON.stringify(value));
+}
+
+/** JSON text made safe inside a `<script>` element (embedJson's escapes). */
+export function escapeEmbedded(json: string): string {
+  return json.replace(SCRIPT_UNSAFE, (c) => SCRIPT_ESCAPES[c]!);
 }
 
 /**

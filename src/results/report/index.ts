@@ -2,7 +2,9 @@
 export { embedJson, escapeHtml, renderReportPage, REPORT_CSP } from './html.js';
 export {
   buildJobReportData,
+  jobSamples,
   promptText,
+  viewSamples,
   type JobReportData,
   type JobReportOptions,
   type RawPair,

@@ -13,7 +13,7 @@ import { resolveId } from '../../launcher/id-resolve.js';
 import { loadBuiltinHeadlines, type HeadlineLookup } from '../scores.js';
 import { renderReportPage } from './html.js';
 import { hasReportableArtifacts, writeJobReport } from './job.js';
-import { readReportJson, type RawPair, type ReportScore } from './model.js';
+import { jobSamples, readReportJson, type RawPair, type ReportScore } from './model.js';
 
 export interface InvocationJobRow {
   jobId: string;
@@ -111,8 +111,9 @@ async function buildOne(
   row.model = data.job.model ?? row.model;
   row.headline = data.scores.find((s) => s.headline) ?? null;
   row.scores = data.scores.filter((s) => s.group === null);
-  row.samples = data.samples.length > 0 ? data.samples.length : null;
-  row.notRight = data.samples.length > 0 ? data.samples.filter((s) => s.verdict !== 'right').length : null;
+  const { samples } = jobSamples(data);
+  row.samples = samples.length > 0 ? samples.length : null;
+  row.notRight = samples.length > 0 ? samples.filter((s) => s.verdict !== 'right').length : null;
   if (!row.headline) row.state = 'no results.yml';
   return { row, path };
 }

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/fs.js';
 import { renderReportPage } from './html.js';
-import { buildJobReportData, samplesJson, type JobReportData, type JobReportOptions } from './model.js';
+import { buildJobReportData, type JobReportData, type JobReportOptions } from './model.js';
 
 /** The file name of a job's report, in its artifacts dir (as upstream's report.html). */
 export const JOB_REPORT_FILE = 'report.html';
@@ -14,9 +14,8 @@ export const JOB_REPORT_FILE = 'report.html';
 export const jobReportPathOf = (artifactsDir: string): string => join(artifactsDir, JOB_REPORT_FILE);
 
 export function renderJobReport(data: JobReportData): string {
-  // the samples as gathered (each serialised when it was added), when they were
-  const samples = samplesJson(data.samples);
-  return renderReportPage(data, samples === null ? undefined : { samples });
+  // the lines as gathered (the engine's: as it wrote them), not serialised again
+  return renderReportPage(data, { lines: data.lines.json() });
 }
 
 /** Build and write a job's report (default: <artifactsDir>/report.html); returns the data and the path. */

@@ -2,7 +2,8 @@
  * The data of the HTML reports, read from a job's artifacts: results.yml (scores with their standard
  * errors), run_config.yml (parameters, model), eval_factory_metrics.json (the response_stats interceptor's
  * token counts and latencies, the engine's timings), samples.jsonl (every sample) and the request/response
- * pairs of the cache (report.json, or the cache itself). Plain data: the page (page.ts) renders it.
+ * pairs of the cache (report.json, or the cache itself). Plain data: the page (page.ts) renders it; the
+ * samples go to the page as their samples.jsonl lines, which it shapes itself (sample-view.ts).
  *
  * Kept free of launcher modules: the engine builds a job's report at the end of its run from this file.
  */
@@ -12,7 +13,10 @@ import { sha256Hex } from '../../common/hash.js';
 import { isPlainObject, type Obj } from '../../common/objects.js';
 import { parseYaml } from '../../common/yaml.js';
 import type { HeadlineLookup } from '../scores.js';
-import { embedJson } from './html.js';
+import { escapeEmbedded } from './html.js';
+import { viewSamples, type ReportSample } from './sample-view.js';
+
+export { viewSamples, type ReportSample } from './sample-view.js';
 
 /** One score of results.yml with its uncertainty. */
 export interface ReportScore {
@@ -29,37 +33,14 @@ export interface ReportScore {
   headline: boolean;
 }
 
-/** One sample, as the page shows and filters it. */
-export interface ReportSample {
-  id: string;
-  index: number | null;
-  /** The prompt as text (chat messages as `role: content` blocks). */
-  prompt: string;
-  responses: string[];
-  extracted: (string | null)[];
-  target: string;
-  scores: Record<string, number>;
-  /** right: the verdict metric is 1 (or more); wrong: 0; partial: in between; failed: the request failed. */
-  verdict: 'right' | 'wrong' | 'partial' | 'failed' | 'unscored';
-  /** Sub-groups of the sample, `dimension:value` or the category alone. */
-  groups: string[];
-  /** IFEval: the instruction types of the prompt, and those not followed (strict). */
-  instructions?: string[];
-  instructionsFailed?: string[];
-  flags: string[];
-  error?: string;
-  /** Benchmark-specific details (compact JSON, which the page shows indented), when the line has any. */
-  details?: string;
-  /** Indices into JobReportData.requests of this sample's cached request/response pairs. */
-  requests?: number[];
-}
-
 /** One cached request and its response (today's report.html content), as pretty text. */
 export interface ReportRequest {
   key: string;
   endpoint: string;
   request: string;
   response: string;
+  /** The JSON of the request's messages (chat) or prompt (completions): a sample with it is its sample. */
+  prompt: string | null;
 }
 
 export interface JobReportData {
@@ -77,13 +58,12 @@ export interface JobReportData {
   /** config.params of run_config.yml, flattened (`extra.n_samples`). */
   params: [string, string][];
   scores: ReportScore[];
-  /** The per-sample score that decides a sample's verdict. */
-  verdictMetric: string | null;
   /** The response_stats block of eval_factory_metrics.json (token counts, latency, finish reasons). */
   stats: [string, string][];
   /** The engine's timings (the evaluation block of eval_factory_metrics.json). */
   timings: [string, string][];
-  samples: ReportSample[];
+  /** The samples.jsonl lines (long ones cut), which the page shapes (jobSamples here). */
+  lines: SampleLines;
   requests: ReportRequest[];
   notes: string[];
 }
@@ -199,84 +179,9 @@ export function reportScores(doc: Obj | undefined, headlines?: HeadlineLookup): 
   return out;
 }
 
-type Pair = { context: string; continuation: string };
-const isPair = (m: unknown): m is Pair =>
-  isPlainObject(m) && typeof m.context === 'string' && typeof m.continuation === 'string';
-
-/**
- * A log-likelihood sample's (context, continuation) pairs as text: a shared context once with the
- * numbered continuations (ARC, PIQA, HellaSwag, TruthfulQA), numbered contexts with a shared continuation
- * (WinoGrande), else each pair with `‖` between context and continuation.
- */
-function pairsText(pairs: Pair[]): string {
-  const numbered = (xs: string[]) => xs.map((x, i) => `(${i}) ${x}`).join('\n');
-  if (pairs.every((p) => p.context === pairs[0]!.context))
-    return `${pairs[0]!.context}\n\n${numbered(pairs.map((p) => p.continuation))}`;
-  if (pairs.every((p) => p.continuation === pairs[0]!.continuation))
-    return `${numbered(pairs.map((p) => p.context))}\n\n… ${pairs[0]!.continuation}`;
-  return numbered(pairs.map((p) => `${p.context}‖${p.continuation}`));
-}
-
-/** A prompt (chat messages, a completion prompt or log-likelihood pairs) as text. */
+/** A prompt (chat messages, a completion prompt or log-likelihood pairs) as text, as the page shows it. */
 export function promptText(prompt: unknown): string {
-  if (typeof prompt === 'string') return prompt;
-  if (Array.isArray(prompt) && prompt.length > 0 && prompt.every(isPair)) return pairsText(prompt);
-  if (Array.isArray(prompt))
-    return prompt
-      .map((m) => {
-        if (!isPlainObject(m)) return showValue(m);
-        const content = typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? null);
-        return `${typeof m.role === 'string' ? m.role : '?'}: ${content}`;
-      })
-      .join('\n\n');
-  return prompt === undefined || prompt === null ? '' : JSON.stringify(prompt, null, 2);
-}
-
-function sampleGroups(line: Obj): string[] {
-  const out: string[] = [];
-  const details = isPlainObject(line.details) ? line.details : {};
-  for (const src of [line, details]) {
-    if (typeof src.category === 'string' && !out.includes(src.category)) out.push(src.category);
-    if (isPlainObject(src.groups))
-      for (const [k, v] of Object.entries(src.groups)) {
-        const name = `${k}:${showValue(v)}`;
-        if (!out.includes(name)) out.push(name);
-      }
-  }
-  return out;
-}
-
-/** IFEval details: the instruction types, and those some response did not follow (strict). */
-function instructionsOf(line: Obj): { all: string[]; failed: string[] } | undefined {
-  const d = isPlainObject(line.details) ? line.details : undefined;
-  const ids = d?.instruction_id_list;
-  if (!d || !Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) return undefined;
-  const all = [...new Set(ids as string[])];
-  const strict = Array.isArray(d.strict) ? (d.strict as unknown[]) : [];
-  const lists = strict.length > 0 && strict.every(Array.isArray) ? (strict as unknown[][]) : [strict];
-  const failed = new Set<string>();
-  for (const l of lists) (ids as string[]).forEach((t, i) => l[i] === false && failed.add(t));
-  return { all, failed: [...failed] };
-}
-
-function verdictOf(scores: Record<string, number>, metric: string | null, error: unknown) {
-  if (typeof error === 'string') return 'failed' as const;
-  const v = metric !== null ? scores[metric] : undefined;
-  if (v === undefined) return 'unscored' as const;
-  return v >= 1 ? ('right' as const) : v <= 0 ? ('wrong' as const) : ('partial' as const);
-}
-
-/**
- * The per-sample metric for verdicts: the headline's metric when samples carry it, else their first score
- * (`keys`: the score names of the first sample that has any).
- */
-function pickVerdictMetric(keys: string[] | null, scores: ReportScore[]): string | null {
-  if (!keys) return null;
-  const head = scores.find((s) => s.headline);
-  if (head) {
-    for (const k of [head.metric, head.score, `${head.metric}.${head.score}`]) if (keys.includes(k)) return k;
-  }
-  return keys[0]!;
+  return viewSamples([{ sample_id: '', prompt }], [], []).samples[0]!.prompt;
 }
 
 /** samples.jsonl lines (a torn last line is skipped; a later line for the same id replaces an earlier one). */
@@ -316,42 +221,6 @@ export function cutText(text: string, limit = SAMPLE_TEXT_LIMIT): string {
     : text;
 }
 
-/** A samples.jsonl line as the page shows it (its verdict is set once the verdict metric is known). */
-function reportSampleOf(l: Obj): ReportSample {
-  const scores: Record<string, number> = {};
-  if (isPlainObject(l.scores))
-    for (const [k, v] of Object.entries(l.scores)) if (typeof v === 'number') scores[k] = v;
-  // `verdict` first: the page's JSON of a sample is made once, here, and its verdict spliced in (sampleJson)
-  const s: ReportSample = {
-    verdict: 'unscored',
-    id: String(l.sample_id),
-    index: typeof l.index === 'number' ? l.index : null,
-    prompt: cutText(promptText(l.prompt ?? l.request)),
-    responses: Array.isArray(l.responses)
-      ? l.responses.map((r) => cutText(typeof r === 'string' ? r : showValue(r)))
-      : [],
-    extracted: Array.isArray(l.extracted) ? l.extracted.map((e) => (e === null ? null : showValue(e))) : [],
-    target: l.target === undefined ? '' : showValue(l.target),
-    scores,
-    groups: sampleGroups(l),
-    flags: Array.isArray(l.flags) ? l.flags.map(String) : [],
-  };
-  const inst = instructionsOf(l);
-  if (inst) {
-    s.instructions = inst.all;
-    s.instructionsFailed = inst.failed;
-  }
-  if (typeof l.error === 'string') s.error = l.error;
-  if (isPlainObject(l.details) && Object.keys(l.details).length > 0)
-    s.details = cutText(JSON.stringify(l.details));
-  return s;
-}
-
-/** What pairs a cached request with its sample: the messages (chat) or the prompt (completions). */
-function requestPrompt(request: unknown): unknown {
-  return isPlainObject(request) ? (request.messages ?? request.prompt) : undefined;
-}
-
 /** A raw request/response pair from report.json or the cache, as the page shows it. */
 export interface RawPair {
   cache_key: string;
@@ -368,52 +237,72 @@ const requestShaped = (p: unknown): boolean =>
   (Array.isArray(p) &&
     p.every((m) => typeof m === 'string' || typeof m === 'number' || (isPlainObject(m) && 'role' in m)));
 
-/**
- * What pairs a prompt with a cached request's: the SHA-256 of its JSON (equal JSON, equal key); none for
- * a prompt no request carries (log-likelihood pairs, which go out batched as strings).
- */
-const promptKey = (prompt: unknown): string | null =>
-  requestShaped(prompt) ? sha256Hex(JSON.stringify(prompt)) : null;
-
-/**
- * The JSON of each gathered sample as the page embeds it (embedJson), after its verdict: finish() sets
- * only `verdict` and `requests`, which sampleJson puts in front of it, so the sample is serialised once,
- * when it is added. A sample changed in any other way after that must not be given to samplesJson.
- */
-const sampleJsonRest = new WeakMap<ReportSample, string>();
-const UNSCORED_HEAD = '{"verdict":"unscored"';
-
-/** A sample's JSON for the page, from its JSON made when it was gathered; null if there is none. */
-function sampleJson(s: ReportSample): string | null {
-  const rest = sampleJsonRest.get(s);
-  if (rest === undefined) return null;
-  const requests = s.requests === undefined ? '' : `,"requests":${JSON.stringify(s.requests)}`;
-  return `{"verdict":${JSON.stringify(s.verdict)}${requests}${rest}`;
+/** The JSON of a cached request's messages (chat) or prompt (completions): what pairs it with a sample. */
+function requestPromptJson(request: unknown): string | null {
+  const p = isPlainObject(request) ? (request.messages ?? request.prompt) : undefined;
+  return requestShaped(p) ? JSON.stringify(p) : null;
 }
 
 /**
- * The page's samples as embedded JSON (what embedJson(samples) gives, keys in another order), from each
- * sample's JSON made when ReportSamples gathered it; null when one was not gathered that way.
+ * A line longer than SAMPLE_TEXT_LIMIT as the report embeds it: a copy with its long prompt (then as
+ * text), responses and texts in its details cut, and the SHA-256 of its full prompt's JSON, by which its
+ * requests are found (the page cannot match a cut prompt).
  */
-export function samplesJson(samples: readonly ReportSample[]): string | null {
-  const parts: string[] = [];
-  for (const s of samples) {
-    const j = sampleJson(s);
-    if (j === null) return null;
-    parts.push(j);
+function cutLine(line: Obj): { line: Obj; promptKey: string | null } {
+  const out: Obj = { ...line };
+  const prompt = line.prompt ?? line.request;
+  const key = prompt !== undefined && requestShaped(prompt) ? sha256Hex(JSON.stringify(prompt)) : null;
+  const text = promptText(prompt);
+  if (text.length > SAMPLE_TEXT_LIMIT) {
+    out.prompt = cutText(text);
+    delete out.request;
   }
-  return `[${parts.join(',')}]`;
+  if (Array.isArray(line.responses))
+    out.responses = line.responses.map((r) => cutText(typeof r === 'string' ? r : showValue(r)));
+  // details keep their shape (IFEval's instruction lists: the page filters on them); long texts in them cut
+  if (line.details !== undefined) out.details = cutStrings(line.details);
+  return { line: out, promptKey: key };
+}
+
+/** A JSON value with each string longer than SAMPLE_TEXT_LIMIT cut (cutText). */
+function cutStrings(v: unknown): unknown {
+  if (typeof v === 'string') return cutText(v);
+  if (Array.isArray(v)) return v.map(cutStrings);
+  if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cutStrings(x)]));
+  return v;
+}
+
+/** The lines a job report embeds, as JSON safe inside the page's data block. */
+export class SampleLines {
+  constructor(
+    private readonly texts: readonly string[],
+    /** The number of lines. */
+    readonly count: number,
+  ) {}
+
+  /** The lines as a JSON array, safe inside `<script>` (embedJson's escapes). */
+  json(): string {
+    return escapeEmbedded(`[${this.texts.join(',')}]`);
+  }
+
+  parsed(): Obj[] {
+    return JSON.parse(`[${this.texts.join(',')}]`) as Obj[];
+  }
+
+  /** JSON.stringify(data) gives the lines themselves. */
+  toJSON(): Obj[] {
+    return this.parsed();
+  }
 }
 
 /**
- * The page's samples, gathered line by line: from samples.jsonl, or by the engine as it writes each line,
- * so that the report need not read the file back at the end of a run. A later line for the same id
- * replaces an earlier one. Each sample keeps only the key of its prompt, to find its cached
- * request/response pairs.
+ * The report's samples, gathered line by line: from samples.jsonl, or by the engine as it writes each
+ * line (given its JSON as written, which the report then embeds as it is), so that the report need not
+ * read the file back at the end of a run, nor shape every sample: the page shapes the lines
+ * (sample-view.ts). A later line for the same id replaces an earlier one.
  */
 export class ReportSamples {
-  private readonly byId = new Map<string, { sample: ReportSample; prompt: string | null }>();
-  private scoreKeys: string[] | null = null;
+  private readonly byId = new Map<string, string | { line: Obj; promptKey: string | null }>();
 
   static fromLines(lines: Obj[]): ReportSamples {
     const out = new ReportSamples();
@@ -421,47 +310,37 @@ export class ReportSamples {
     return out;
   }
 
-  add(line: Obj): void {
-    if (this.scoreKeys === null && isPlainObject(line.scores) && Object.keys(line.scores).length > 0)
-      this.scoreKeys = Object.keys(line.scores);
-    const sample = reportSampleOf(line);
-    // Its JSON for the page now (during a run: while requests are in flight), not at the end.
-    const json = embedJson(sample);
-    if (json.startsWith(UNSCORED_HEAD)) sampleJsonRest.set(sample, json.slice(UNSCORED_HEAD.length));
-    this.byId.set(sample.id, { sample, prompt: promptKey(line.prompt ?? line.request) });
+  /** Add a samples.jsonl line; `json`: JSON.stringify(line), when the caller has it. */
+  add(line: Obj, json?: string): void {
+    const text = json ?? JSON.stringify(line);
+    // no text in a line is longer than the line's JSON
+    this.byId.set(String(line.sample_id), text.length <= SAMPLE_TEXT_LIMIT ? text : cutLine(line));
   }
 
-  /** The samples with their verdicts, and the pairs as the page lists them (each marked on its sample). */
-  finish(
-    scores: ReportScore[],
-    pairs: RawPair[],
-  ): { verdictMetric: string | null; samples: ReportSample[]; requests: ReportRequest[] } {
-    const verdictMetric = pickVerdictMetric(this.scoreKeys, scores);
-    const entries = [...this.byId.values()];
-    // set in place (each finish sets them again): no copy of every sample
-    const samples = entries.map(({ sample }) => {
-      sample.verdict = verdictOf(sample.scores, verdictMetric, sample.error);
-      delete sample.requests;
-      return sample;
+  /** The lines to embed; a cut line carries its requests' indices among `requests` (as the page lists them). */
+  finish(requests: readonly ReportRequest[]): SampleLines {
+    const byKey = new Map<string, number[]>();
+    requests.forEach((r, i) => {
+      if (r.prompt === null) return;
+      const k = sha256Hex(r.prompt);
+      byKey.set(k, [...(byKey.get(k) ?? []), i]);
     });
-    const requests = pairs.map((p) => ({
-      key: p.cache_key,
-      endpoint: p.endpoint,
-      request: pretty(p.request),
-      response: pretty(p.response),
-    }));
-    const byPrompt = new Map<string, number[]>();
-    pairs.forEach((p, i) => {
-      const k = promptKey(requestPrompt(p.request));
-      if (k !== null) byPrompt.set(k, [...(byPrompt.get(k) ?? []), i]);
-    });
-    if (byPrompt.size > 0)
-      entries.forEach(({ prompt }, i) => {
-        const hit = prompt === null ? undefined : byPrompt.get(prompt);
-        if (hit) samples[i]!.requests = hit;
-      });
-    return { verdictMetric, samples, requests };
+    const texts: string[] = [];
+    for (const v of this.byId.values()) {
+      if (typeof v === 'string') {
+        texts.push(v);
+        continue;
+      }
+      const hit = v.promptKey === null ? undefined : byKey.get(v.promptKey);
+      texts.push(JSON.stringify(hit ? { ...v.line, requests: hit } : v.line));
+    }
+    return new SampleLines(texts, texts.length);
   }
+}
+
+/** The report's rows of a job's samples (sample-view.ts: as the page shows them). */
+export function jobSamples(data: JobReportData): { verdictMetric: string | null; samples: ReportSample[] } {
+  return viewSamples(data.lines.parsed(), data.scores, data.requests);
 }
 
 /** report.json of the engine (upstream's shape), as raw pairs. */
@@ -538,7 +417,14 @@ export function buildJobReportData(artifactsDir: string, opts: JobReportOptions 
   const scores = reportScores(results, opts.headlines);
   const collected = opts.samples ?? ReportSamples.fromLines(readSampleLines(artifactsDir, notes));
   const pairs = opts.pairs ?? readReportJson(artifactsDir) ?? [];
-  const { verdictMetric, samples, requests } = collected.finish(scores, pairs);
+  const requests = pairs.map((p) => ({
+    key: p.cache_key,
+    endpoint: p.endpoint,
+    request: pretty(p.request),
+    response: pretty(p.response),
+    prompt: requestPromptJson(p.request),
+  }));
+  const lines = collected.finish(requests);
   const failed = results && isPlainObject(results.failed_samples) ? results.failed_samples : undefined;
   if (failed) notes.push(`${showValue(failed.count)} sample(s) failed and were counted as wrong`);
   const task = typeof config.type === 'string' ? config.type : (scores[0]?.task ?? 'unknown task');
@@ -558,10 +444,9 @@ export function buildJobReportData(artifactsDir: string, opts: JobReportOptions 
     },
     params,
     scores,
-    verdictMetric,
     stats: STAT_KEYS.filter((k) => k in rs).map((k) => [k, showValue(rs[k])]),
     timings: flatten(ev),
-    samples,
+    lines,
     requests,
     notes,
   };

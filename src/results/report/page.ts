@@ -6,7 +6,10 @@
  * over the data array, so a report of tens of thousands of samples stays responsive.
  *
  * Written as plain browser JavaScript (ES2017) in a raw string: no backticks or template holes inside.
+ * The job page's samples come as their samples.jsonl lines; the page shapes them with sample-view.ts's
+ * viewSamples, whose compiled source is embedded (ES2022, as tsc emits it).
  */
+import { viewSamples } from './sample-view.js';
 
 export const PAGE_CSS = String.raw`
 *{box-sizing:border-box}
@@ -54,9 +57,7 @@ a{color:#0b57d0}
 button{padding:2px 10px}
 `;
 
-export const PAGE_SCRIPT = String.raw`
-(function () {
-  'use strict';
+const PAGE_SCRIPT_BODY = String.raw`
   var data = JSON.parse(document.getElementById('nel-data').textContent);
   var app = document.getElementById('app');
   var ROW_H = 28;
@@ -225,6 +226,10 @@ export const PAGE_SCRIPT = String.raw`
 
   // ---- job report ----
   function jobPage() {
+    // the samples.jsonl lines as rows (sample-view.ts, embedded above)
+    var view = viewSamples(data.lines, data.scores, data.requests);
+    data.samples = view.samples;
+    data.verdictMetric = view.verdictMetric;
     var j = data.job;
     header(data.title, [j.model ? 'model ' + j.model : null, 'task ' + j.task, j.jobId ? 'job ' + j.jobId : null,
       'generated ' + data.generatedAt].filter(Boolean).join(' · '));
@@ -524,5 +529,15 @@ export const PAGE_SCRIPT = String.raw`
   else if (data.kind === 'compare') comparePage();
   window.__nelRenderMs = performance.now() - t0;
   document.body.setAttribute('data-ready', '1');
-})();
+`;
+
+/**
+ * The page's script: the job page's sample view (sample-view.ts, self-contained, so its source runs in
+ * the page as it runs here), then the page's own code.
+ */
+export const PAGE_SCRIPT = `
+(function () {
+  'use strict';
+  var viewSamples = ${viewSamples.toString()};
+${PAGE_SCRIPT_BODY}})();
 `;
